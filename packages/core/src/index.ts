@@ -1,0 +1,64 @@
+export type {
+  Bus,
+  BusHandlers,
+  BusMessage,
+  BusMessageType,
+  BusStats,
+  DistributedLock,
+  LockAcquireOptions,
+  LockHandle,
+} from './bus.js'
+export { type Clock, coarseNow, systemClock } from './clock.js'
+export {
+  addDuration,
+  type Duration,
+  type DurationUnit,
+  FOREVER,
+  MAX_TIMER_DELAY,
+  NEVER,
+  optionalDuration,
+  parseDuration,
+  timerDelay,
+} from './duration.js'
+export { decodeEntry, encodeEntry } from './entry-codec.js'
+export {
+  CacheClosedError,
+  DeserializationError,
+  type ErrorCode,
+  type ErrorContext,
+  HardTimeoutError,
+  InvalidDurationError,
+  InvalidKeyError,
+  InvalidOptionError,
+  InvalidPatternError,
+  InvalidValueError,
+  isTierCacheError,
+  LoaderFailedError,
+  SerializationError,
+  StoreError,
+  StoreTimeoutError,
+  TierCacheError,
+  type TierCacheErrorShape,
+  ValueTooLargeError,
+} from './errors.js'
+export { DEFAULT_MAX_KEY_BYTES, validateKey, validateNamespace } from './keys.js'
+export {
+  compilePattern,
+  escapePattern,
+  formatPattern,
+  type PatternToken,
+  parsePattern,
+  patternPrefix,
+  patternToRegExp,
+} from './pattern.js'
+export { defaultSerializer, jsonSerializer, type Serializer } from './serializer.js'
+export type {
+  MaybePromise,
+  RemoteEntry,
+  Store,
+  StoreCapabilities,
+  StoreEntry,
+  StoreKind,
+  StoreSetItem,
+  StoreStats,
+} from './store.js'

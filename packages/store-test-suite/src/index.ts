@@ -1,0 +1,3 @@
+export type { Assertion, DescribeLike, ExpectLike, StoreSuiteOptions, TestLike } from './options.js'
+export { sameValue, TRICKY_KEY_PARTS, valueSamples } from './samples.js'
+export { runStoreSuite } from './suite.js'

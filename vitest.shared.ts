@@ -1,0 +1,39 @@
+import { readdirSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config'
+
+const root = import.meta.dirname
+const packagesDir = join(root, 'packages')
+
+/** Maps `@tiercache/<name>` (and `@tiercache/core/testing`) to package sources, so tests need no build. */
+export function sourceAliases(): Record<string, string> {
+  const aliases: Record<string, string> = {
+    '@tiercache/core/testing': join(packagesDir, 'core/src/testing/index.ts'),
+  }
+  for (const dir of readdirSync(packagesDir)) {
+    const name = dir === 'tiercache' ? 'tiercache' : `@tiercache/${dir}`
+    aliases[name] = join(packagesDir, dir, 'src/index.ts')
+  }
+  return aliases
+}
+
+/**
+ * The vitest project for one package: tests in `test/**\/*.test.ts`, sources aliased.
+ *
+ * @param dir - the package directory (pass `import.meta.dirname`)
+ * @param test - extra test options
+ */
+export function tiercacheProject(dir: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return defineProject({
+    resolve: { alias: sourceAliases() },
+    test: {
+      name: basename(resolve(dir)),
+      root: dir,
+      include: ['test/**/*.test.ts'],
+      environment: 'node',
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+      ...test,
+    },
+  })
+}
