@@ -1,0 +1,650 @@
+import {
+  type Clock,
+  InvalidOptionError,
+  isTierCacheError,
+  type MaybePromise,
+  parseDuration,
+  parsePattern,
+  type RemoteEntry,
+  type Store,
+  type StoreCapabilities,
+  StoreError,
+  type StoreSetItem,
+  type StoreStats,
+  systemClock,
+  ValueTooLargeError,
+} from '@tiercache/core'
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
+import { asBuffer, type SqlBackend, toStoredTime, type WriteRow } from './backend.js'
+import { type ModuleImporter, nodeImport, openMysqlPool, openPostgresPool, openSqlite } from './drivers.js'
+import { KyselyQueries } from './kysely-queries.js'
+import type {
+  KyselyLike,
+  KyselyStoreConnection,
+  KyselyStoreOptions,
+  PruneOptions,
+  SqlDialect,
+  SqliteDatabaseLike,
+} from './options.js'
+import { planPattern } from './pattern-sql.js'
+import { DEFAULT_TABLE, migrateSchema, validateTable } from './schema.js'
+import { SqliteStatements } from './sqlite-statements.js'
+
+/** Default `maxEntryBytes`: 8 MiB. */
+export const DEFAULT_MAX_ENTRY_BYTES: number = 8 * 1024 * 1024
+/** Default `pruneInterval`: 60 seconds, in milliseconds. */
+export const DEFAULT_PRUNE_INTERVAL: number = 60_000
+/** Default `pruneBatchSize`: 1,000 rows per statement. */
+export const DEFAULT_PRUNE_BATCH_SIZE: number = 1000
+/** Default SQLite `busyTimeout`: 5 seconds, in milliseconds. */
+export const DEFAULT_BUSY_TIMEOUT: number = 5000
+/** Default `poolSize` for `{ postgres }` and `{ mysql }` URLs. */
+export const DEFAULT_POOL_SIZE: number = 10
+
+const CAPABILITIES: StoreCapabilities = Object.freeze({
+  getMany: true,
+  setMany: true,
+  deleteMany: true,
+  deleteByPattern: true,
+  has: true,
+  stats: true,
+  close: true,
+})
+
+/** Where the rows live, after validation. */
+type Source =
+  | { readonly kind: 'db'; readonly db: KyselyLike }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'sqlite-db'; readonly database: SqliteDatabaseLike }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'mysql'; readonly url: string }
+
+/** Internal extras for tests: an importer to simulate a missing driver. */
+interface InternalOptions {
+  readonly importModule?: ModuleImporter
+}
+
+function invalid(message: string, option: string): InvalidOptionError {
+  return new InvalidOptionError(`kyselyStore: ${message}`, { option })
+}
+
+function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+function parseSource(connection: KyselyStoreConnection): Source {
+  if (typeof connection !== 'object' || connection === null) {
+    throw invalid('the first argument must be { db } | { sqlite } | { postgres } | { mysql }', 'connection')
+  }
+  const c = connection as Record<string, unknown>
+  const given = (['db', 'sqlite', 'postgres', 'mysql'] as const).filter((k) => c[k] !== undefined)
+  if (given.length !== 1) {
+    throw invalid(
+      `give exactly one of db, sqlite, postgres, mysql (got ${given.length ? given.join(', ') : 'none'})`,
+      'connection',
+    )
+  }
+  const which = given[0] as 'db' | 'sqlite' | 'postgres' | 'mysql'
+  const value = c[which]
+  if (which === 'db') {
+    const db = value as Partial<KyselyLike>
+    if (typeof db.selectFrom !== 'function' || typeof db.getExecutor !== 'function') {
+      throw invalid('db must be a Kysely instance', 'db')
+    }
+    return { kind: 'db', db: db as KyselyLike }
+  }
+  if (which === 'sqlite') {
+    if (typeof value === 'string' && value.length > 0) return { kind: 'sqlite', path: value }
+    if (typeof (value as Partial<SqliteDatabaseLike>)?.prepare === 'function') {
+      return { kind: 'sqlite-db', database: value as SqliteDatabaseLike }
+    }
+    throw invalid("sqlite must be a file path, ':memory:' or a better-sqlite3 Database", 'sqlite')
+  }
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalid(`${which} must be a connection URL`, which)
+  return which === 'postgres' ? { kind: 'postgres', url: value } : { kind: 'mysql', url: value }
+}
+
+function positiveNumber(value: unknown, option: string, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback
+  if (
+    typeof value !== 'number' ||
+    !(value > 0) ||
+    (integer && !Number.isInteger(value)) ||
+    (integer && !Number.isFinite(value))
+  ) {
+    throw invalid(
+      `${option} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`,
+      option,
+    )
+  }
+  return value
+}
+
+/** Finds the dialect of a Kysely instance from its adapter's class (or a parent class). */
+function detectDialect(db: KyselyLike): SqlDialect | undefined {
+  let proto: unknown = Object.getPrototypeOf(db.getExecutor().adapter)
+  while (proto !== null && proto !== Object.prototype && proto !== undefined) {
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name
+    if (name === 'SqliteAdapter') return 'sqlite'
+    if (name === 'PostgresAdapter') return 'postgres'
+    if (name === 'MysqlAdapter') return 'mysql'
+    proto = Object.getPrototypeOf(proto)
+  }
+  return undefined
+}
+
+/**
+ * The L3 tier: entries in a SQL table through Kysely. SQLite (via better-sqlite3) is the
+ * embedded default; PostgreSQL and MySQL/MariaDB work the same way.
+ *
+ * The schema is created by versioned, idempotent migrations on first use (or by
+ * {@link KyselyStore.migrate}); expired rows are filtered out of every read and pruned in
+ * batches on an unref'd timer and by {@link KyselyStore.prune}. On `{ sqlite }` connections the
+ * hot operations run as prepared better-sqlite3 statements and answer synchronously once the
+ * schema is ready.
+ */
+export class KyselyStore implements Store<Uint8Array> {
+  /** Tier name used in stats and metrics (default `sql`, so the level reads `l3_sql`). */
+  readonly name: string
+  /** Always `remote`: the store keeps serialized bytes. */
+  readonly kind: 'remote' = 'remote'
+  /** Every optional capability. */
+  readonly capabilities: StoreCapabilities = CAPABILITIES
+  /** Longest lifetime in this tier, in ms, if capped. */
+  readonly maxTtl?: number
+  /** Largest value in bytes, unless unlimited. */
+  readonly maxEntryBytes?: number
+  /** The table holding the entries. */
+  readonly table: string
+
+  readonly #source: Source
+  readonly #owned: boolean
+  readonly #autoMigrate: boolean
+  readonly #pruneInterval: number
+  readonly #pruneBatchSize: number
+  readonly #busyTimeout: number
+  readonly #poolSize: number
+  readonly #clock: Clock
+  readonly #now: () => number
+  readonly #preciseNow: () => number
+  readonly #importer: ModuleImporter
+  #dialect: SqlDialect | undefined
+  #db: KyselyLike | undefined
+  /** The better-sqlite3 database the store opened for `{ sqlite: path }`. */
+  #sqlite: SqliteDatabaseLike | undefined
+  #connecting: Promise<KyselyLike> | undefined
+  #readying: Promise<SqlBackend> | undefined
+  #migrated = false
+  #backend: SqlBackend | undefined
+  /** The SQLite fast path, when the backend answers synchronously. */
+  #fast: SqliteStatements | undefined
+  #closed = false
+  #closing: Promise<void> | undefined
+  #errors = 0
+  #pruneTimer: unknown
+  #pruning: Promise<number> | undefined
+
+  /**
+   * @param connection - `{ db }`, `{ sqlite }`, `{ postgres }` or `{ mysql }` (see
+   *   {@link KyselyStoreConnection}); may also carry the options
+   * @param options - table, ownership, limits, pruning; see {@link KyselyStoreOptions}
+   */
+  constructor(connection: KyselyStoreConnection & KyselyStoreOptions, options: KyselyStoreOptions = {}) {
+    const o: KyselyStoreOptions & InternalOptions = { ...connection, ...options }
+    this.#source = parseSource(connection)
+    this.table = validateTable(o.table ?? DEFAULT_TABLE)
+    const kind = this.#source.kind
+    if (o.owned !== undefined && typeof o.owned !== 'boolean')
+      throw invalid('owned must be a boolean', 'owned')
+    this.#owned = kind === 'db' || kind === 'sqlite-db' ? o.owned === true : true
+    if (o.migrate !== undefined && typeof o.migrate !== 'boolean') {
+      throw invalid('migrate must be a boolean', 'migrate')
+    }
+    this.#autoMigrate = o.migrate ?? true
+    if (o.dialect !== undefined && !['sqlite', 'postgres', 'mysql'].includes(o.dialect)) {
+      throw invalid(`dialect must be 'sqlite', 'postgres' or 'mysql', got ${String(o.dialect)}`, 'dialect')
+    }
+    this.#dialect =
+      kind === 'sqlite' || kind === 'sqlite-db'
+        ? 'sqlite'
+        : kind === 'postgres'
+          ? 'postgres'
+          : kind === 'mysql'
+            ? 'mysql'
+            : o.dialect
+    const maxEntryBytes = positiveNumber(o.maxEntryBytes, 'maxEntryBytes', DEFAULT_MAX_ENTRY_BYTES, false)
+    if (Number.isFinite(maxEntryBytes)) this.maxEntryBytes = Math.floor(maxEntryBytes)
+    if (o.maxTtl !== undefined) this.maxTtl = parseDuration(o.maxTtl, 'maxTtl')
+    const interval =
+      o.pruneInterval === undefined ? DEFAULT_PRUNE_INTERVAL : parseDuration(o.pruneInterval, 'pruneInterval')
+    this.#pruneInterval = Number.isFinite(interval) ? Math.min(interval, 2_147_483_647) : 0
+    this.#pruneBatchSize = positiveNumber(o.pruneBatchSize, 'pruneBatchSize', DEFAULT_PRUNE_BATCH_SIZE, true)
+    this.#busyTimeout =
+      o.busyTimeout === undefined
+        ? DEFAULT_BUSY_TIMEOUT
+        : o.busyTimeout === 0
+          ? 0
+          : positiveNumber(o.busyTimeout, 'busyTimeout', DEFAULT_BUSY_TIMEOUT, true)
+    this.#poolSize = positiveNumber(o.poolSize, 'poolSize', DEFAULT_POOL_SIZE, true)
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name.length === 0)) {
+      throw invalid('name must be a non-empty string', 'name')
+    }
+    this.name = o.name ?? 'sql'
+    if (o.clock !== undefined && typeof o.clock?.now !== 'function') {
+      throw invalid('clock must have a now() method', 'clock')
+    }
+    this.#clock = o.clock ?? systemClock
+    const clock = this.#clock
+    this.#now = clock === systemClock ? systemClock.now : () => clock.now()
+    this.#preciseNow = clock === systemClock ? Date.now : () => clock.now()
+    this.#importer = o.importModule ?? nodeImport
+  }
+
+  /** The SQL dialect, once known (detected from a handed Kysely instance on first use). */
+  get dialect(): SqlDialect | undefined {
+    return this.#dialect
+  }
+
+  /**
+   * Runs the schema migrations now (they also run on first use unless `migrate: false`).
+   * Idempotent and safe to run from several stores or processes at once.
+   *
+   * @throws StoreError (`E_STORE`, operation `migrate`) when the database refuses
+   */
+  async migrate(): Promise<void> {
+    const db = await this.#connect()
+    try {
+      await migrateSchema(db, this.table, this.#dialect as SqlDialect)
+      this.#migrated = true
+    } catch (error) {
+      throw this.#fail('migrate', undefined, error)
+    }
+  }
+
+  /**
+   * Deletes expired rows (`staleUntil` passed) in batches, yielding to the event loop between
+   * batches. Runs on its own every `pruneInterval`.
+   *
+   * @param options - `batchSize`: rows per statement (default: the store's `pruneBatchSize`)
+   * @returns the number of rows deleted
+   * @throws StoreError (`E_STORE`, operation `prune`)
+   */
+  async prune(options: PruneOptions = {}): Promise<number> {
+    const batchSize = positiveNumber(options.batchSize, 'batchSize', this.#pruneBatchSize, true)
+    const backend = await this.#ready('prune')
+    let total = 0
+    for (;;) {
+      if (this.#closed) return total
+      let n: number
+      try {
+        n = await backend.pruneBatch(this.#preciseNow(), batchSize)
+      } catch (error) {
+        throw this.#fail('prune', undefined, error)
+      }
+      total += n
+      if (n < batchSize) return total
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** Reads an entry; `undefined` when missing or past `staleUntil` (filtered in the query). */
+  get(key: string): MaybePromise<RemoteEntry | undefined> {
+    const fast = this.#fast
+    if (fast !== undefined) {
+      try {
+        return fast.get(key, this.#now())
+      } catch (error) {
+        throw this.#fail('get', key, error)
+      }
+    }
+    return this.#call('get', key, (b) => b.get(key, this.#now()))
+  }
+
+  /**
+   * Writes an entry (one upsert). An entry already past `staleUntil` deletes the key instead.
+   * @throws ValueTooLargeError when `entry.value` exceeds `maxEntryBytes` (the key is left as it was)
+   */
+  set(key: string, entry: RemoteEntry): MaybePromise<void> {
+    const row = this.#row(key, entry, 'set')
+    if (row === undefined) return this.#call('set', key, (b) => this.#discard(b.delete(key)))
+    const fast = this.#fast
+    if (fast !== undefined) {
+      try {
+        fast.set(row)
+        return
+      } catch (error) {
+        throw this.#fail('set', key, error)
+      }
+    }
+    return this.#call('set', key, (b) => b.set(row))
+  }
+
+  /** Deletes a key; `true` when a row existed. */
+  delete(key: string): MaybePromise<boolean> {
+    return this.#call('delete', key, (b) => b.delete(key))
+  }
+
+  /**
+   * Deletes every key that starts with `namespace + ':'` with an exact key-range condition on
+   * the primary-key index; `''` deletes every row of the table.
+   */
+  clear(namespace: string): MaybePromise<void> {
+    if (namespace === '') return this.#call('clear', undefined, (b) => b.clearAll())
+    const plan = planPattern([{ type: 'literal', value: `${namespace}:` }, { type: 'star' }])
+    return this.#call('clear', undefined, (b) => this.#discard(b.deleteByPattern(plan)))
+  }
+
+  /** Reads many keys in one query (per 256 keys on SQLite, 500 elsewhere); one slot per key. */
+  getMany(keys: readonly string[]): MaybePromise<(RemoteEntry | undefined)[]> {
+    return this.#call('getMany', undefined, (b) => b.getMany(keys, this.#now()))
+  }
+
+  /**
+   * Writes many entries in one transaction (multi-row upserts on PostgreSQL and MySQL).
+   * Checks every size first: one entry above `maxEntryBytes` refuses the whole batch.
+   */
+  setMany(items: readonly StoreSetItem<Uint8Array>[]): MaybePromise<void> {
+    const rows = new Map<string, WriteRow>()
+    const expired = new Set<string>()
+    for (const [key, entry] of items) {
+      const row = this.#row(key, entry, 'setMany')
+      rows.delete(key)
+      expired.delete(key)
+      if (row === undefined) expired.add(key)
+      else rows.set(key, row)
+    }
+    if (rows.size === 0 && expired.size === 0) return
+    return this.#call('setMany', undefined, (b) => b.setMany([...rows.values()], [...expired]))
+  }
+
+  /** Deletes many keys; resolves how many rows existed. */
+  deleteMany(keys: readonly string[]): MaybePromise<number> {
+    if (keys.length === 0) return 0
+    return this.#call('deleteMany', undefined, (b) => b.deleteMany(keys))
+  }
+
+  /**
+   * Deletes keys matching a glob. The literal prefix becomes a key range on the index; the rest
+   * becomes `LIKE … ESCAPE '!'` (PostgreSQL, MySQL on the key's UTF-8 text with a binary
+   * collation) or `GLOB` (SQLite), all case-sensitive, with `%`, `_`, `!`, `*`, `?` and `[`
+   * escaped so they match literally.
+   *
+   * @throws InvalidPatternError for an empty pattern or a trailing lone backslash
+   */
+  deleteByPattern(pattern: string): MaybePromise<number> {
+    const plan = planPattern(parsePattern(pattern))
+    return this.#call('deleteByPattern', undefined, (b) => b.deleteByPattern(plan))
+  }
+
+  /** True when the key holds an unexpired row. */
+  has(key: string): MaybePromise<boolean> {
+    return this.#call('has', key, (b) => b.has(key, this.#now()))
+  }
+
+  /**
+   * Unexpired entries and their value bytes (one `count(*)`/`sum()` query, which scans the
+   * table), whether the database answered, and failed operations so far.
+   */
+  async stats(): Promise<StoreStats> {
+    try {
+      const backend = await this.#ready('stats')
+      const { entries, bytes } = await backend.stats(this.#now())
+      return { entries, bytes, connected: true, errors: this.#errors }
+    } catch {
+      return { connected: false, errors: this.#errors }
+    }
+  }
+
+  /**
+   * Stops the prune timer and, when the store owns the connection, destroys the Kysely instance
+   * (closing its pool or SQLite database). A handed instance stays open. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) this.#closing = this.#shutdown()
+    return this.#closing
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closed = true
+    this.#stopPruneTimer()
+    const readying = this.#readying
+    if (readying !== undefined) await readying.catch(() => {})
+    const connecting = this.#connecting
+    if (connecting !== undefined) await connecting.catch(() => {})
+    await this.#pruning?.catch(() => {})
+    this.#backend = undefined
+    this.#fast = undefined
+    const db = this.#db
+    this.#db = undefined
+    if (db === undefined || !this.#owned) return
+    try {
+      await db.destroy()
+    } catch (error) {
+      throw this.#fail('close', undefined, error)
+    }
+  }
+
+  /** Validates an entry for writing: the row, or `undefined` when it is already expired. */
+  #row(key: string, entry: RemoteEntry, operation: string): WriteRow | undefined {
+    const size = entry.value.byteLength
+    if (this.maxEntryBytes !== undefined && size > this.maxEntryBytes) {
+      throw new ValueTooLargeError(size, this.maxEntryBytes, { store: this.name, operation, key })
+    }
+    const staleUntil = toStoredTime(entry.staleUntil)
+    if (staleUntil <= this.#preciseNow()) return undefined
+    return [
+      key,
+      asBuffer(entry.value),
+      toStoredTime(entry.createdAt),
+      toStoredTime(entry.freshUntil),
+      staleUntil,
+      entry.tags.length === 0 ? null : JSON.stringify(entry.tags),
+    ]
+  }
+
+  #discard(result: MaybePromise<unknown>): MaybePromise<void> {
+    return isThenable(result) ? result.then(() => undefined) : undefined
+  }
+
+  /** Runs an operation on the backend (after readiness), wrapping driver errors. */
+  #call<T>(
+    operation: string,
+    key: string | undefined,
+    run: (b: SqlBackend) => MaybePromise<T>,
+  ): MaybePromise<T> {
+    const backend = this.#backend
+    if (backend === undefined) {
+      return this.#ready(operation, key).then((b) => this.#settle(operation, key, run, b))
+    }
+    return this.#settle(operation, key, run, backend)
+  }
+
+  #settle<T>(
+    operation: string,
+    key: string | undefined,
+    run: (b: SqlBackend) => MaybePromise<T>,
+    backend: SqlBackend,
+  ): MaybePromise<T> {
+    let result: MaybePromise<T>
+    try {
+      result = run(backend)
+    } catch (error) {
+      throw this.#fail(operation, key, error)
+    }
+    if (!isThenable(result)) return result
+    return result.then(undefined, (error: unknown) => {
+      throw this.#fail(operation, key, error)
+    })
+  }
+
+  #fail(operation: string, key: string | undefined, cause: unknown): StoreError {
+    this.#errors++
+    // Errors of our own (a missing driver, a closed store, a bad dialect) pass through as they are.
+    if (isTierCacheError(cause)) return cause as StoreError
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    return new StoreError(`sql ${operation} failed on table ${this.table}: ${reason}`, {
+      store: this.name,
+      operation,
+      key,
+      cause,
+    })
+  }
+
+  /** Opens the connection (once), migrates when asked to, and prepares the queries. */
+  #ready(operation: string, key?: string): Promise<SqlBackend> {
+    if (this.#backend !== undefined) return Promise.resolve(this.#backend)
+    if (this.#closed) return Promise.reject(this.#fail(operation, key, new Error('the store is closed')))
+    if (this.#readying === undefined) {
+      const readying = this.#prepare()
+      this.#readying = readying
+      readying.catch(() => {
+        // Let the next call try again (the database may come up later).
+        if (this.#readying === readying) this.#readying = undefined
+      })
+    }
+    return this.#readying.catch((error: unknown) => {
+      throw this.#fail(operation, key, error)
+    })
+  }
+
+  async #prepare(): Promise<SqlBackend> {
+    const db = await this.#connect()
+    if (this.#autoMigrate && !this.#migrated) {
+      await migrateSchema(db, this.table, this.#dialect as SqlDialect)
+      this.#migrated = true
+    }
+    if (this.#closed) throw new Error('the store is closed')
+    const source = this.#source
+    let backend: SqlBackend
+    const database = source.kind === 'sqlite-db' ? source.database : this.#sqlite
+    if (database !== undefined) {
+      const fast = new SqliteStatements(database, this.table)
+      this.#fast = fast
+      backend = fast
+    } else {
+      backend = new KyselyQueries(db, this.table, this.#dialect as SqlDialect)
+    }
+    this.#backend = backend
+    this.#startPruneTimer()
+    return backend
+  }
+
+  /** Opens the connection once (a failed attempt is retried by the next call). */
+  #connect(): Promise<KyselyLike> {
+    if (this.#closed)
+      return Promise.reject(this.#fail('connect', undefined, new Error('the store is closed')))
+    if (this.#connecting === undefined) {
+      const connecting = this.#open()
+      this.#connecting = connecting
+      connecting.catch(() => {
+        if (this.#connecting === connecting) this.#connecting = undefined
+      })
+    }
+    return this.#connecting
+  }
+
+  async #open(): Promise<KyselyLike> {
+    const source = this.#source
+    let db: KyselyLike
+    switch (source.kind) {
+      case 'db':
+        db = source.db
+        this.#dialect ??= detectDialect(db)
+        if (this.#dialect === undefined) {
+          throw invalid(
+            "cannot tell the dialect of this Kysely instance; pass dialect: 'sqlite' | 'postgres' | 'mysql'",
+            'dialect',
+          )
+        }
+        break
+      case 'sqlite':
+      case 'sqlite-db': {
+        const database =
+          source.kind === 'sqlite'
+            ? await openSqlite(source.path, this.#busyTimeout, this.#importer)
+            : source.database
+        if (source.kind === 'sqlite') this.#sqlite = database
+        db = new Kysely<any>({ dialect: new SqliteDialect({ database }) })
+        break
+      }
+      case 'postgres': {
+        const pool = await openPostgresPool(source.url, this.#poolSize, this.#importer)
+        db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+        break
+      }
+      case 'mysql': {
+        const pool = await openMysqlPool(source.url, this.#poolSize, this.#importer)
+        db = new Kysely<any>({ dialect: new MysqlDialect({ pool }) })
+        break
+      }
+    }
+    if (this.#closed && this.#owned) {
+      await db.destroy()
+      throw new Error('the store is closed')
+    }
+    this.#db = db
+    return db
+  }
+
+  #startPruneTimer(): void {
+    if (this.#pruneInterval <= 0 || this.#closed || this.#pruneTimer !== undefined) return
+    const tick = (): void => {
+      this.#pruneTimer = undefined
+      if (this.#closed) return
+      const run = this.prune().catch(() => 0)
+      this.#pruning = run
+      void run.then(() => {
+        if (this.#pruning === run) this.#pruning = undefined
+        this.#schedulePrune(tick)
+      })
+    }
+    this.#schedulePrune(tick)
+  }
+
+  #schedulePrune(tick: () => void): void {
+    if (this.#closed) return
+    const clock = this.#clock
+    if (clock !== systemClock && clock.setTimeout !== undefined) {
+      this.#pruneTimer = { clock: clock.setTimeout(tick, this.#pruneInterval) }
+      return
+    }
+    const timer = setTimeout(tick, this.#pruneInterval)
+    timer.unref()
+    this.#pruneTimer = { node: timer }
+  }
+
+  #stopPruneTimer(): void {
+    const handle = this.#pruneTimer as { clock?: unknown; node?: ReturnType<typeof setTimeout> } | undefined
+    this.#pruneTimer = undefined
+    if (handle === undefined) return
+    if (handle.node !== undefined) clearTimeout(handle.node)
+    else this.#clock.clearTimeout?.(handle.clock)
+  }
+}
+
+/**
+ * Creates the L3 SQL tier.
+ *
+ * @param connection - `{ db: kysely }`, `{ sqlite: './cache.db' | ':memory:' | database }`,
+ *   `{ postgres: url }` or `{ mysql: url }`, optionally with the options merged in
+ * @param options - `table`, `owned`, `maxEntryBytes`, `pruneInterval`, …; see
+ *   {@link KyselyStoreOptions}
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for bad options, at once
+ * @example
+ * ```ts
+ * import { createCache } from '@tiercache/core'
+ * import { memoryStore } from '@tiercache/store-memory'
+ * import { kyselyStore } from '@tiercache/fallback-kysely'
+ *
+ * const cache = createCache({
+ *   tiers: [memoryStore(), kyselyStore({ sqlite: './cache.db' }, { table: 'cache_entries' })],
+ * })
+ * ```
+ */
+export function kyselyStore(
+  connection: KyselyStoreConnection & KyselyStoreOptions,
+  options: KyselyStoreOptions = {},
+): KyselyStore {
+  return new KyselyStore(connection, options)
+}
