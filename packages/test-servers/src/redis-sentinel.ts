@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './ports.js'
+import { trackDir, untrackDir } from './reaper.js'
+import { ManagedProcess, probeProcess, type RedisServer } from './redis-server.js'
+import { type RespTarget, redisCommand } from './resp.js'
+
+/** Options for {@link startRedisSentinel}. */
+export interface RedisSentinelOptions {
+  /** The master to monitor (a plain or ACL server from `startRedis`; TLS is not supported). */
+  readonly master: RedisServer
+  /** The master's name in Sentinel. @default 'mymaster' */
+  readonly name?: string
+}
+
+/** A Sentinel process started by {@link startRedisSentinel}. */
+export interface RedisSentinel {
+  /** Always `'127.0.0.1'`. */
+  readonly host: string
+  /** The Sentinel's port. */
+  readonly port: number
+  /** The monitored master's name. */
+  readonly name: string
+  /** `[{ host, port }]`: pass as ioredis `sentinels`. */
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[]
+  /** Stops the Sentinel and removes its directory. Harmless to call twice. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts one Redis Sentinel (`redis-server <conf> --sentinel`) monitoring `master` with quorum 1,
+ * and waits until it reports the master's address.
+ *
+ * @param options - the master and its name
+ * @example
+ * ```ts
+ * const master = await startRedis()
+ * const sentinel = await startRedisSentinel({ master })
+ * const client = new Redis({ sentinels: [...sentinel.sentinels], name: sentinel.name })
+ * ```
+ */
+export async function startRedisSentinel(options: RedisSentinelOptions): Promise<RedisSentinel> {
+  const name = options.name ?? 'mymaster'
+  const { master } = options
+  if (master.certificates) throw new Error('startRedisSentinel does not support TLS masters')
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'tiercache-sentinel-'))
+  trackDir(dir)
+  const conf = join(dir, 'sentinel.conf')
+  const lines = [
+    `port ${port}`,
+    'bind 127.0.0.1',
+    'protected-mode no',
+    `dir ${dir}`,
+    `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+    `sentinel down-after-milliseconds ${name} 5000`,
+  ]
+  if (master.acl) {
+    lines.push(
+      `sentinel auth-user ${name} ${master.acl.username}`,
+      `sentinel auth-pass ${name} ${master.acl.password}`,
+    )
+  }
+  writeFileSync(conf, `${lines.join('\n')}\n`)
+  const target: RespTarget = { port }
+  const proc = new ManagedProcess(
+    'redis-server',
+    () => [conf, '--sentinel'],
+    async (pid) => {
+      await probeProcess(target, pid)
+      const addr = await redisCommand(target, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)
+      if (!Array.isArray(addr) || Number(addr[1]) !== master.port)
+        throw new Error('sentinel does not know the master yet')
+    },
+    10_000,
+  )
+  try {
+    await proc.start()
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true })
+    untrackDir(dir)
+    throw e
+  }
+  let removed = false
+  return {
+    host: '127.0.0.1',
+    port,
+    name,
+    sentinels: [{ host: '127.0.0.1', port }],
+    stop: async () => {
+      await proc.stop()
+      if (!removed) {
+        removed = true
+        rmSync(dir, { recursive: true, force: true })
+        untrackDir(dir)
+      }
+    },
+  }
+}
