@@ -1,0 +1,342 @@
+import {
+  type Bus,
+  type BusHandlers,
+  type BusMessage,
+  type BusMessageType,
+  type BusStats,
+  InvalidOptionError,
+  parseDuration,
+} from '@tiercache/core'
+import { type AnyRedisClient, createClient, RedisConnection } from './client.js'
+import type { RedisBusOptions } from './options.js'
+import { checkPrefix } from './redis-store.js'
+
+const TYPES: ReadonlySet<string> = new Set<BusMessageType>(['set', 'delete', 'pattern', 'tags', 'clear'])
+
+/**
+ * Encodes a message as compact JSON with one-letter fields:
+ * `{"v":1,"i":instanceId,"n":namespace,"t":type,"k":keys,"p":pattern,"g":tags,"a":at,"x":prefix}`.
+ * Values are never part of a message.
+ *
+ * @param message - the message
+ */
+export function encodeBusMessage(message: BusMessage): string {
+  const o: Record<string, unknown> = { v: 1, i: message.instanceId, n: message.namespace, t: message.type }
+  if (message.keys !== undefined) o.k = message.keys
+  if (message.pattern !== undefined) o.p = message.pattern
+  if (message.tags !== undefined) o.g = message.tags
+  if (message.at !== undefined) o.a = message.at
+  if (message.prefix !== undefined) o.x = message.prefix
+  return JSON.stringify(o)
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string')
+
+/**
+ * Decodes {@link encodeBusMessage} output; `undefined` for anything malformed.
+ *
+ * @param text - the received payload
+ */
+export function decodeBusMessage(text: string): BusMessage | undefined {
+  let o: Record<string, unknown>
+  try {
+    o = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
+  if (typeof o !== 'object' || o === null || o.v !== 1) return undefined
+  if (typeof o.i !== 'string' || typeof o.n !== 'string' || typeof o.t !== 'string' || !TYPES.has(o.t)) {
+    return undefined
+  }
+  const m: { -readonly [K in keyof BusMessage]: BusMessage[K] } = {
+    instanceId: o.i,
+    namespace: o.n,
+    type: o.t as BusMessageType,
+  }
+  if (isStrings(o.k)) m.keys = o.k
+  if (typeof o.p === 'string') m.pattern = o.p
+  if (isStrings(o.g)) m.tags = o.g
+  if (typeof o.a === 'number') m.at = o.a
+  if (typeof o.x === 'string') m.prefix = o.x
+  return m
+}
+
+interface Pending {
+  readonly payload: string
+  attempts: number
+}
+
+/**
+ * The invalidation bus on Redis pub/sub: one channel (`<prefix>__bus`), a dedicated subscriber
+ * connection (a duplicate of the publishing client, Cluster too), compact JSON messages with
+ * keys, patterns and tags but never values. Failed publishes wait in a bounded queue and are
+ * retried with capped exponential backoff; when the subscriber loses its connection and gets it
+ * back, the bus calls `handlers.reconnected()` so the engine flushes its L1. Create it with
+ * {@link redisBus}.
+ */
+export class RedisBus implements Bus {
+  /** The pub/sub channel. */
+  readonly channel: string
+  readonly #pub: RedisConnection
+  readonly #sub: RedisConnection
+  readonly #maxQueue: number
+  readonly #retryDelay: number
+  readonly #maxRetryDelay: number
+  readonly #maxAttempts: number
+  readonly #ownIds = new Set<string>()
+  readonly #queue: Pending[] = []
+  #handlers: BusHandlers | undefined
+  #subscribed = false
+  #subscribing = false
+  #missed = false
+  #closed = false
+  #closing: Promise<void> | undefined
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #resubscribeTimer: ReturnType<typeof setTimeout> | undefined
+  #failures = 0
+  #sent = 0
+  #received = 0
+  #failed = 0
+  #firstSubscribe: (() => void) | undefined
+
+  /**
+   * @param options - connection, prefix or channel, retry queue bounds; see {@link RedisBusOptions}
+   */
+  constructor(options: RedisBusOptions = {}) {
+    const prefix = checkPrefix(options.prefix)
+    const channel = options.channel ?? `${prefix}__bus`
+    if (typeof channel !== 'string' || !channel) {
+      throw new InvalidOptionError('channel must be a non-empty string', { option: 'channel' })
+    }
+    this.channel = channel
+    const maxQueue = options.maxQueue ?? 1000
+    if (!Number.isInteger(maxQueue) || maxQueue < 0) {
+      throw new InvalidOptionError('maxQueue must be a non-negative integer', { option: 'maxQueue' })
+    }
+    this.#maxQueue = maxQueue
+    const maxAttempts = options.maxAttempts ?? 10
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new InvalidOptionError('maxAttempts must be a positive integer', { option: 'maxAttempts' })
+    }
+    this.#maxAttempts = maxAttempts
+    this.#retryDelay = Math.max(1, parseDuration(options.retryDelay ?? 100, 'retryDelay'))
+    this.#maxRetryDelay = Math.max(
+      this.#retryDelay,
+      parseDuration(options.maxRetryDelay ?? 5000, 'maxRetryDelay'),
+    )
+    const spec = createClient(options)
+    this.#pub = new RedisConnection(spec, 'redis-bus')
+    const subClient = (spec.client.duplicate as () => AnyRedisClient)()
+    this.#sub = new RedisConnection(
+      { client: subClient, owned: true, commandTimeout: spec.commandTimeout },
+      'redis-bus',
+    )
+    this.#sub.onStatusChange((connected) => {
+      if (connected) this.#trySubscribe()
+      else this.#lost()
+    })
+  }
+
+  /** The publishing client. */
+  get client(): AnyRedisClient {
+    return this.#pub.client
+  }
+
+  /**
+   * Starts delivering other instances' messages to `handlers`. Resolves once subscribed, or
+   * after `commandTimeout` if Redis does not answer (the bus keeps trying; never rejects).
+   */
+  subscribe(handlers: BusHandlers): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#handlers = handlers
+    this.#sub.client.on('message', this.#onMessage)
+    const first = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        // Not subscribed in time: whatever is published meanwhile is missed, so the first
+        // successful subscription will ask for an L1 flush.
+        if (!this.#subscribed) this.#missed = true
+        resolve()
+      }, this.#sub.commandTimeout)
+      timer.unref?.()
+      this.#firstSubscribe = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.#trySubscribe()
+    return first
+  }
+
+  readonly #onMessage = (channel: string, text: string): void => {
+    if (channel !== this.channel || !this.#handlers) return
+    const message = decodeBusMessage(text)
+    if (!message || this.#ownIds.has(message.instanceId)) return
+    this.#received++
+    try {
+      this.#handlers.message(message)
+    } catch {}
+  }
+
+  #lost(): void {
+    if (this.#closed) return
+    if (this.#subscribed) {
+      this.#subscribed = false
+      this.#missed = true
+      try {
+        this.#handlers?.disconnected?.()
+      } catch {}
+    }
+  }
+
+  #trySubscribe(): void {
+    if (this.#closed || !this.#handlers || this.#subscribing || this.#subscribed) return
+    const client = this.#sub.client
+    if (client.status === 'wait') client.connect().catch(() => {})
+    // Not connected yet: the 'ready' status change calls us again.
+    if (client.status !== 'ready') return
+    this.#subscribing = true
+    client.subscribe(this.channel).then(
+      () => {
+        this.#subscribing = false
+        if (this.#closed) return
+        this.#subscribed = true
+        this.#firstSubscribe?.()
+        this.#firstSubscribe = undefined
+        if (this.#missed) {
+          this.#missed = false
+          try {
+            this.#handlers?.reconnected()
+          } catch {}
+        }
+      },
+      () => {
+        this.#subscribing = false
+        this.#missed = true
+        if (this.#closed) return
+        // Connected but SUBSCRIBE failed (for example a paused server): try again shortly.
+        clearTimeout(this.#resubscribeTimer)
+        this.#resubscribeTimer = setTimeout(() => this.#trySubscribe(), this.#retryDelay)
+        this.#resubscribeTimer.unref?.()
+      },
+    )
+  }
+
+  /**
+   * Publishes a message. Never rejects: a failed publish is queued for retry (at most
+   * `maxQueue` messages, oldest dropped first, each tried `maxAttempts` times), and drops are
+   * counted in `stats().failed`. Resolves after the first attempt.
+   */
+  async publish(message: BusMessage): Promise<void> {
+    if (this.#closed) {
+      this.#failed++
+      return
+    }
+    this.#ownIds.add(message.instanceId)
+    const payload = encodeBusMessage(message)
+    if (this.#queue.length > 0) {
+      this.#enqueue({ payload, attempts: 0 })
+      return
+    }
+    if (await this.#send(payload)) return
+    this.#enqueue({ payload, attempts: 1 })
+  }
+
+  async #send(payload: string): Promise<boolean> {
+    try {
+      if (this.#pub.client.status !== 'ready') await this.#pub.waitReady('publish')
+      await this.#pub.client.publish(this.channel, payload)
+      this.#sent++
+      return true
+    } catch (e) {
+      this.#pub.fail('publish', undefined, e)
+      return false
+    }
+  }
+
+  #enqueue(item: Pending): void {
+    if (item.attempts >= this.#maxAttempts || this.#maxQueue === 0) {
+      this.#failed++
+      return
+    }
+    this.#queue.push(item)
+    while (this.#queue.length > this.#maxQueue) {
+      this.#queue.shift()
+      this.#failed++
+    }
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    if (this.#retryTimer || this.#closed || this.#queue.length === 0) return
+    const delay = Math.min(this.#maxRetryDelay, this.#retryDelay * 2 ** Math.min(this.#failures, 20))
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      void this.#drain()
+    }, delay)
+    this.#retryTimer.unref?.()
+  }
+
+  async #drain(): Promise<void> {
+    while (!this.#closed && this.#queue.length > 0) {
+      const head = this.#queue[0] as Pending
+      if (await this.#send(head.payload)) {
+        this.#queue.shift()
+        this.#failures = 0
+        continue
+      }
+      this.#failures++
+      head.attempts++
+      if (head.attempts >= this.#maxAttempts) {
+        this.#queue.shift()
+        this.#failed++
+      }
+      break
+    }
+    this.#schedule()
+  }
+
+  /** Counters: sent, received, failed (dropped), queued, and whether the subscription is up. */
+  stats(): BusStats {
+    return {
+      sent: this.#sent,
+      received: this.#received,
+      failed: this.#failed,
+      queued: this.#queue.length,
+      connected: this.#subscribed && this.#sub.connected,
+    }
+  }
+
+  /** Unsubscribes, drops queued messages (counted as failed) and closes the connections it owns. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true
+      clearTimeout(this.#retryTimer)
+      clearTimeout(this.#resubscribeTimer)
+      this.#failed += this.#queue.length
+      this.#queue.length = 0
+      this.#firstSubscribe?.()
+      this.#sub.client.off('message', this.#onMessage)
+      await Promise.all([this.#sub.close(), this.#pub.close()])
+    })()
+    return this.#closing
+  }
+}
+
+/**
+ * Creates the invalidation bus for `createCache({ bus })`.
+ *
+ * @param options - how to connect (as for `redisStore`), `prefix` (default `'tc:'`) or
+ *   `channel`, and the retry queue bounds
+ * @throws InvalidOptionError for bad options
+ * @example
+ * ```ts
+ * const cache = createCache({
+ *   namespace: 'app',
+ *   tiers: [memoryStore(), redisStore({ url })],
+ *   bus: redisBus({ url }),
+ * })
+ * ```
+ */
+export function redisBus(options: RedisBusOptions = {}): RedisBus {
+  return new RedisBus(options)
+}
