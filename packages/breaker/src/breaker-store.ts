@@ -1,0 +1,1258 @@
+import {
+  type Clock,
+  InvalidOptionError,
+  type MaybePromise,
+  parseDuration,
+  type Store,
+  type StoreCapabilities,
+  type StoreEntry,
+  type StoreKind,
+  type StoreSetItem,
+  type StoreStats,
+  StoreTimeoutError,
+  systemClock,
+} from '@tiercache/core'
+import { CircuitOpenError } from './errors.js'
+import type {
+  BreakerCounters,
+  BreakerEvents,
+  BreakerState,
+  ReplayEvent,
+  StateChangeEvent,
+  StateChangeReason,
+} from './events.js'
+import { clearIntent, Journal, type KeyIntent, patternIntent, type RangeIntent } from './journal.js'
+import type { BreakerOptions } from './options.js'
+import { RollingWindow } from './rolling-window.js'
+
+/** Default {@link BreakerOptions.failureThreshold}: 5 consecutive failures. */
+export const DEFAULT_FAILURE_THRESHOLD = 5
+/** Default {@link BreakerOptions.failureRatio}: half of the calls in the window. */
+export const DEFAULT_FAILURE_RATIO = 0.5
+/** Default {@link BreakerOptions.window}: 10,000 milliseconds. */
+export const DEFAULT_WINDOW = 10_000
+/** Default {@link BreakerOptions.minimumCalls}: 20 calls in the window. */
+export const DEFAULT_MINIMUM_CALLS = 20
+/** Default {@link BreakerOptions.resetTimeout}: 30,000 milliseconds. */
+export const DEFAULT_RESET_TIMEOUT = 30_000
+/** Default {@link BreakerOptions.halfOpenMaxCalls}: 1 probe. */
+export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
+/** Default {@link BreakerOptions.timeout}: 500 milliseconds. */
+export const DEFAULT_TIMEOUT = 500
+/** Default journal bound on intents: 10,000. */
+export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
+/** Default journal bound on bytes of journaled writes: 4 MiB. */
+export const DEFAULT_JOURNAL_MAX_BYTES: number = 4 * 1024 * 1024
+/** Default largest write journaled as a write (larger ones become deletes): 1,024 bytes. */
+export const DEFAULT_JOURNAL_MAX_ENTRY_BYTES = 1024
+
+/** Replay passes before a replay gives way (new intents may arrive while it runs). */
+const MAX_REPLAY_PASSES = 4
+/** Keys per `deleteMany` during a replay. */
+const DELETE_CHUNK = 500
+/** Entries per `setMany` during a replay. */
+const SET_CHUNK = 100
+/** Single calls run in parallel during a replay when the store has no batch operation. */
+const REPLAY_PARALLELISM = 16
+
+const CLOSED = 0
+const OPEN = 1
+const HALF_OPEN = 2
+type StateCode = typeof CLOSED | typeof OPEN | typeof HALF_OPEN
+const STATE_NAMES: readonly BreakerState[] = ['closed', 'open', 'half-open']
+
+/** How an admitted call is accounted: a normal closed-state call or a half-open probe. */
+const NORMAL = 1
+const PROBE = 2
+type Mode = typeof NORMAL | typeof PROBE
+
+/** A call's outcome for the state machine. */
+const SUCCEEDED = 0
+const FAILED = 1
+const IGNORED = 2
+type Outcome = typeof SUCCEEDED | typeof FAILED | typeof IGNORED
+
+/** Thrown inside a replay when the breaker changed state under it; never reaches callers. */
+const SUPERSEDED: unique symbol = Symbol('superseded')
+
+function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
+  return (
+    value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/**
+ * Default {@link BreakerOptions.isFailure}: every error except input errors, which say nothing
+ * about the store's health.
+ *
+ * @param error - what the store threw
+ */
+export function defaultIsFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return !(typeof code === 'string' && (code === 'E_VALUE_TOO_LARGE' || code.startsWith('E_INVALID_')))
+}
+
+function count(value: unknown, option: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !(value >= min) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    throw new InvalidOptionError(
+      `withBreaker: ${option} must be an integer >= ${min} or Infinity, got ${String(value)}`,
+      { option },
+    )
+  }
+  return value
+}
+
+function positiveDuration(value: unknown, option: string, fallback: number, allowForever: boolean): number {
+  const ms = value === undefined ? fallback : parseDuration(value, option)
+  if (!(ms > 0) || (!allowForever && !Number.isFinite(ms))) {
+    throw new InvalidOptionError(
+      `withBreaker: ${option} must be a positive ${allowForever ? '' : 'finite '}duration, got ${String(value)}`,
+      { option },
+    )
+  }
+  return ms
+}
+
+function checkStore(store: unknown): void {
+  const s = store as Partial<Store> | null
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    typeof s.get !== 'function' ||
+    typeof s.set !== 'function' ||
+    typeof s.delete !== 'function' ||
+    typeof s.clear !== 'function' ||
+    typeof s.name !== 'string'
+  ) {
+    throw new InvalidOptionError('withBreaker: the first argument must be a Store', { option: 'store' })
+  }
+}
+
+/**
+ * A {@link Store} guarded by a circuit breaker, made by {@link withBreaker}. It is the wrapped
+ * store as far as the engine is concerned (same `name`, `kind`, `capabilities`, `maxTtl`,
+ * `maxEntryBytes`), plus the breaker's `state`, events and counters for metrics.
+ *
+ * @typeParam V - the entry value type of the wrapped store
+ */
+export class BreakerStore<V = unknown> implements Store<V> {
+  readonly #inner: Store<V>
+  readonly #clock: Clock
+  readonly #setTimer: (fn: () => void, ms: number) => unknown
+  readonly #clearTimer: (handle: unknown) => void
+  readonly #failureThreshold: number
+  readonly #failureRatio: number
+  readonly #minimumCalls: number
+  readonly #resetTimeout: number
+  readonly #halfOpenMaxCalls: number
+  readonly #timeout: number
+  readonly #isFailure: (error: unknown) => boolean
+  readonly #window: RollingWindow
+  readonly #journal: Journal<V> | undefined
+  readonly #canDeleteMany: boolean
+  readonly #canSetMany: boolean
+  readonly #listeners: { [E in keyof BreakerEvents]: Set<BreakerEvents[E]> } = {
+    stateChange: new Set(),
+    replay: new Set(),
+  }
+
+  #state: StateCode = CLOSED
+  /** Bumped on every transition; outcomes of calls admitted in an older epoch change nothing. */
+  #epoch = 0
+  /** True while closed with an empty journal: calls go straight to the store. */
+  #fast = true
+  #consecutive = 0
+  #retryAt = 0
+  #resetHandle: unknown
+  /** Timer for a drain retry while closed with journaled intents. */
+  #retryHandle: unknown
+  #probesAdmitted = 0
+  #probesSucceeded = 0
+  /** While half-open: a replay runs, so every call is refused. */
+  #replaying = false
+  /** The replay in progress (probe or drain), chained so two never overlap. */
+  #replay: Promise<void> | undefined
+  #isClosed = false
+  #lastStats: StoreStats = {}
+
+  /** Issue order of writes; orders journal intents. */
+  #seq = 0
+  /** Writes in flight, by seq (insertion order is seq order). */
+  readonly #inflight = new Map<number, true>()
+  /** Latest seq issued per key, kept while an older write may still fail late. */
+  readonly #keySeq = new Map<string, number>()
+  /** Ranges issued while an older write may still fail late. */
+  #recentRanges: RangeIntent[] = []
+
+  #opened = 0
+  #closedCount = 0
+  #rejections = 0
+  #timeouts = 0
+  #failures = 0
+  #successes = 0
+  #replayed = 0
+
+  /**
+   * @param store - the store to guard
+   * @param options - thresholds, timeouts, clock and journal bounds; see {@link BreakerOptions}
+   */
+  constructor(store: Store<V>, options: BreakerOptions = {}) {
+    checkStore(store)
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('withBreaker: options must be an object', { option: 'options' })
+    }
+    this.#inner = store
+    const clock = options.clock ?? systemClock
+    if (typeof clock?.now !== 'function') {
+      throw new InvalidOptionError('withBreaker: clock must have a now() method', { option: 'clock' })
+    }
+    this.#clock = clock
+    const fallback = systemClock as Required<Clock>
+    this.#setTimer = clock.setTimeout ? clock.setTimeout.bind(clock) : fallback.setTimeout
+    this.#clearTimer = clock.clearTimeout ? clock.clearTimeout.bind(clock) : fallback.clearTimeout
+
+    this.#failureThreshold = count(options.failureThreshold, 'failureThreshold', DEFAULT_FAILURE_THRESHOLD, 1)
+    const ratio = options.failureRatio ?? DEFAULT_FAILURE_RATIO
+    if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
+      throw new InvalidOptionError(
+        `withBreaker: failureRatio must be a number in (0, 1], got ${String(options.failureRatio)}`,
+        { option: 'failureRatio' },
+      )
+    }
+    this.#failureRatio = ratio
+    this.#minimumCalls = count(options.minimumCalls, 'minimumCalls', DEFAULT_MINIMUM_CALLS, 1)
+    this.#window = new RollingWindow(positiveDuration(options.window, 'window', DEFAULT_WINDOW, false))
+    this.#resetTimeout = positiveDuration(options.resetTimeout, 'resetTimeout', DEFAULT_RESET_TIMEOUT, false)
+    this.#halfOpenMaxCalls = count(
+      options.halfOpenMaxCalls,
+      'halfOpenMaxCalls',
+      DEFAULT_HALF_OPEN_MAX_CALLS,
+      1,
+    )
+    if (!Number.isFinite(this.#halfOpenMaxCalls)) {
+      throw new InvalidOptionError('withBreaker: halfOpenMaxCalls must be finite', {
+        option: 'halfOpenMaxCalls',
+      })
+    }
+    this.#timeout = positiveDuration(options.timeout, 'timeout', DEFAULT_TIMEOUT, true)
+    const isFailure = options.isFailure ?? defaultIsFailure
+    if (typeof isFailure !== 'function') {
+      throw new InvalidOptionError('withBreaker: isFailure must be a function', { option: 'isFailure' })
+    }
+    this.#isFailure = isFailure
+
+    const journal = options.journal
+    if (journal !== false) {
+      if (journal !== undefined && (journal === null || typeof journal !== 'object')) {
+        throw new InvalidOptionError('withBreaker: journal must be an object or false', { option: 'journal' })
+      }
+      this.#journal = new Journal<V>({
+        maxEntries: count(journal?.maxEntries, 'journal.maxEntries', DEFAULT_JOURNAL_MAX_ENTRIES, 1),
+        maxBytes: count(journal?.maxBytes, 'journal.maxBytes', DEFAULT_JOURNAL_MAX_BYTES, 0),
+        maxEntryBytes: count(
+          journal?.maxEntryBytes,
+          'journal.maxEntryBytes',
+          DEFAULT_JOURNAL_MAX_ENTRY_BYTES,
+          0,
+        ),
+      })
+    }
+    const caps = store.capabilities ?? {}
+    this.#canDeleteMany = caps.deleteMany === true && typeof store.deleteMany === 'function'
+    this.#canSetMany = caps.setMany === true && typeof store.setMany === 'function'
+  }
+
+  // ---------------------------------------------------------------- identity of the wrapped store
+
+  /** Name of the wrapped store (the engine's tier level is `l<n>_<name>`). */
+  get name(): string {
+    return this.#inner.name
+  }
+  /** Kind of the wrapped store. */
+  get kind(): StoreKind {
+    return this.#inner.kind
+  }
+  /** Capabilities of the wrapped store, unchanged. */
+  get capabilities(): StoreCapabilities {
+    return this.#inner.capabilities
+  }
+  /** `maxTtl` of the wrapped store, in milliseconds. */
+  get maxTtl(): number | undefined {
+    return this.#inner.maxTtl
+  }
+  /** `maxEntryBytes` of the wrapped store. */
+  get maxEntryBytes(): number | undefined {
+    return this.#inner.maxEntryBytes
+  }
+  /** The wrapped store. Calls made on it directly bypass the breaker and the journal. */
+  get inner(): Store<V> {
+    return this.#inner
+  }
+
+  // ---------------------------------------------------------------- observability
+
+  /**
+   * The current state: `closed`, `open` or `half-open`. Changes are announced by the
+   * `stateChange` event; metrics read this getter (for example a gauge 0/1/2).
+   */
+  get state(): BreakerState {
+    return STATE_NAMES[this.#state] as BreakerState
+  }
+
+  /** A snapshot of the counters since creation. See {@link BreakerCounters}. */
+  get counters(): BreakerCounters {
+    return {
+      opened: this.#opened,
+      closed: this.#closedCount,
+      rejections: this.#rejections,
+      timeouts: this.#timeouts,
+      failures: this.#failures,
+      successes: this.#successes,
+      replayed: this.#replayed,
+      journalOverflows: this.#journal?.overflows ?? 0,
+    }
+  }
+
+  /** Intents waiting in the journal (0 when the store is in sync or the journal is off). */
+  get journalSize(): number {
+    return this.#journal?.size ?? 0
+  }
+
+  /**
+   * Subscribes to `stateChange` or `replay`. Listeners run synchronously in the call that
+   * caused the event; exceptions they throw are caught and ignored.
+   *
+   * @param event - the event name
+   * @param listener - the callback
+   * @returns this breaker, for chaining
+   * @example
+   * ```ts
+   * l2.on('stateChange', ({ from, to, reason }) => log.warn(`redis breaker ${from} -> ${to} (${reason})`))
+   * ```
+   */
+  on<E extends keyof BreakerEvents>(event: E, listener: BreakerEvents[E]): this {
+    this.#listenersOf(event).add(listener)
+    return this
+  }
+
+  /**
+   * Removes a listener added with {@link BreakerStore.on}.
+   *
+   * @param event - the event name
+   * @param listener - the callback to remove
+   * @returns this breaker, for chaining
+   */
+  off<E extends keyof BreakerEvents>(event: E, listener: BreakerEvents[E]): this {
+    this.#listenersOf(event).delete(listener)
+    return this
+  }
+
+  #listenersOf<E extends keyof BreakerEvents>(event: E): Set<BreakerEvents[E]> {
+    const set = this.#listeners[event] as Set<BreakerEvents[E]> | undefined
+    if (!set) {
+      throw new InvalidOptionError(`breaker: unknown event "${String(event)}"`, { option: 'event' })
+    }
+    return set
+  }
+
+  #emit<E extends keyof BreakerEvents>(event: E, payload: Parameters<BreakerEvents[E]>[0]): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        ;(listener as (p: typeof payload) => void)(payload)
+      } catch {
+        // A listener must not break the breaker.
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Reads through the breaker. Fails fast with `CircuitOpenError` while open. */
+  get(key: string): MaybePromise<StoreEntry<V> | undefined> {
+    if (this.#fast) {
+      let result: MaybePromise<StoreEntry<V> | undefined>
+      try {
+        result = this.#inner.get(key)
+      } catch (error) {
+        this.#outcome(this.#epoch, NORMAL, this.#classify(error), error)
+        throw error
+      }
+      if (isThenable(result)) return this.#guard(result, 'get', this.#epoch, NORMAL, undefined)
+      this.#succeeded()
+      return result
+    }
+    return this.#read(
+      'get',
+      [key],
+      (found) => found[0] ?? undefined,
+      () => this.#inner.get(key),
+    )
+  }
+
+  /** Reads many keys through the breaker; one slot per key. */
+  getMany(keys: readonly string[]): MaybePromise<(StoreEntry<V> | undefined)[]> {
+    const inner = this.#inner
+    const run = (subset: readonly string[]): MaybePromise<(StoreEntry<V> | undefined)[]> =>
+      inner.getMany ? inner.getMany(subset) : Promise.all(subset.map((k) => inner.get(k)))
+    if (this.#fast) return this.#direct('getMany', () => run(keys), this.#epoch, NORMAL, undefined)
+    const journal = this.#journal
+    if (this.#state !== CLOSED || journal === undefined)
+      return this.#read('getMany', keys, undefined, () => run(keys))
+    // Closed with a journal to drain: journaled keys are answered from it, the rest from the store.
+    const out = new Array<StoreEntry<V> | undefined>(keys.length)
+    const missing: string[] = []
+    const slots: number[] = []
+    for (let i = 0; i < keys.length; i++) {
+      const known = this.#overlay(keys[i] as string)
+      if (known === undefined) {
+        missing.push(keys[i] as string)
+        slots.push(i)
+      } else out[i] = known ?? undefined
+    }
+    if (missing.length === 0) return out
+    const fill = (found: (StoreEntry<V> | undefined)[]): (StoreEntry<V> | undefined)[] => {
+      for (let i = 0; i < slots.length; i++) out[slots[i] as number] = found[i]
+      return out
+    }
+    const result = this.#direct('getMany', () => run(missing), this.#epoch, NORMAL, undefined)
+    return isThenable(result) ? result.then(fill) : fill(result)
+  }
+
+  /** Checks presence through the breaker. */
+  has(key: string): MaybePromise<boolean> {
+    const inner = this.#inner
+    const run = (): MaybePromise<boolean> => {
+      if (inner.has) return inner.has(key)
+      const r = inner.get(key)
+      return isThenable(r) ? r.then((e) => e !== undefined) : r !== undefined
+    }
+    if (this.#fast) return this.#direct('has', run, this.#epoch, NORMAL, undefined)
+    return this.#read('has', [key], (found) => found[0] != null, run)
+  }
+
+  /**
+   * Reports the wrapped store's stats. Not counted by the breaker. While open it does no I/O
+   * and returns the last stats seen with `connected: false`.
+   */
+  stats(): MaybePromise<StoreStats> {
+    const inner = this.#inner
+    if (this.#state === OPEN) return { ...this.#lastStats, connected: false }
+    if (!inner.stats) return {}
+    const keep = (s: StoreStats): StoreStats => {
+      this.#lastStats = s
+      return s
+    }
+    const result = inner.stats()
+    if (!isThenable(result)) return keep(result)
+    return this.#withTimeout(result, 'stats').then(keep)
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Writes through the breaker. While open it fails fast and journals the write, so the store
+   * gets it (or a delete of the key, for large entries) once it answers again.
+   */
+  set(key: string, entry: StoreEntry<V>): MaybePromise<void> {
+    return this.#write(
+      'set',
+      [key],
+      (seq) => this.#journal?.recordSet(seq, key, entry),
+      () => this.#inner.set(key, entry),
+      undefined,
+    )
+  }
+
+  /** Writes many entries through the breaker; journaled like {@link BreakerStore.set}. */
+  setMany(items: readonly StoreSetItem<V>[]): MaybePromise<void> {
+    const inner = this.#inner
+    return this.#write(
+      'setMany',
+      items.map((item) => item[0]),
+      (seq) => {
+        for (const [key, entry] of items) this.#journal?.recordSet(seq, key, entry)
+      },
+      () => {
+        if (inner.setMany) return inner.setMany(items)
+        return Promise.all(items.map(([k, e]) => inner.set(k, e))).then(() => undefined)
+      },
+      undefined,
+    )
+  }
+
+  /** Deletes through the breaker. While open it fails fast and journals the delete. */
+  delete(key: string): MaybePromise<boolean> {
+    return this.#write(
+      'delete',
+      [key],
+      (seq) => this.#journal?.recordDelete(seq, key),
+      () => this.#inner.delete(key),
+      true,
+    )
+  }
+
+  /** Deletes many keys through the breaker; journaled like {@link BreakerStore.delete}. */
+  deleteMany(keys: readonly string[]): MaybePromise<number> {
+    const inner = this.#inner
+    return this.#write(
+      'deleteMany',
+      keys,
+      (seq) => {
+        for (const key of keys) this.#journal?.recordDelete(seq, key)
+      },
+      () => {
+        if (inner.deleteMany) return inner.deleteMany(keys)
+        return Promise.all(keys.map((k) => inner.delete(k))).then((r) => r.filter(Boolean).length)
+      },
+      keys.length,
+    )
+  }
+
+  /** Clears a namespace through the breaker. While open it fails fast and journals the clear. */
+  clear(namespace: string): MaybePromise<void> {
+    return this.#range(
+      'clear',
+      (seq) => clearIntent(seq, namespace),
+      () => this.#inner.clear(namespace),
+      undefined,
+    )
+  }
+
+  /** Deletes by pattern through the breaker. While open it fails fast and journals the pattern. */
+  deleteByPattern(pattern: string): MaybePromise<number> {
+    const inner = this.#inner
+    return this.#range(
+      'deleteByPattern',
+      (seq) => patternIntent(seq, pattern),
+      () => {
+        if (!inner.deleteByPattern) {
+          throw new InvalidOptionError(`${inner.name} cannot delete by pattern`, {
+            store: inner.name,
+            operation: 'deleteByPattern',
+          })
+        }
+        return inner.deleteByPattern(pattern)
+      },
+      0,
+    )
+  }
+
+  /**
+   * Closes the wrapped store. Never blocked by the breaker: it is always forwarded, whatever
+   * the state. Timers stop; journaled intents not yet replayed are dropped.
+   */
+  close(): MaybePromise<void> {
+    this.#isClosed = true
+    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
+    if (this.#retryHandle !== undefined) this.#clearTimer(this.#retryHandle)
+    this.#resetHandle = undefined
+    this.#retryHandle = undefined
+    this.#journal?.reset()
+    this.#updateFast()
+    return this.#inner.close?.()
+  }
+
+  /** Forwards to the wrapped store's `onStatusChange` (a no-op unsubscribe when it has none). */
+  onStatusChange(listener: (connected: boolean) => void): () => void {
+    return this.#inner.onStatusChange ? this.#inner.onStatusChange(listener) : () => {}
+  }
+
+  // ---------------------------------------------------------------- admission
+
+  /**
+   * Decides whether a call may reach the store: `NORMAL`, `PROBE`, or 0 (refuse).
+   *
+   * @param touchesJournal - the call reads or writes a key the journal holds an intent for
+   */
+  #admit(touchesJournal: boolean): Mode | 0 {
+    if (this.#state === OPEN) {
+      if (this.#clock.now() < this.#retryAt) return 0
+      this.#toHalfOpen()
+    }
+    if (this.#state === CLOSED) return NORMAL
+    if (this.#replaying || touchesJournal || this.#probesAdmitted >= this.#halfOpenMaxCalls) return 0
+    this.#probesAdmitted++
+    return PROBE
+  }
+
+  #reject(operation: string): Promise<never> {
+    this.#rejections++
+    return Promise.reject(
+      new CircuitOpenError(this.#inner.name, operation, this.#state === OPEN ? this.#retryAt : undefined),
+    )
+  }
+
+  /** What the journal says `key` holds: an entry, `null` (nothing), or `undefined` (no intent). */
+  #overlay(key: string): StoreEntry<V> | null | undefined {
+    const known = this.#journal?.lookup(key)
+    if (known == null) return known
+    return known.staleUntil > this.#clock.now() ? known : null
+  }
+
+  #read<R>(
+    operation: string,
+    keys: readonly string[],
+    answer: ((found: (StoreEntry<V> | null | undefined)[]) => R) | undefined,
+    run: () => MaybePromise<R>,
+  ): MaybePromise<R> {
+    const journal = this.#journal
+    let touches = false
+    if (journal !== undefined && journal.size > 0) {
+      const found = keys.map((k) => this.#overlay(k))
+      touches = found.some((f) => f !== undefined)
+      // Closed with journaled intents for these keys: answer from the journal, no I/O.
+      if (touches && answer !== undefined && this.#state === CLOSED) return answer(found)
+    }
+    const mode = this.#admit(touches)
+    if (mode === 0) return this.#reject(operation)
+    return this.#direct(operation, run, this.#epoch, mode, undefined)
+  }
+
+  #write<R>(
+    operation: string,
+    keys: readonly string[],
+    record: (seq: number) => void,
+    run: () => MaybePromise<R>,
+    accepted: R,
+  ): MaybePromise<R> {
+    const seq = ++this.#seq
+    const journal = this.#journal
+    if (this.#fast) return this.#direct(operation, run, this.#epoch, NORMAL, { seq, keys, record })
+    let touches = false
+    if (journal !== undefined && journal.size > 0) {
+      for (const key of keys) {
+        if (journal.lookup(key) !== undefined) {
+          touches = true
+          break
+        }
+      }
+      if (touches && this.#state === CLOSED) {
+        // A replay may be writing these keys: queue behind it to keep the order.
+        record(seq)
+        this.#afterJournalChange()
+        return accepted
+      }
+    }
+    const mode = this.#admit(touches)
+    if (mode === 0) {
+      if (journal !== undefined) {
+        record(seq)
+        this.#afterJournalChange()
+      }
+      return this.#reject(operation)
+    }
+    return this.#direct(operation, run, this.#epoch, mode, { seq, keys, record })
+  }
+
+  #range<R>(
+    operation: string,
+    intent: (seq: number) => RangeIntent,
+    run: () => MaybePromise<R>,
+    accepted: R,
+  ): MaybePromise<R> {
+    const seq = ++this.#seq
+    const journal = this.#journal
+    if (journal === undefined) {
+      const mode = this.#admit(false)
+      if (mode === 0) return this.#reject(operation)
+      return this.#direct(operation, run, this.#epoch, mode, undefined)
+    }
+    const range = intent(seq)
+    const record = (): void => {
+      journal.recordRange(range)
+      this.#afterJournalChange()
+    }
+    const pending = journal.size > 0
+    if (pending && this.#state === CLOSED) {
+      record()
+      return accepted
+    }
+    const mode = this.#admit(pending)
+    if (mode === 0) {
+      record()
+      return this.#reject(operation)
+    }
+    return this.#direct(operation, run, this.#epoch, mode, { seq, range, record })
+  }
+
+  // ---------------------------------------------------------------- calls, timeouts, outcomes
+
+  /** Runs an admitted call: synchronous results are settled at once, promises are guarded. */
+  #direct<R>(
+    operation: string,
+    run: () => MaybePromise<R>,
+    epoch: number,
+    mode: Mode,
+    write: WriteInfo | undefined,
+  ): MaybePromise<R> {
+    let result: MaybePromise<R>
+    try {
+      result = run()
+    } catch (error) {
+      const outcome = this.#classify(error)
+      if (outcome === FAILED && write) this.#recordFailed(write)
+      this.#outcome(epoch, mode, outcome, error)
+      throw error
+    }
+    if (isThenable(result)) {
+      if (write && this.#journal) this.#track(write)
+      return this.#guard(result, operation, epoch, mode, write)
+    }
+    this.#outcome(epoch, mode, SUCCEEDED, undefined)
+    return result
+  }
+
+  /**
+   * Settles a pending call at the timeout even if the store never answers. A late answer or
+   * rejection of the store's promise is swallowed (it has a handler), so nothing goes unhandled.
+   */
+  #guard<R>(
+    promise: Promise<R>,
+    operation: string,
+    epoch: number,
+    mode: Mode,
+    write: WriteInfo | undefined,
+  ): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let done = false
+      const finish = (failed: boolean, error: unknown): void => {
+        done = true
+        if (write && this.#journal) this.#untrack(write)
+        const outcome = failed ? this.#classify(error) : SUCCEEDED
+        if (outcome === FAILED && write) this.#recordFailed(write)
+        this.#outcome(epoch, mode, outcome, error)
+      }
+      const timer =
+        this.#timeout === Number.POSITIVE_INFINITY
+          ? undefined
+          : this.#setTimer(() => {
+              if (done) return
+              this.#timeouts++
+              const error = new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation })
+              finish(true, error)
+              reject(error)
+            }, this.#timeout)
+      promise.then(
+        (value) => {
+          if (done) return
+          if (timer !== undefined) this.#clearTimer(timer)
+          finish(false, undefined)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (done) return
+          if (timer !== undefined) this.#clearTimer(timer)
+          finish(true, error)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  /** A timeout for calls the breaker does not count (stats). */
+  #withTimeout<R>(promise: Promise<R>, operation: string): Promise<R> {
+    if (this.#timeout === Number.POSITIVE_INFINITY) return promise
+    return new Promise<R>((resolve, reject) => {
+      let done = false
+      const timer = this.#setTimer(() => {
+        if (done) return
+        done = true
+        reject(new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation }))
+      }, this.#timeout)
+      promise.then(
+        (value) => {
+          if (done) return
+          done = true
+          this.#clearTimer(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (done) return
+          done = true
+          this.#clearTimer(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  /** The closed-state success path, kept small for synchronous stores. */
+  #succeeded(): void {
+    this.#successes++
+    this.#consecutive = 0
+    this.#window.record(this.#clock.now(), false)
+  }
+
+  /** Whether an error counts against the store (`FAILED`) or says nothing about it (`IGNORED`). */
+  #classify(error: unknown): Outcome {
+    return this.#isFailure(error) ? FAILED : IGNORED
+  }
+
+  /** Applies one call's outcome to the state machine. */
+  #outcome(epoch: number, mode: Mode, outcome: Outcome, error: unknown): void {
+    if (outcome === IGNORED) {
+      // Says nothing about the store's health: a probe gives its slot back.
+      if (mode === PROBE && epoch === this.#epoch) this.#probesAdmitted--
+      return
+    }
+    const failed = outcome === FAILED
+    if (failed) this.#failures++
+    else this.#successes++
+    if (epoch !== this.#epoch) return
+    if (mode === PROBE) {
+      if (failed) this.#toOpen('probe-failed', error)
+      else this.#probeSucceeded()
+      return
+    }
+    if (this.#state !== CLOSED) return
+    const now = this.#clock.now()
+    this.#window.record(now, failed)
+    if (!failed) {
+      this.#consecutive = 0
+      if (!this.#fast) this.#drain()
+      return
+    }
+    if (++this.#consecutive >= this.#failureThreshold) {
+      this.#toOpen('failure-threshold', error)
+      return
+    }
+    const { calls, failures } = this.#window.totals(now)
+    if (calls >= this.#minimumCalls && failures / calls >= this.#failureRatio) {
+      this.#toOpen('failure-ratio', error)
+    }
+  }
+
+  // ---------------------------------------------------------------- journal bookkeeping
+
+  /** Remembers an in-flight write so a late failure of an older write cannot overwrite it. */
+  #track(write: WriteInfo): void {
+    this.#inflight.set(write.seq, true)
+    if (write.range) this.#recentRanges.push(write.range)
+    if (write.keys) {
+      for (const key of write.keys) {
+        const seen = this.#keySeq.get(key)
+        if (seen === undefined || seen < write.seq) this.#keySeq.set(key, write.seq)
+      }
+    }
+  }
+
+  #untrack(write: WriteInfo): void {
+    this.#inflight.delete(write.seq)
+    if (this.#inflight.size === 0) {
+      this.#keySeq.clear()
+      this.#recentRanges = []
+      return
+    }
+    if (this.#keySeq.size > 4 * this.#inflight.size + 256 || this.#recentRanges.length > 64) {
+      const oldest = this.#inflight.keys().next().value as number
+      for (const [key, seq] of this.#keySeq) if (seq < oldest) this.#keySeq.delete(key)
+      this.#recentRanges = this.#recentRanges.filter((r) => r.seq >= oldest)
+    }
+  }
+
+  /** Journals a failed write unless a newer write of the same key was issued since. */
+  #recordFailed(write: WriteInfo): void {
+    const journal = this.#journal
+    if (journal === undefined || this.#isClosed) return
+    if (write.range) {
+      write.record(write.seq)
+    } else {
+      const keys = write.keys ?? []
+      const newer = keys.some((key) => {
+        const seen = this.#keySeq.get(key)
+        if (seen !== undefined && seen > write.seq) return true
+        return this.#recentRanges.some((r) => r.seq > write.seq && r.matches(key))
+      })
+      // A batch with a newer write on one of its keys is journaled key by key below.
+      if (!newer) write.record(write.seq)
+      else {
+        for (const key of keys) {
+          const seen = this.#keySeq.get(key)
+          if (seen !== undefined && seen > write.seq) continue
+          if (this.#recentRanges.some((r) => r.seq > write.seq && r.matches(key))) continue
+          journal.recordDelete(write.seq, key)
+        }
+      }
+    }
+    // No drain right after a failure: the next success, write or the retry timer starts one.
+    this.#updateFast()
+    if (this.#state === CLOSED && !this.#fast) this.#scheduleRetry()
+  }
+
+  #afterJournalChange(): void {
+    this.#updateFast()
+    if (this.#state === CLOSED && !this.#fast) this.#scheduleDrain()
+  }
+
+  /** While closed with a journal and no traffic: try a drain after `resetTimeout`. */
+  #scheduleRetry(): void {
+    if (this.#retryHandle !== undefined || this.#isClosed) return
+    this.#retryHandle = this.#setTimer(() => {
+      this.#retryHandle = undefined
+      this.#drain()
+    }, this.#resetTimeout)
+  }
+
+  #updateFast(): void {
+    this.#fast = this.#state === CLOSED && (this.#journal === undefined || this.#journal.size === 0)
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  #transition(to: StateCode, reason: StateChangeReason, error?: unknown): void {
+    const from = this.#state
+    this.#state = to
+    this.#epoch++
+    this.#updateFast()
+    const event: StateChangeEvent = {
+      store: this.#inner.name,
+      from: STATE_NAMES[from] as BreakerState,
+      to: STATE_NAMES[to] as BreakerState,
+      reason,
+      at: this.#clock.now(),
+      ...(error !== undefined ? { error } : {}),
+    }
+    this.#emit('stateChange', event)
+  }
+
+  #toOpen(reason: StateChangeReason, error: unknown): void {
+    this.#opened++
+    this.#replaying = false
+    this.#retryAt = this.#clock.now() + this.#resetTimeout
+    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
+    this.#resetHandle = this.#isClosed
+      ? undefined
+      : this.#setTimer(() => {
+          this.#resetHandle = undefined
+          this.#toHalfOpen()
+        }, this.#resetTimeout)
+    this.#transition(OPEN, reason, error)
+  }
+
+  #toHalfOpen(): void {
+    if (this.#state !== OPEN) return
+    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
+    this.#resetHandle = undefined
+    this.#probesAdmitted = 0
+    this.#probesSucceeded = 0
+    this.#transition(HALF_OPEN, 'reset-timeout')
+    if (this.#journal !== undefined && this.#journal.size > 0) {
+      // The replay is the first probe: the store must take the journal before anything else.
+      this.#probesAdmitted = 1
+      this.#replayThenDecide(this.#epoch, false)
+    }
+  }
+
+  #probeSucceeded(): void {
+    if (++this.#probesSucceeded < this.#halfOpenMaxCalls) return
+    if (this.#journal !== undefined && this.#journal.size > 0) {
+      // Probes succeeded, but calls refused meanwhile were journaled: replay them first.
+      this.#replayThenDecide(this.#epoch, true)
+      return
+    }
+    this.#toClosed()
+  }
+
+  /** Replays as a probe while half-open, then counts it as a probe success or reopens. */
+  #replayThenDecide(epoch: number, closing: boolean): void {
+    this.#replaying = true
+    this.#runReplay('probe', epoch).then(
+      () => {
+        if (epoch !== this.#epoch) return
+        this.#replaying = false
+        if (closing) this.#toClosed()
+        else this.#probeSucceeded()
+      },
+      (error: unknown) => {
+        if (epoch !== this.#epoch) return
+        this.#replaying = false
+        this.#toOpen('replay-failed', error)
+      },
+    )
+  }
+
+  #toClosed(): void {
+    this.#consecutive = 0
+    this.#window.reset()
+    this.#closedCount++
+    this.#transition(CLOSED, 'probes-succeeded')
+    // A replay gives way after a few passes under load; the rest drains while closed.
+    if (!this.#fast) this.#drain()
+  }
+
+  // ---------------------------------------------------------------- replay
+
+  /** Drains the journal while closed, soon (not inside the caller's stack). */
+  #scheduleDrain(): void {
+    if (this.#replay !== undefined || this.#isClosed) return
+    queueMicrotask(() => this.#drain())
+  }
+
+  /** Starts a drain while closed if the journal holds intents and no replay runs. */
+  #drain(): void {
+    if (this.#replay !== undefined || this.#isClosed || this.#state !== CLOSED) return
+    if (this.#journal === undefined || this.#journal.size === 0) return
+    this.#runReplay('drain', this.#epoch).then(
+      () => {
+        // Intents that arrived during the last pass: go again while the store answers.
+        if (this.#state === CLOSED && !this.#fast) this.#scheduleDrain()
+      },
+      () => {
+        // Failures were counted by each call; the intents stay journaled for the next try.
+      },
+    )
+  }
+
+  /**
+   * Replays the journal: clears and pattern deletes first, then per-key deletes and writes in
+   * batches. Each call is guarded by `timeout`. Rejects on the first failure, leaving the
+   * intents not yet applied in the journal.
+   */
+  #runReplay(mode: 'probe' | 'drain', epoch: number): Promise<void> {
+    const previous = this.#replay
+    const run = async (): Promise<void> => {
+      if (previous) await previous.catch(() => undefined)
+      const started = this.#clock.now()
+      let applied = 0
+      try {
+        applied = await this.#replayPasses(mode, epoch)
+        this.#replayed += applied
+        this.#emitReplay(mode, true, applied, started, undefined)
+      } catch (error) {
+        this.#emitReplay(mode, false, applied, started, error === SUPERSEDED ? undefined : error)
+        throw error
+      } finally {
+        this.#updateFast()
+      }
+    }
+    const replay = run()
+    const settled: Promise<void> = replay.then(
+      () => undefined,
+      () => undefined,
+    )
+    this.#replay = settled
+    void settled.then(() => {
+      if (this.#replay === settled) this.#replay = undefined
+    })
+    return replay
+  }
+
+  #emitReplay(mode: 'probe' | 'drain', ok: boolean, applied: number, started: number, error: unknown): void {
+    const event: ReplayEvent = {
+      store: this.#inner.name,
+      mode,
+      ok,
+      applied,
+      remaining: this.#journal?.size ?? 0,
+      durationMs: this.#clock.now() - started,
+      ...(error !== undefined ? { error } : {}),
+    }
+    this.#emit('replay', event)
+  }
+
+  async #replayPasses(mode: 'probe' | 'drain', epoch: number): Promise<number> {
+    const journal = this.#journal as Journal<V>
+    const inner = this.#inner
+    let applied = 0
+    for (let pass = 0; pass < MAX_REPLAY_PASSES && journal.size > 0; pass++) {
+      const snapshot = journal.snapshot()
+      for (const range of snapshot.ranges) {
+        await this.#replayCall(
+          range.type === 'clear' ? 'clear' : 'deleteByPattern',
+          () =>
+            range.type === 'clear'
+              ? inner.clear(range.namespace)
+              : (inner.deleteByPattern as (p: string) => MaybePromise<number>)(range.pattern),
+          mode,
+          epoch,
+          { seq: range.seq, range },
+        )
+      }
+      journal.settleRanges(snapshot.ranges)
+      applied += snapshot.ranges.length
+      const now = this.#clock.now()
+      const deletes: (readonly [string, KeyIntent<V>])[] = []
+      const sets: (readonly [string, KeyIntent<V> & { type: 'set' }])[] = []
+      for (const item of snapshot.keys) {
+        const intent = item[1]
+        if (intent.type === 'set' && intent.entry.staleUntil > now) sets.push([item[0], intent])
+        else deletes.push(item)
+      }
+      if (this.#canDeleteMany) {
+        for (let i = 0; i < deletes.length; i += DELETE_CHUNK) {
+          const chunk = deletes.slice(i, i + DELETE_CHUNK)
+          const keys = chunk.map((c) => c[0])
+          await this.#replayCall(
+            'deleteMany',
+            () => (inner.deleteMany as (k: readonly string[]) => MaybePromise<number>)(keys),
+            mode,
+            epoch,
+            { seq: maxSeq(chunk), keys },
+          )
+          journal.settleKeys(chunk)
+          applied += chunk.length
+        }
+      } else {
+        applied += await this.#replayEach(deletes, ([key, intent]) =>
+          this.#replayCall('delete', () => inner.delete(key), mode, epoch, { seq: intent.seq, keys: [key] }),
+        )
+      }
+      if (this.#canSetMany) {
+        for (let i = 0; i < sets.length; i += SET_CHUNK) {
+          const chunk = sets.slice(i, i + SET_CHUNK)
+          const items: StoreSetItem<V>[] = chunk.map(([key, intent]) => [key, intent.entry])
+          await this.#replayCall(
+            'setMany',
+            () => (inner.setMany as (i: readonly StoreSetItem<V>[]) => MaybePromise<void>)(items),
+            mode,
+            epoch,
+            { seq: maxSeq(chunk), keys: items.map((it) => it[0]) },
+          )
+          journal.settleKeys(chunk)
+          applied += chunk.length
+        }
+      } else {
+        applied += await this.#replayEach(sets, ([key, intent]) =>
+          this.#replayCall('set', () => inner.set(key, intent.entry), mode, epoch, {
+            seq: intent.seq,
+            keys: [key],
+          }),
+        )
+      }
+      this.#updateFast()
+    }
+    return applied
+  }
+
+  /** Replays single intents, a few at a time, settling each one that was applied. */
+  async #replayEach<I extends readonly [string, KeyIntent<V>]>(
+    items: readonly I[],
+    apply: (item: I) => Promise<unknown>,
+  ): Promise<number> {
+    const journal = this.#journal as Journal<V>
+    let applied = 0
+    for (let i = 0; i < items.length; i += REPLAY_PARALLELISM) {
+      const batch = items.slice(i, i + REPLAY_PARALLELISM)
+      const results = await Promise.allSettled(batch.map(apply))
+      const ok = batch.filter((_, j) => results[j]?.status === 'fulfilled')
+      journal.settleKeys(ok)
+      applied += ok.length
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed) throw (failed as PromiseRejectedResult).reason
+    }
+    return applied
+  }
+
+  /**
+   * One replay call, guarded by `timeout`. During a drain its outcome counts like any closed
+   * call; during a probe replay a failure reopens the breaker (through the caller).
+   */
+  async #replayCall(
+    operation: string,
+    run: () => MaybePromise<unknown>,
+    mode: 'probe' | 'drain',
+    epoch: number,
+    write: { seq: number; keys?: readonly string[]; range?: RangeIntent },
+  ): Promise<void> {
+    if (epoch !== this.#epoch || this.#isClosed) throw SUPERSEDED
+    const info: WriteInfo = { ...write, record: () => undefined }
+    let result: MaybePromise<unknown>
+    try {
+      result = run()
+    } catch (error) {
+      this.#replayOutcome(mode, epoch, this.#classify(error), error)
+      throw error
+    }
+    if (!isThenable(result)) {
+      this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
+      return
+    }
+    this.#track(info)
+    try {
+      await this.#guardReplay(result, operation)
+    } catch (error) {
+      this.#replayOutcome(mode, epoch, this.#classify(error), error)
+      throw error
+    } finally {
+      this.#untrack(info)
+    }
+    this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
+  }
+
+  #guardReplay(promise: Promise<unknown>, operation: string): Promise<unknown> {
+    if (this.#timeout === Number.POSITIVE_INFINITY) return promise
+    return new Promise((resolve, reject) => {
+      let done = false
+      const timer = this.#setTimer(() => {
+        if (done) return
+        done = true
+        this.#timeouts++
+        reject(new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation }))
+      }, this.#timeout)
+      promise.then(
+        (value) => {
+          if (done) return
+          done = true
+          this.#clearTimer(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          if (done) return
+          done = true
+          this.#clearTimer(timer)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  #replayOutcome(mode: 'probe' | 'drain', epoch: number, outcome: Outcome, error: unknown): void {
+    if (mode === 'drain') this.#outcome(epoch, NORMAL, outcome, error)
+    else if (outcome === FAILED) this.#failures++
+    else if (outcome === SUCCEEDED) this.#successes++
+  }
+}
+
+/** A write being issued: its order, the keys or range it touches, and how to journal it. */
+interface WriteInfo {
+  readonly seq: number
+  readonly keys?: readonly string[] | undefined
+  readonly range?: RangeIntent | undefined
+  readonly record: (seq: number) => void
+}
+
+function maxSeq(items: readonly (readonly [string, { readonly seq: number }])[]): number {
+  let max = 0
+  for (const [, intent] of items) if (intent.seq > max) max = intent.seq
+  return max
+}
+
+/**
+ * Wraps a store in a circuit breaker with per-operation timeouts and a replay journal.
+ *
+ * - **closed**: calls go to the store, each bounded by `timeout`. `failureThreshold`
+ *   consecutive failures, or a failure ratio of `failureRatio` over `window` once
+ *   `minimumCalls` calls finished, open the breaker.
+ * - **open**: calls fail at once with `CircuitOpenError` and do no I/O. Deletes, clears, pattern
+ *   deletes and writes are journaled (per key, the latest wins).
+ * - **half-open** (after `resetTimeout`): the journal is replayed to the store first (that is
+ *   the first probe), then up to `halfOpenMaxCalls` probe calls go through while every other
+ *   call fails fast. When the probes succeed the breaker closes; any failure reopens it.
+ *
+ * @param store - the store to guard, usually a remote one (`redisStore(...)`)
+ * @param options - thresholds, timeouts, clock and journal bounds; see {@link BreakerOptions}
+ * @returns a store to pass to `createCache({ tiers })`, with `state`, `on`/`off` and `counters`
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) or InvalidDurationError for bad options
+ * @example
+ * ```ts
+ * import { createCache } from '@tiercache/core'
+ * import { withBreaker } from '@tiercache/breaker'
+ * const l2 = withBreaker(redisStore({ url }), { failureThreshold: 5, resetTimeout: '30s', timeout: '250ms' })
+ * l2.on('stateChange', (e) => console.warn(`l2 ${e.from} -> ${e.to}: ${e.reason}`))
+ * const cache = createCache({ tiers: [memoryStore(), l2, kyselyStore({ sqlite: './cache.db' })] })
+ * ```
+ */
+export function withBreaker<V>(store: Store<V>, options: BreakerOptions = {}): BreakerStore<V> {
+  return new BreakerStore(store, options)
+}
