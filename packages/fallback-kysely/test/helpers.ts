@@ -29,6 +29,8 @@ export interface Backend {
   open(table: string, options?: KyselyStoreOptions): KyselyStore
   /** Counts the rows of a table, expired or not, with a connection of its own. */
   countRows(table: string): Promise<number>
+  /** Drops a store's table behind its back. */
+  dropTable(table: string): Promise<void>
   /** Drops every table the run created and removes temporary files. */
   cleanup(): Promise<void>
 }
@@ -75,6 +77,9 @@ function serverBackend(kind: 'postgres' | 'mysql'): Backend {
         .executeTakeFirst()
       return Number(row?.n ?? 0)
     },
+    async dropTable(table) {
+      await db().schema.dropTable(table).execute()
+    },
     async cleanup() {
       await dropStoreTables(db(), tables)
       await admin?.destroy()
@@ -100,6 +105,14 @@ function sqliteFileBackend(): Backend {
         db.close()
       }
     },
+    async dropTable(table) {
+      const db = new Database(file())
+      try {
+        db.exec(`DROP TABLE "${table}"`)
+      } finally {
+        db.close()
+      }
+    },
     async cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true })
       dir = undefined
@@ -121,6 +134,9 @@ function sqliteMemoryBackend(): Backend {
       const db = open.get(table)
       if (!db) throw new Error(`no database for ${table}`)
       return (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n
+    },
+    async dropTable(table) {
+      open.get(table)?.exec(`DROP TABLE "${table}"`)
     },
     async cleanup() {
       for (const db of open.values()) if (db.open) db.close()
