@@ -74,13 +74,11 @@ export class KeyvStore implements Store<Uint8Array> {
   readonly #list: Listing | undefined
   /** A `Map`-like adapter answers in process, so batches are plain loops. */
   readonly #inProcess: boolean
-  /** Counts `error` events, so an operation can tell one fired while it ran. */
-  #errorEpoch = 0
-  #lastError: unknown
+  /** Rejecters of the adapter calls in flight; an `error` event fails them all. */
+  readonly #inFlight = new Set<(error: unknown) => void>()
   #closed = false
   readonly #onError = (error: unknown): void => {
-    this.#errorEpoch++
-    this.#lastError = error
+    for (const fail of this.#inFlight) fail(error)
   }
 
   /**
@@ -276,22 +274,30 @@ export class KeyvStore implements Store<Uint8Array> {
   }
 
   /**
-   * Runs one adapter call and maps its failure, or an `error` event emitted while it ran, to a
-   * `StoreError`.
+   * Runs one adapter call and maps its failure to a `StoreError`. An `error` event emitted
+   * while the call is in flight fails it too: adapters such as `@keyv/redis` report a failed
+   * command only as an event (and answer as if the key were missing), and keep retrying a lost
+   * connection instead of rejecting.
    */
   async #call<T>(operation: string, key: string | undefined, fn: () => T | PromiseLike<T>): Promise<T> {
     if (this.#closed) {
       throw new StoreError(`${this.name} store is closed`, { store: this.name, operation, key }, 'E_CLOSED')
     }
-    const epoch = this.#errorEpoch
-    let result: T
+    let fail!: (error: unknown) => void
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject
+    })
+    this.#inFlight.add(fail)
+    const call = Promise.resolve().then(fn)
+    // If the event wins, the adapter's own later rejection has nowhere to go.
+    call.catch(() => {})
     try {
-      result = await fn()
+      return await Promise.race([call, failed])
     } catch (cause) {
       throw this.#failure(operation, key, cause)
+    } finally {
+      this.#inFlight.delete(fail)
     }
-    if (this.#errorEpoch !== epoch) throw this.#failure(operation, key, this.#lastError)
-    return result
   }
 
   #failure(operation: string, key: string | undefined, cause: unknown): StoreError {
