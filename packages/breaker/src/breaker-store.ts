@@ -718,9 +718,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
       let done = false
       const finish = (failed: boolean, error: unknown): void => {
         done = true
-        if (write && this.#journal) this.#untrack(write)
         const outcome = failed ? this.#classify(error) : SUCCEEDED
+        // Journal before untracking: the check for newer writes needs this write still tracked.
         if (outcome === FAILED && write) this.#recordFailed(write)
+        if (write && this.#journal) this.#untrack(write)
         this.#outcome(epoch, mode, outcome, error)
       }
       const timer =

@@ -172,7 +172,17 @@ describe('open', () => {
       settle(breaker.clear('ns')),
     ])
     expect(chaos.calls).toEqual(before)
-    const ops = ['get', 'getMany', 'has', 'set', 'setMany', 'delete', 'deleteMany', 'deleteByPattern', 'clear']
+    const ops = [
+      'get',
+      'getMany',
+      'has',
+      'set',
+      'setMany',
+      'delete',
+      'deleteMany',
+      'deleteByPattern',
+      'clear',
+    ]
     for (const [i, r] of results.entries()) {
       expect(r.ok).toBe(false)
       const error = (r as { error: CircuitOpenError }).error
@@ -458,7 +468,7 @@ describe('options', () => {
     expect(() => withBreaker({} as never)).toThrow(InvalidOptionError)
   })
 
-  test("accepts durations as strings and Infinity to turn a rule off", () => {
+  test('accepts durations as strings and Infinity to turn a rule off', () => {
     const b = withBreaker(store, {
       window: '1m',
       resetTimeout: '1h30m',

@@ -12,6 +12,8 @@ export function asyncStore<V>(inner: Store<V>, name = 'remote'): Store<V> {
     name,
     kind: 'remote',
     capabilities: inner.capabilities,
+    maxEntryBytes: inner.maxEntryBytes,
+    maxTtl: inner.maxTtl,
     get: (key: string) => later(() => inner.get(key)),
     set: (key: string, entry: StoreEntry<V>) => later(() => inner.set(key, entry)),
     delete: (key: string) => later(() => inner.delete(key)),
