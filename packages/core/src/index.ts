@@ -8,6 +8,7 @@ export type {
   LockAcquireOptions,
   LockHandle,
 } from './bus.js'
+export { channels, createCache } from './cache.js'
 export { type Clock, coarseNow, systemClock } from './clock.js'
 export {
   addDuration,
@@ -52,6 +53,7 @@ export {
   patternToRegExp,
 } from './pattern.js'
 export { defaultSerializer, jsonSerializer, type Serializer } from './serializer.js'
+export { FrequencySketch } from './sketch.js'
 export type {
   MaybePromise,
   RemoteEntry,
@@ -62,3 +64,29 @@ export type {
   StoreSetItem,
   StoreStats,
 } from './store.js'
+export { MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY, normalizeTags } from './tags.js'
+export type {
+  Cache,
+  CacheEventName,
+  CacheEvents,
+  CacheListener,
+  CacheOptions,
+  CachePlugin,
+  CacheStats,
+  GetOrSetOptions,
+  Loader,
+  LoaderContext,
+  Logger,
+  SetManyItem,
+  SetOptions,
+  StaleReason,
+  TierStats,
+  WarmingOptions,
+  WarmingStats,
+  WarmOptions,
+  WarmProgress,
+  WarmSummary,
+  WrapOptions,
+  WrappedFunction,
+} from './types.js'
+export { argsKey, type CachedOptions, cached, getCache, setDefaultCache } from './wrap.js'

@@ -1,0 +1,331 @@
+import * as diagnostics from 'node:diagnostics_channel'
+import type { Duration } from './duration.js'
+import { Engine } from './engine.js'
+import { InvalidKeyError, InvalidOptionError } from './errors.js'
+import { validateKey, validateNamespace } from './keys.js'
+import { escapePattern, parsePattern } from './pattern.js'
+import type {
+  Cache,
+  CacheEventName,
+  CacheListener,
+  CacheOptions,
+  CacheStats,
+  GetOrSetOptions,
+  Loader,
+  SetManyItem,
+  SetOptions,
+  WarmOptions,
+  WarmSummary,
+  WrapOptions,
+  WrappedFunction,
+} from './types.js'
+import { createWarming, warm } from './warming.js'
+import { wrapFunction } from './wrap.js'
+
+/**
+ * `node:diagnostics_channel` tracing channels, one per operation: `tiercache:get`,
+ * `tiercache:set`, `tiercache:getOrSet`, `tiercache:delete`, `tiercache:deleteByPattern`,
+ * `tiercache:invalidateTags`, `tiercache:clear`. The context object carries `key` (or `pattern`,
+ * `tags`) and `namespace`. Costs nothing while nobody subscribes.
+ */
+export const channels: {
+  readonly get: diagnostics.TracingChannel<object, object>
+  readonly set: diagnostics.TracingChannel<object, object>
+  readonly getOrSet: diagnostics.TracingChannel<object, object>
+  readonly delete: diagnostics.TracingChannel<object, object>
+  readonly deleteByPattern: diagnostics.TracingChannel<object, object>
+  readonly invalidateTags: diagnostics.TracingChannel<object, object>
+  readonly clear: diagnostics.TracingChannel<object, object>
+} = {
+  get: diagnostics.tracingChannel('tiercache:get'),
+  set: diagnostics.tracingChannel('tiercache:set'),
+  getOrSet: diagnostics.tracingChannel('tiercache:getOrSet'),
+  delete: diagnostics.tracingChannel('tiercache:delete'),
+  deleteByPattern: diagnostics.tracingChannel('tiercache:deleteByPattern'),
+  invalidateTags: diagnostics.tracingChannel('tiercache:invalidateTags'),
+  clear: diagnostics.tracingChannel('tiercache:clear'),
+}
+
+function setOptions(options: SetOptions | Duration | undefined): SetOptions | undefined {
+  if (options === undefined) return undefined
+  if (typeof options === 'number' || typeof options === 'string') return { ttl: options }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options must be an object or a ttl', { option: 'options' })
+  }
+  return options
+}
+
+function fail(error: unknown): Promise<never> {
+  return Promise.reject(error)
+}
+
+/**
+ * A cache, or a namespaced view of one. Every view of a cache shares its tiers, counters,
+ * events, in-flight loads and lifecycle.
+ */
+class TierCache implements Cache {
+  readonly #e: Engine
+  /** Child path with trailing `:` (`''` for the root view). */
+  readonly #prefix: string
+  readonly namespacePath: string
+
+  constructor(engine: Engine, prefix: string) {
+    this.#e = engine
+    this.#prefix = prefix
+    this.namespacePath = prefix === '' ? engine.root : `${engine.root}:${prefix.slice(0, -1)}`
+  }
+
+  #rel(key: string): string {
+    // Inline fast check; validateKey gives the typed error.
+    if (typeof key !== 'string' || key.length === 0 || key.length * 3 > this.#e.maxKeyBytes) {
+      validateKey(key, this.#e.maxKeyBytes)
+    }
+    return this.#prefix === '' ? key : this.#prefix + key
+  }
+
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    let rel: string
+    try {
+      rel = this.#rel(key)
+      if (this.#e.closed) this.#e.assertOpen()
+    } catch (error) {
+      return fail(error)
+    }
+    if (channels.get.hasSubscribers) {
+      return channels.get.tracePromise(() => this.#e.get(rel), {
+        key: rel,
+        namespace: this.#e.root,
+      }) as Promise<T | undefined>
+    }
+    return this.#e.get(rel) as Promise<T | undefined>
+  }
+
+  peek<T = unknown>(key: string): T | undefined {
+    return this.#e.peek(this.#rel(key)) as T | undefined
+  }
+
+  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
+    try {
+      const rel = this.#rel(key)
+      const o = this.#e.resolveSetOptions(setOptions(options))
+      const run = (): Promise<void> => this.#e.set(rel, value, o.ttl, o.grace, o.tags)
+      return channels.set.hasSubscribers
+        ? channels.set.tracePromise(run, { key: rel, namespace: this.#e.root })
+        : run()
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T> {
+    let rel: string
+    let opts: ReturnType<Engine['resolveLoadOptions']>
+    try {
+      rel = this.#rel(key)
+      if (typeof loader !== 'function')
+        throw new InvalidOptionError('getOrSet needs a loader function', { option: 'loader' })
+      opts = this.#e.resolveLoadOptions(setOptions(options) as GetOrSetOptions | undefined)
+      if (this.#e.closed) this.#e.assertOpen()
+    } catch (error) {
+      return fail(error)
+    }
+    const e = this.#e
+    const run = (): Promise<T> => {
+      if (!opts.forceFresh) {
+        const entry = e.l1Fresh(rel)
+        if (entry !== undefined) {
+          if (opts.refreshAhead > 0 && e.refreshDue(entry, opts.refreshAhead)) {
+            e.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
+          }
+          e.warming?.touch(rel, entry, loader, opts, key)
+          return Promise.resolve(entry.value as T)
+        }
+      }
+      return e.getOrSetSlow(rel, key, loader, opts) as Promise<T>
+    }
+    return channels.getOrSet.hasSubscribers
+      ? channels.getOrSet.tracePromise(run, { key: rel, namespace: e.root })
+      : run()
+  }
+
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    try {
+      if (!Array.isArray(keys)) throw new InvalidKeyError('getMany needs an array of keys')
+      const rels = keys.map((k) => this.#rel(k))
+      this.#e.assertOpen()
+      return this.#e.getMany(rels) as Promise<(T | undefined)[]>
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  setMany(items: readonly SetManyItem[]): Promise<void> {
+    try {
+      if (!Array.isArray(items))
+        throw new InvalidOptionError('setMany needs an array of { key, value }', { option: 'items' })
+      const prepared = items.map((item) => {
+        if (typeof item !== 'object' || item === null) {
+          throw new InvalidOptionError('setMany items must be { key, value, ttl?, tags? }', {
+            option: 'items',
+          })
+        }
+        return { rel: this.#rel(item.key), item }
+      })
+      return this.#e.setMany(prepared)
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  deleteMany(keys: readonly string[]): Promise<number> {
+    try {
+      if (!Array.isArray(keys)) throw new InvalidKeyError('deleteMany needs an array of keys')
+      return this.#e.deleteMany(keys.map((k) => this.#rel(k)))
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  async has(key: string): Promise<boolean> {
+    const rel = this.#rel(key)
+    this.#e.assertOpen()
+    if (this.#e.l1Fresh(rel) !== undefined) return true
+    const { fresh } = await this.#e.lookup(rel, true, false)
+    return fresh !== undefined
+  }
+
+  delete(key: string): Promise<boolean> {
+    try {
+      const rel = this.#rel(key)
+      const run = (): Promise<boolean> => this.#e.delete(rel)
+      return channels.delete.hasSubscribers
+        ? channels.delete.tracePromise(run, { key: rel, namespace: this.#e.root })
+        : run()
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  deleteByPattern(pattern: string): Promise<number> {
+    try {
+      parsePattern(pattern)
+      const rel = this.#prefix === '' ? pattern : escapePattern(this.#prefix) + pattern
+      const run = (): Promise<number> => this.#e.deleteByPattern(rel)
+      return channels.deleteByPattern.hasSubscribers
+        ? channels.deleteByPattern.tracePromise(run, { pattern: rel, namespace: this.#e.root })
+        : run()
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    try {
+      const run = (): Promise<void> => this.#e.invalidateTags(tags)
+      return channels.invalidateTags.hasSubscribers
+        ? channels.invalidateTags.tracePromise(run, { tags, namespace: this.#e.root })
+        : run()
+    } catch (error) {
+      return fail(error)
+    }
+  }
+
+  clear(): Promise<void> {
+    const prefix = this.#prefix === '' ? '' : this.#prefix.slice(0, -1)
+    const run = (): Promise<void> => this.#e.clear(prefix)
+    return channels.clear.hasSubscribers
+      ? channels.clear.tracePromise(run, { namespace: this.namespacePath })
+      : run()
+  }
+
+  namespace(name: string): Cache {
+    validateNamespace(name)
+    return new TierCache(this.#e, `${this.#prefix}${name}:`)
+  }
+
+  getStats(): CacheStats {
+    return this.#e.getStats()
+  }
+
+  refreshStats(): Promise<CacheStats> {
+    return this.#e.refreshStats()
+  }
+
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#e.emitter.on(event, listener)
+    return this
+  }
+
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#e.emitter.off(event, listener)
+    return this
+  }
+
+  wrap<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R,
+    options?: WrapOptions<A> | Duration,
+  ): WrappedFunction<A, R> {
+    return wrapFunction(this, name, fn, setOptions(options) as WrapOptions<A> | undefined)
+  }
+
+  warm<T>(
+    source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
+    options?: WarmOptions<T>,
+  ): Promise<WarmSummary> {
+    return warm(this, this.#e, source, options ?? {})
+  }
+
+  ready(): Promise<void> {
+    return this.#e.warming?.ready ?? Promise.resolve()
+  }
+
+  flushLocal(): void {
+    this.#e.flushLocal('manual')
+  }
+
+  close(): Promise<void> {
+    return this.#e.close()
+  }
+}
+
+/**
+ * Creates a cache over an ordered list of tiers (fastest first).
+ *
+ * @param options - tiers, namespace, defaults (`ttl` 1 hour, `grace` 0), bus, lock, plugins
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for bad options, InvalidDurationError for bad durations
+ * @example
+ * ```ts
+ * import { createCache } from '@tiercache/core'
+ * import { memoryStore } from '@tiercache/store-memory'
+ *
+ * const cache = createCache({ namespace: 'app', tiers: [memoryStore()], ttl: '10m' })
+ * await cache.set('user:1', { name: 'Ada' })
+ * const user = await cache.getOrSet('user:2', () => db.loadUser(2), { ttl: '1h', tags: ['users'] })
+ * ```
+ */
+export function createCache(options: CacheOptions): Cache {
+  const engine = new Engine(options)
+  const cache = new TierCache(engine, '')
+  if (options.warming !== undefined && options.warming.enabled !== false) {
+    engine.warming = createWarming(engine, cache, options.warming)
+  }
+  const disposers: (() => void | Promise<void>)[] = []
+  for (const plugin of options.plugins ?? []) {
+    if (typeof plugin?.install !== 'function') {
+      throw new InvalidOptionError('each plugin needs an install(cache) function', { option: 'plugins' })
+    }
+    const dispose = plugin.install(cache)
+    if (typeof dispose === 'function') disposers.push(dispose)
+  }
+  if (disposers.length > 0) {
+    const close = cache.close.bind(cache)
+    Object.defineProperty(cache, 'close', {
+      value: async (): Promise<void> => {
+        for (const d of disposers) await d()
+        await close()
+      },
+    })
+  }
+  return cache
+}

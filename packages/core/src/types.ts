@@ -1,0 +1,435 @@
+import type { Bus, DistributedLock } from './bus.js'
+import type { Clock } from './clock.js'
+import type { Duration } from './duration.js'
+import type { Serializer } from './serializer.js'
+import type { Store } from './store.js'
+
+/** A pino-compatible logger (`logger.warn(obj, msg)`). tiercache is silent unless you pass one. */
+export interface Logger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+/** Options for a write (`set`, `setMany`) and the defaults for `getOrSet`. */
+export interface SetOptions {
+  /**
+   * How long the value is fresh: ms or a duration string; `'forever'` never expires.
+   * @default the cache's `ttl` (1 hour)
+   */
+  readonly ttl?: Duration
+  /**
+   * How long after `ttl` a stale value is kept to serve when the loader fails or is slow
+   * (fail-safe). `0` disables.
+   * @default the cache's `grace` (0)
+   */
+  readonly grace?: Duration
+  /** Tags for `invalidateTags`. */
+  readonly tags?: readonly string[]
+}
+
+/** Options for {@link Cache.getOrSet}; the cache's options give the defaults. */
+export interface GetOrSetOptions extends SetOptions {
+  /**
+   * After a loader failure served a stale value, wait this long before calling the loader again
+   * (the stale value keeps being served meanwhile), so a failing source is not hammered.
+   * @default the cache's `graceBackoff` (5 seconds)
+   */
+  readonly graceBackoff?: Duration
+  /**
+   * Serve a stale value at once and refresh it in the background (once, however many callers).
+   * Needs `grace` so stale values exist.
+   * @default the cache's `staleWhileRevalidate` (false)
+   */
+  readonly staleWhileRevalidate?: boolean
+  /**
+   * When a stale value exists and producing a fresh one takes longer than this, return the stale
+   * value; the loader keeps running and its result is cached when it lands.
+   * @default the cache's `softTimeout` (none)
+   */
+  readonly softTimeout?: Duration
+  /**
+   * Give up after this long: serve a stale value if one exists, otherwise reject with
+   * `HardTimeoutError` (`E_HARD_TIMEOUT`). The loader's `ctx.signal` is aborted.
+   * @default the cache's `hardTimeout` (none)
+   */
+  readonly hardTimeout?: Duration
+  /**
+   * A fraction of the TTL (0 < f < 1): a read after `f × ttl` has elapsed triggers one background
+   * refresh, so hot keys never expire under traffic. `0` disables.
+   * @default the cache's `refreshAhead` (0)
+   */
+  readonly refreshAhead?: number
+  /** Ignore cached values and run the loader (a stale value still backs fail-safe). */
+  readonly forceFresh?: boolean
+  /**
+   * With a distributed `lock`, how long to wait for another instance's loader, in ms or a
+   * duration string, before running the loader anyway.
+   * @default the cache's `lockTimeout` (10 seconds)
+   */
+  readonly lockTimeout?: Duration
+}
+
+/** What a loader receives. */
+export interface LoaderContext<T = unknown> {
+  /** The key being loaded (as the caller gave it, without namespace prefixes). */
+  readonly key: string
+  /** The stale value, if one is held (within grace). */
+  readonly stale: T | undefined
+  /** True when {@link LoaderContext.stale} holds a value (values are never `undefined`). */
+  readonly hasStale: boolean
+  /** Aborted when `hardTimeout` elapses or the cache closes. */
+  readonly signal: AbortSignal
+  /** Return this value to the caller without caching it: `return ctx.skip(value)`. */
+  skip<V extends T | undefined>(value?: V): V
+  /** Fail the load (like throwing): the stale value is served when grace allows. */
+  fail(reason?: string | Error): never
+  /** Overrides the TTL for this result. */
+  setTtl(ttl: Duration): void
+  /** Overrides the grace period for this result. */
+  setGrace(grace: Duration): void
+  /** Sets the tags for this result. */
+  setTags(tags: readonly string[]): void
+}
+
+/** A value producer for {@link Cache.getOrSet}. */
+export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>
+
+/** A plugin hooks into a cache when it is created; see `prometheusMetrics()`. */
+export interface CachePlugin {
+  /** Plugin name, for diagnostics. */
+  readonly name: string
+  /** Called once by `createCache`. May return a function called on `close()`. */
+  install(cache: Cache): void | (() => void | Promise<void>)
+}
+
+/** Options for {@link createCache}. */
+export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags'> {
+  /**
+   * The ordered tiers, fastest first: e.g. `[memoryStore(), redisStore(), kyselyStore()]`.
+   * A `kind: 'memory'` store belongs to one cache only.
+   */
+  readonly tiers: readonly Store<any>[]
+  /**
+   * Root namespace: every key lives under it in shared tiers, and `clear()` touches nothing else.
+   * 1-64 characters of `A-Z a-z 0-9 _ . -`.
+   * @default 'cache'
+   */
+  readonly namespace?: string
+  /** Serializer for remote tiers and byte accounting. @default defaultSerializer */
+  readonly serializer?: Serializer
+  /** Time source (epoch ms) and timers. @default the coarse system clock */
+  readonly clock?: Clock
+  /** Maximum key length in UTF-8 bytes. @default 1024 */
+  readonly maxKeyBytes?: number
+  /**
+   * Throw when a write or delete fails in any tier, instead of emitting `error` and carrying on.
+   * @default false
+   */
+  readonly strict?: boolean
+  /**
+   * Longest wait for one remote tier operation before treating it as failed (a miss for reads),
+   * in ms or a duration string. `'forever'` disables.
+   * @default 5000
+   */
+  readonly tierTimeout?: Duration
+  /** Cross-instance L1 invalidation, e.g. `redisBus({ url })`. */
+  readonly bus?: Bus
+  /** Cross-instance single-flight for `getOrSet`, e.g. `redisLock({ url })`. */
+  readonly lock?: DistributedLock
+  /** Plugins, e.g. `prometheusMetrics()`. */
+  readonly plugins?: readonly CachePlugin[]
+  /** pino-compatible logger. @default silent */
+  readonly logger?: Logger
+  /**
+   * How long a tag invalidation time read from a shared tier is trusted locally, in ms, when no
+   * bus keeps instances in sync. With a bus it is trusted until the bus reconnects.
+   * @default 1000 without a bus, forever with one
+   */
+  readonly tagSyncInterval?: Duration
+  /**
+   * Most tag invalidation times kept in memory. When exceeded, old ones are dropped and, if
+   * needed for safety, the local tiers are flushed.
+   * @default 50_000
+   */
+  readonly maxTrackedTags?: number
+  /** Access tracking and hot-key refresh; see the README's warming section. */
+  readonly warming?: WarmingOptions
+}
+
+/** Hot-key tracking options (`warming`). */
+export interface WarmingOptions {
+  /** Turn tracking on. @default true when `warming` is given */
+  readonly enabled?: boolean
+  /** Reads within `window` that make a key hot (1-255). @default 10 */
+  readonly threshold?: number
+  /** The counting window. @default '1m' */
+  readonly window?: Duration
+  /**
+   * Refresh hot keys whose loader is known after this fraction of their TTL.
+   * @default 0.8
+   */
+  readonly refreshAhead?: number
+  /** Most background refreshes at a time. @default 4 */
+  readonly concurrency?: number
+  /** Restore L1 from the last hot-key snapshot before `ready()` resolves. @default false */
+  readonly restore?: boolean
+  /** Snapshot the top hot keys into the shared tiers this often. `0` disables. @default '1m' */
+  readonly snapshotInterval?: Duration
+  /** How many hot keys a snapshot holds. @default 1000 */
+  readonly snapshotSize?: number
+  /**
+   * Width of the frequency sketch. Memory is fixed at `12 × sketchWidth` bytes whatever the number
+   * of distinct keys (768 KiB at the default). Wider means fewer false "hot" keys at high cardinality.
+   * @default 65_536
+   */
+  readonly sketchWidth?: number
+}
+
+/** An entry for {@link Cache.setMany}. */
+export interface SetManyItem<T = unknown> extends SetOptions {
+  /** The key. */
+  readonly key: string
+  /** The value (never `undefined`). */
+  readonly value: T
+}
+
+/** Counters for one tier, plus what the store reports. */
+export interface TierStats {
+  /** Position, 0 for L1. */
+  readonly index: number
+  /** Level name used in metrics: `l<index+1>_<store name>`, e.g. `l2_redis`. */
+  readonly level: string
+  /** The store's name. */
+  readonly name: string
+  /** Reads answered fresh from this tier. */
+  readonly hits: number
+  /** Reads this tier could not answer fresh. */
+  readonly misses: number
+  /** `hits / (hits + misses)`, 0 when there were no reads. */
+  readonly hitRatio: number
+  /** Entries written. */
+  readonly sets: number
+  /** Keys deleted. */
+  readonly deletes: number
+  /** Operations that failed or timed out. */
+  readonly errors: number
+  /** Entries held, when the store reports it. */
+  readonly entries?: number
+  /** Bytes held, when the store reports it. */
+  readonly bytes?: number
+  /** The store's byte bound, when it has one. */
+  readonly maxBytes?: number
+  /** Evictions, when the store reports them. */
+  readonly evictions?: number
+  /** Connection state, when the store reports it (otherwise: false after errors, true after successes). */
+  readonly connected?: boolean
+  /** Server memory in bytes (Redis `used_memory`), when reported. */
+  readonly usedMemory?: number
+}
+
+/** Counters for the whole cache, from {@link Cache.getStats}. */
+export interface CacheStats {
+  /** Reads answered with a fresh value from any tier. */
+  readonly hits: number
+  /** Reads no tier could answer fresh. */
+  readonly misses: number
+  /** `hits / (hits + misses)`. */
+  readonly hitRatio: number
+  /** Writes. */
+  readonly sets: number
+  /** Deletes (keys, patterns, clears count once each). */
+  readonly deletes: number
+  /** Loader runs. */
+  readonly loads: number
+  /** Loader failures (thrown, `fail()`, or hard timeouts). */
+  readonly loadErrors: number
+  /** `getOrSet` calls that joined a load already in flight. */
+  readonly collapsed: number
+  /** Stale values served (fail-safe, soft timeout, stale-while-revalidate, backoff). */
+  readonly staleServed: number
+  /** Background refreshes started (refresh-ahead, stale-while-revalidate, warming). */
+  readonly refreshes: number
+  /** Tier operation failures. */
+  readonly errors: number
+  /** Per tier, L1 first. */
+  readonly tiers: readonly TierStats[]
+  /** Seed-compatible view of L1: `size` in bytes, `hit_ratio`, `entries`. */
+  readonly l1_cache: { readonly size: number; readonly hit_ratio: number; readonly entries: number }
+  /** Seed-compatible view of L2 (the first remote tier): `connected`, `used_memory` in bytes. */
+  readonly l2_cache: { readonly connected: boolean; readonly used_memory: number }
+  /** Hot-key tracking counters, when warming is on. */
+  readonly warming?: WarmingStats
+}
+
+/** Warming counters. */
+export interface WarmingStats {
+  /** Keys currently considered hot. */
+  readonly hotKeys: number
+  /** Hot-key refreshes started. */
+  readonly refreshes: number
+  /** Hot keys promoted into L1 from a lower tier. */
+  readonly promotions: number
+  /** Bytes used by the frequency sketch. */
+  readonly sketchBytes: number
+}
+
+/** Progress of a {@link Cache.warm} run. */
+export interface WarmProgress {
+  /** Items processed so far (succeeded + failed). */
+  readonly done: number
+  /** Items in total, when known. */
+  readonly total: number | undefined
+  /** Items that failed so far. */
+  readonly failed: number
+}
+
+/** Result of a {@link Cache.warm} run. */
+export interface WarmSummary extends WarmProgress {
+  /** Items loaded and cached. */
+  readonly succeeded: number
+  /** Each failed key with its error. */
+  readonly failures: readonly { readonly key: string; readonly error: unknown }[]
+  /** Wall time in milliseconds. */
+  readonly duration: number
+}
+
+/** Options for {@link Cache.warm}. */
+export interface WarmOptions<T> extends SetOptions {
+  /** Loads a key's value (needed when the source gives keys). */
+  readonly loader?: (key: string) => T | Promise<T>
+  /** Items in flight at once. @default 16 */
+  readonly concurrency?: number
+  /** Draw a progress bar on stderr when it is a terminal. @default false */
+  readonly progress?: boolean
+  /** Called after each item. */
+  readonly onProgress?: (progress: WarmProgress) => void
+}
+
+/** Why a stale value was served. */
+export type StaleReason = 'loader-error' | 'soft-timeout' | 'hard-timeout' | 'revalidate' | 'backoff' | 'lock'
+
+/** Events emitted by a cache. Subscribe with `cache.on(name, listener)`. */
+export interface CacheEvents {
+  /** A tier answered a read with a fresh value. */
+  hit: { readonly key: string; readonly level: string; readonly tier: number }
+  /** No tier had a fresh value. */
+  miss: { readonly key: string }
+  /** A value was written. */
+  set: { readonly key: string }
+  /** A key was deleted. */
+  delete: { readonly key: string }
+  /** Keys matching a pattern were deleted. */
+  'delete:pattern': { readonly pattern: string }
+  /** Tags were invalidated. */
+  'invalidate:tags': { readonly tags: readonly string[] }
+  /** A namespace was cleared. */
+  clear: { readonly namespace: string }
+  /** A stale value was served. */
+  stale: { readonly key: string; readonly reason: StaleReason }
+  /** A loader finished. `duration` in milliseconds. */
+  load: { readonly key: string; readonly duration: number; readonly outcome: 'ok' | 'error' | 'skip' }
+  /** A `getOrSet` joined a load in flight. */
+  collapse: { readonly key: string }
+  /** A background refresh started. */
+  refresh: { readonly key: string; readonly reason: 'refresh-ahead' | 'revalidate' | 'warming' }
+  /** A tier operation failed (the cache carried on). */
+  error: {
+    readonly error: unknown
+    readonly operation: string
+    readonly level?: string | undefined
+    readonly key?: string | undefined
+  }
+  /** Local tiers were flushed (bus reconnect, too many tracked tags, or `flushLocal()`). */
+  flush: { readonly reason: 'bus-reconnect' | 'tags-overflow' | 'manual' }
+  /** A bus message was sent, received, or failed. */
+  bus: { readonly direction: 'sent' | 'received' | 'failed'; readonly type: string }
+  /** A tier's connection state changed. */
+  'tier:status': { readonly level: string; readonly connected: boolean }
+  /** A key became hot. */
+  hot: { readonly key: string }
+  /** `warm()` started. */
+  'warm:start': { readonly total: number | undefined }
+  /** `warm()` progressed. */
+  'warm:progress': WarmProgress
+  /** `warm()` finished. */
+  'warm:done': WarmSummary
+}
+
+/** Name of a cache event. */
+export type CacheEventName = keyof CacheEvents
+
+/** A listener for event `E`. */
+export type CacheListener<E extends CacheEventName> = (event: CacheEvents[E]) => void
+
+/** A memoized function made by {@link Cache.wrap}. */
+export type WrappedFunction<A extends unknown[], R> = ((...args: A) => Promise<Awaited<R>>) & {
+  /** Drops the cached result for these arguments. */
+  invalidate(...args: A): Promise<void>
+  /** The cache key these arguments map to. */
+  keyFor(...args: A): string
+}
+
+/** Options for {@link Cache.wrap} and `@cached`. */
+export interface WrapOptions<A extends unknown[] = unknown[]> extends GetOrSetOptions {
+  /** Builds the key suffix from the arguments. @default stable JSON of the arguments, hashed when long */
+  readonly key?: (...args: A) => string
+}
+
+/** The cache. Every method validates its input before touching any tier. */
+export interface Cache {
+  /** Root namespace plus child path, e.g. `app` or `app:users`. */
+  readonly namespacePath: string
+  /** Reads a fresh value from the first tier that has it; `undefined` on a miss. */
+  get<T = unknown>(key: string): Promise<T | undefined>
+  /** Synchronous L1-only read of a fresh value (no lower tiers, no loader). */
+  peek<T = unknown>(key: string): T | undefined
+  /** Writes through every tier. `ttl` may be given directly. */
+  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void>
+  /** Reads, or loads once (single-flight) and caches. */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T>
+  /** Reads many keys; results align with `keys`. */
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]>
+  /** Writes many entries. */
+  setMany(items: readonly SetManyItem[]): Promise<void>
+  /** Deletes many keys from every tier; resolves how many keys existed in the lowest tier that says. */
+  deleteMany(keys: readonly string[]): Promise<number>
+  /** True when a fresh value exists. */
+  has(key: string): Promise<boolean>
+  /** Deletes a key from every tier. */
+  delete(key: string): Promise<boolean>
+  /** Deletes keys matching a glob (`*`, `?`, `\` escapes) in every tier. */
+  deleteByPattern(pattern: string): Promise<number>
+  /** Invalidates every entry carrying any of the tags, in every tier and instance. */
+  invalidateTags(tags: readonly string[]): Promise<void>
+  /** Deletes every key of this namespace (and its children) in every tier. */
+  clear(): Promise<void>
+  /** A child cache whose keys are prefixed with `name:`. */
+  namespace(name: string): Cache
+  /** Counters per tier and overall. */
+  getStats(): CacheStats
+  /** Counters with fresh store stats (entries, memory, connection). */
+  refreshStats(): Promise<CacheStats>
+  /** Subscribes to an event. */
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this
+  /** Unsubscribes. */
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this
+  /** Memoizes a function under `name:<args>`. */
+  wrap<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R,
+    options?: WrapOptions<A> | Duration,
+  ): WrappedFunction<A, R>
+  /** Preloads values; see {@link WarmOptions}. */
+  warm<T>(
+    source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
+    options?: WarmOptions<T>,
+  ): Promise<WarmSummary>
+  /** Resolves when start-up work (warm restore) is done. */
+  ready(): Promise<void>
+  /** Drops every local (L1) copy, keeping the shared tiers. */
+  flushLocal(): void
+  /** Stops timers, closes the bus, lock, plugins and every tier. */
+  close(): Promise<void>
+}

@@ -1,0 +1,475 @@
+import { optionalDuration, timerDelay } from './duration.js'
+import type { Engine } from './engine.js'
+import { InvalidOptionError } from './errors.js'
+import { FrequencySketch } from './sketch.js'
+import type { StoreEntry } from './store.js'
+import type {
+  Cache,
+  Loader,
+  SetManyItem,
+  WarmingOptions,
+  WarmingStats,
+  WarmOptions,
+  WarmProgress,
+  WarmSummary,
+} from './types.js'
+
+type LoadOptions = ReturnType<Engine['resolveLoadOptions']>
+
+interface HotKey {
+  readonly rel: string
+  key: string | undefined
+  loader: Loader<unknown> | undefined
+  opts: LoadOptions | undefined
+  hits: number
+  prevHits: number
+  lastRead: number
+  /** Bumped whenever the key is rescheduled; stale heap nodes are skipped. */
+  version: number
+  /** `createdAt` of the entry the pending refresh was scheduled for. */
+  scheduledFor: number
+  refreshing: boolean
+}
+
+interface Due {
+  readonly at: number
+  readonly rel: string
+  readonly version: number
+}
+
+/** A binary min-heap of due refreshes. */
+class DueHeap {
+  readonly #items: Due[] = []
+  get size(): number {
+    return this.#items.length
+  }
+  peek(): Due | undefined {
+    return this.#items[0]
+  }
+  push(item: Due): void {
+    const a = this.#items
+    a.push(item)
+    let i = a.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if ((a[p] as Due).at <= item.at) break
+      a[i] = a[p] as Due
+      i = p
+    }
+    a[i] = item
+  }
+  pop(): Due | undefined {
+    const a = this.#items
+    const top = a[0]
+    const last = a.pop()
+    if (a.length === 0 || last === undefined) return top
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= a.length) break
+      const r = l + 1
+      const c = r < a.length && (a[r] as Due).at < (a[l] as Due).at ? r : l
+      if ((a[c] as Due).at >= last.at) break
+      a[i] = a[c] as Due
+      i = c
+    }
+    a[i] = last
+    return top
+  }
+}
+
+const SNAPSHOT_TTL = 7 * 86_400_000
+
+/**
+ * Hot-key tracking and refresh. A key read `threshold` times within `window` is hot:
+ * - reads that miss L1 are counted in a fixed-size count-min sketch (aged every window);
+ * - hot keys go into a bounded registry (at most 10,000), where an L1 hit costs one Map lookup;
+ * - hot keys whose loader is known are refreshed in the background at `refreshAhead × ttl`,
+ *   at most once per key at a time and `concurrency` at a time overall, while they stay hot;
+ * - keys not read for a whole window cool down and are no longer refreshed;
+ * - the top hot keys are snapshotted into the shared tiers, so a restarted instance can warm
+ *   its L1 before `ready()` resolves (`restore: true`).
+ */
+export class Warming {
+  readonly #e: Engine
+  readonly #threshold: number
+  readonly #window: number
+  readonly #refreshAhead: number
+  readonly #concurrency: number
+  readonly #snapshotSize: number
+  readonly #sketch: FrequencySketch
+  readonly #hot = new Map<string, HotKey>()
+  readonly #heap = new DueHeap()
+  readonly #maxHot = 10_000
+  #timer: unknown
+  #timerAt = Number.POSITIVE_INFINITY
+  readonly #intervals: unknown[] = []
+  #active = 0
+  #closed = false
+  #refreshes = 0
+  #promotions = 0
+  /** Resolves when restore (if asked) is done. */
+  readonly ready: Promise<void>
+
+  constructor(engine: Engine, options: WarmingOptions) {
+    this.#e = engine
+    this.#threshold = intOption(options.threshold, 10, 'warming.threshold', 1, 255)
+    this.#window = optionalDuration(options.window, 60_000, 'warming.window')
+    if (!(this.#window > 0 && this.#window < Number.POSITIVE_INFINITY)) {
+      throw new InvalidOptionError('warming.window must be a finite positive duration', {
+        option: 'warming.window',
+      })
+    }
+    const f = options.refreshAhead ?? 0.8
+    if (typeof f !== 'number' || !(f > 0 && f < 1)) {
+      throw new InvalidOptionError('warming.refreshAhead must be a number in (0, 1)', {
+        option: 'warming.refreshAhead',
+      })
+    }
+    this.#refreshAhead = f
+    this.#concurrency = intOption(options.concurrency, 4, 'warming.concurrency', 1, 1024)
+    this.#snapshotSize = intOption(options.snapshotSize, 1000, 'warming.snapshotSize', 1, 100_000)
+    this.#sketch = new FrequencySketch(options.sketchWidth ?? 65_536)
+    const snapshotEvery = optionalDuration(options.snapshotInterval, 60_000, 'warming.snapshotInterval')
+    this.#every(this.#window, () => this.#age())
+    if (snapshotEvery > 0 && snapshotEvery < Number.POSITIVE_INFINITY) {
+      this.#every(snapshotEvery, () => this.#e.background(this.snapshot()))
+    }
+    this.ready = options.restore === true ? this.#restore() : Promise.resolve()
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const tick = (): void => {
+      if (this.#closed) return
+      fn()
+      this.#intervals[i] = this.#e.setTimer(tick, timerDelay(ms))
+    }
+    const i = this.#intervals.length
+    this.#intervals.push(this.#e.setTimer(tick, timerDelay(ms)))
+  }
+
+  /**
+   * Records a read. `entry` is the fresh entry served (undefined on a miss); `loader` and
+   * `opts` are known for `getOrSet` and `wrap` reads.
+   */
+  touch(
+    rel: string,
+    entry: StoreEntry<unknown> | undefined,
+    loader?: Loader<any>,
+    opts?: LoadOptions,
+    key?: string,
+  ): void {
+    const hk = this.#hot.get(rel)
+    if (hk !== undefined) {
+      hk.hits++
+      hk.lastRead = this.#e.now()
+      if (loader !== undefined && hk.loader === undefined) {
+        hk.loader = loader
+        hk.opts = opts
+        hk.key = key ?? rel
+      }
+      if (
+        entry !== undefined &&
+        hk.loader !== undefined &&
+        !hk.refreshing &&
+        hk.scheduledFor !== entry.createdAt
+      ) {
+        this.#schedule(hk, entry)
+      }
+      return
+    }
+    const count = this.#sketch.increment(rel)
+    if (count < this.#threshold) return
+    this.#becomeHot(rel, entry, loader, opts, count, key)
+  }
+
+  #becomeHot(
+    rel: string,
+    entry: StoreEntry<unknown> | undefined,
+    loader: Loader<any> | undefined,
+    opts: LoadOptions | undefined,
+    count: number,
+    key: string | undefined,
+  ): void {
+    if (this.#hot.size >= this.#maxHot) {
+      const oldest = this.#hot.keys().next().value
+      if (oldest !== undefined) this.#hot.delete(oldest)
+    }
+    const hk: HotKey = {
+      rel,
+      key: undefined,
+      loader,
+      opts,
+      hits: count,
+      prevHits: 0,
+      lastRead: this.#e.now(),
+      version: 0,
+      scheduledFor: -1,
+      refreshing: false,
+    }
+    if (loader !== undefined) hk.key = key ?? rel
+    this.#hot.set(rel, hk)
+    if (this.#e.emitter.listening.hot) this.#e.emitter.emit('hot', { key: rel })
+    if (entry !== undefined && this.#e.tiers[0]?.local && this.#e.l1Fresh(rel, false) !== undefined)
+      this.#promotions++
+    if (loader !== undefined && entry !== undefined) this.#schedule(hk, entry)
+  }
+
+  #schedule(hk: HotKey, entry: StoreEntry<unknown>): void {
+    const life = entry.freshUntil - entry.createdAt
+    if (!(life > 0) || !Number.isFinite(life)) return
+    const at = entry.createdAt + life * this.#refreshAhead
+    hk.scheduledFor = entry.createdAt
+    hk.version++
+    this.#heap.push({ at, rel: hk.rel, version: hk.version })
+    this.#arm()
+  }
+
+  #arm(): void {
+    const top = this.#heap.peek()
+    if (top === undefined || this.#closed) return
+    if (top.at >= this.#timerAt) return
+    if (this.#timer !== undefined) this.#e.clearTimer(this.#timer)
+    this.#timerAt = top.at
+    this.#timer = this.#e.setTimer(
+      () => {
+        this.#timer = undefined
+        this.#timerAt = Number.POSITIVE_INFINITY
+        this.#runDue()
+      },
+      timerDelay(top.at - this.#e.now()),
+    )
+  }
+
+  #runDue(): void {
+    const now = this.#e.now()
+    for (;;) {
+      const top = this.#heap.peek()
+      if (top === undefined || top.at > now) break
+      if (this.#active >= this.#concurrency) {
+        // Try again shortly; keep the item queued.
+        this.#timerAt = now + 5
+        this.#timer = this.#e.setTimer(() => {
+          this.#timer = undefined
+          this.#timerAt = Number.POSITIVE_INFINITY
+          this.#runDue()
+        }, 5)
+        return
+      }
+      this.#heap.pop()
+      const hk = this.#hot.get(top.rel)
+      if (hk === undefined || hk.version !== top.version || hk.loader === undefined || hk.refreshing) continue
+      if (hk.lastRead < now - this.#window) {
+        // Cooled down: cold keys are not refreshed.
+        this.#hot.delete(hk.rel)
+        continue
+      }
+      this.#refresh(hk)
+    }
+    this.#arm()
+  }
+
+  #refresh(hk: HotKey): void {
+    const l1 = this.#e.tiers[0]
+    const current = l1?.local ? (l1.store.get(hk.rel) as StoreEntry<unknown> | undefined) : undefined
+    const now = this.#e.now()
+    const fallback: StoreEntry<unknown> = current ?? {
+      value: undefined,
+      createdAt: now,
+      freshUntil: now,
+      staleUntil: now,
+      tags: [],
+    }
+    const opts = hk.opts ?? this.#e.resolveLoadOptions(undefined)
+    hk.refreshing = true
+    this.#active++
+    this.#refreshes++
+    const started = this.#e.refreshInBackground(
+      hk.rel,
+      hk.key ?? hk.rel,
+      hk.loader!,
+      opts,
+      fallback,
+      'warming',
+      current === undefined,
+    )
+    const done = (): void => {
+      hk.refreshing = false
+      this.#active--
+      const entry = l1?.local ? (l1.store.get(hk.rel) as StoreEntry<unknown> | undefined) : undefined
+      if (entry !== undefined && this.#hot.get(hk.rel) === hk) this.#schedule(hk, entry)
+      else this.#arm()
+    }
+    if (started === undefined) done()
+    else void started.then(done, done)
+  }
+
+  #age(): void {
+    this.#sketch.age()
+    const cutoff = this.#e.now() - this.#window
+    for (const [rel, hk] of this.#hot) {
+      if (hk.lastRead < cutoff) this.#hot.delete(rel)
+      else {
+        hk.prevHits = hk.hits
+        hk.hits = 0
+      }
+    }
+  }
+
+  /** Writes the names of the hottest keys into the shared tiers. */
+  async snapshot(): Promise<number> {
+    const top = [...this.#hot.values()]
+      .sort((a, b) => b.hits + b.prevHits - (a.hits + a.prevHits))
+      .slice(0, this.#snapshotSize)
+      .map((h) => h.rel)
+    if (top.length === 0) return 0
+    await this.#e.writeInternal('warm:snapshot', top, SNAPSHOT_TTL)
+    return top.length
+  }
+
+  async #restore(): Promise<void> {
+    try {
+      const keys = await this.#e.readInternal('warm:snapshot')
+      if (!Array.isArray(keys) || keys.length === 0) return
+      const rels = keys.filter((k): k is string => typeof k === 'string')
+      for (let i = 0; i < rels.length; i += 500) await this.#e.getMany(rels.slice(i, i + 500), false)
+    } catch (error) {
+      this.#e.reportError(error, 'warm:restore', undefined)
+    }
+  }
+
+  /** Counters for stats. */
+  stats(): WarmingStats {
+    return {
+      hotKeys: this.#hot.size,
+      refreshes: this.#refreshes,
+      promotions: this.#promotions,
+      sketchBytes: this.#sketch.bytes,
+    }
+  }
+
+  /** Stops every timer. */
+  close(): void {
+    this.#closed = true
+    if (this.#timer !== undefined) this.#e.clearTimer(this.#timer)
+    for (const t of this.#intervals) this.#e.clearTimer(t)
+  }
+}
+
+function intOption(value: unknown, fallback: number, option: string, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(`${option} must be an integer between ${min} and ${max}`, { option })
+  }
+  return value
+}
+
+/** Creates the warming component of an engine. */
+export function createWarming(engine: Engine, _cache: Cache, options: WarmingOptions): Warming {
+  return new Warming(engine, options)
+}
+
+const BAR_WIDTH = 30
+
+function drawBar(p: WarmProgress): void {
+  const total = p.total ?? 0
+  const frac = total > 0 ? Math.min(1, p.done / total) : 0
+  const filled = Math.round(frac * BAR_WIDTH)
+  const pct = total > 0 ? `${Math.floor(frac * 100)}%`.padStart(4) : '   ?'
+  process.stderr.write(
+    `\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${pct} ${p.done}/${p.total ?? '?'}${p.failed ? ` (${p.failed} failed)` : ''}`,
+  )
+}
+
+/** Implementation of `cache.warm()`. */
+export async function warm<T>(
+  cache: Cache,
+  engine: Engine,
+  source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
+  options: WarmOptions<T>,
+): Promise<WarmSummary> {
+  engine.assertOpen()
+  const concurrency = intOption(options.concurrency, 16, 'concurrency', 1, 10_000)
+  const loader = options.loader
+  if (loader !== undefined && typeof loader !== 'function') {
+    throw new InvalidOptionError('warm: loader must be a function', { option: 'loader' })
+  }
+  const setOptions = {
+    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+    ...(options.grace !== undefined ? { grace: options.grace } : {}),
+    ...(options.tags !== undefined ? { tags: options.tags } : {}),
+  }
+  const total = Array.isArray(source) ? source.length : undefined
+  const started = performance.now()
+  const failures: { key: string; error: unknown }[] = []
+  let done = 0
+  let succeeded = 0
+  const showBar = options.progress === true && process.stderr.isTTY === true
+  const emit = engine.emitter
+  if (emit.listening['warm:start']) emit.emit('warm:start', { total })
+  const progress = (): void => {
+    const p: WarmProgress = { done, total, failed: failures.length }
+    options.onProgress?.(p)
+    if (emit.listening['warm:progress']) emit.emit('warm:progress', p)
+    if (showBar) drawBar(p)
+  }
+
+  const iterator: AsyncIterator<string | SetManyItem<T>> | Iterator<string> =
+    Symbol.asyncIterator in Object(source)
+      ? (source as AsyncIterable<string | SetManyItem<T>>)[Symbol.asyncIterator]()
+      : (source as Iterable<string>)[Symbol.iterator]()
+  let exhausted = false
+  const next = async (): Promise<string | SetManyItem<T> | undefined> => {
+    if (exhausted) return undefined
+    const r = await iterator.next()
+    if (r.done) {
+      exhausted = true
+      return undefined
+    }
+    return r.value
+  }
+
+  const one = async (item: string | SetManyItem<T>): Promise<void> => {
+    const key = typeof item === 'string' ? item : item?.key
+    try {
+      if (typeof item === 'string') {
+        if (loader === undefined)
+          throw new InvalidOptionError('warm: a list of keys needs options.loader', { option: 'loader' })
+        const value = await loader(item)
+        await cache.set(item, value, setOptions)
+      } else {
+        await cache.set(item.key, item.value, {
+          ...setOptions,
+          ...(item.ttl !== undefined ? { ttl: item.ttl } : {}),
+          ...(item.grace !== undefined ? { grace: item.grace } : {}),
+          ...(item.tags !== undefined ? { tags: item.tags } : {}),
+        })
+      }
+      succeeded++
+    } catch (error) {
+      failures.push({ key: String(key), error })
+    }
+    done++
+    progress()
+  }
+
+  const workers = Array.from({ length: concurrency }, async () => {
+    for (;;) {
+      const item = await next()
+      if (item === undefined) return
+      await one(item)
+    }
+  })
+  await Promise.all(workers)
+  if (showBar) process.stderr.write('\n')
+  const summary: WarmSummary = {
+    done,
+    total: total ?? done,
+    failed: failures.length,
+    succeeded,
+    failures,
+    duration: performance.now() - started,
+  }
+  if (emit.listening['warm:done']) emit.emit('warm:done', summary)
+  return summary
+}

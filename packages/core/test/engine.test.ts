@@ -1,0 +1,494 @@
+import * as dc from 'node:diagnostics_channel'
+import { describe, expect, test } from 'vitest'
+import { createCache, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
+import { chaosStore, ManualClock } from '../src/testing/index.js'
+import { caught, localStore, remoteStore } from './helpers.js'
+
+function setup(
+  opts: { l2Caps?: Record<string, boolean>; maxTtl?: number; strict?: boolean; l1Max?: number } = {},
+) {
+  const clock = new ManualClock()
+  const l1 = localStore(clock, opts.l1Max)
+  const l2 = remoteStore(clock, { name: 'redis', ...(opts.l2Caps ? { caps: opts.l2Caps } : {}) })
+  const l3 = remoteStore(clock, { name: 'sql', ...(opts.maxTtl ? {} : {}) })
+  const cache = createCache({
+    namespace: 'app',
+    tiers: [l1, l2, l3],
+    clock,
+    ttl: '1m',
+    strict: opts.strict ?? false,
+  })
+  return { clock, l1, l2, l3, cache }
+}
+
+describe('read and write paths', () => {
+  test('set writes through every tier; get reads L1 first', async () => {
+    const { cache, l1, l2, l3 } = setup()
+    await cache.set('user:1', { name: 'Ada' })
+    expect(l1.map.has('user:1')).toBe(true)
+    expect(l2.map.has('app:user:1')).toBe(true)
+    expect(l3.map.has('app:user:1')).toBe(true)
+    expect(await cache.get('user:1')).toEqual({ name: 'Ada' })
+    expect(l2.calls.get ?? 0).toBe(0)
+    expect(await cache.get('missing')).toBeUndefined()
+  })
+
+  test('set(k, v, ttl), set(k, v, { ttl, tags, grace }) and the default ttl', async () => {
+    const { cache, clock, l2 } = setup()
+    await cache.set('a', 1, 1000)
+    await cache.set('b', 2, { ttl: '2s', grace: '10s', tags: ['t'] })
+    await cache.set('c', 3)
+    const now = clock.now()
+    expect(l2.map.get('app:a')!.freshUntil).toBe(now + 1000)
+    expect(l2.map.get('app:b')!.freshUntil).toBe(now + 2000)
+    expect(l2.map.get('app:b')!.staleUntil).toBe(now + 12_000)
+    expect([...l2.map.get('app:b')!.tags]).toEqual(['t'])
+    expect(l2.map.get('app:c')!.freshUntil).toBe(now + 60_000)
+    await clock.advance(1001)
+    expect(await cache.get('a')).toBeUndefined()
+    expect(await cache.get('b')).toBe(2)
+  })
+
+  test("'forever' never expires", async () => {
+    const { cache, clock, l2 } = setup()
+    await cache.set('k', 'v', 'forever')
+    expect(l2.map.get('app:k')!.staleUntil).toBe(NEVER)
+    await clock.advance(10 * 365 * 86_400_000)
+    expect(await cache.get('k')).toBe('v')
+  })
+
+  test('a lower-tier hit backfills upper tiers with the remaining lifetime only', async () => {
+    const { cache, clock, l1, l2, l3 } = setup()
+    await cache.set('k', 'v', { ttl: 10_000, grace: 5000 })
+    l1.map.clear()
+    l2.map.clear()
+    await clock.advance(4000)
+    expect(await cache.get('k')).toBe('v')
+    const src = l3.map.get('app:k')!
+    const up1 = l1.map.get('k')!
+    const up2 = l2.map.get('app:k')!
+    for (const e of [up1, up2]) {
+      expect(e.freshUntil).toBe(src.freshUntil)
+      expect(e.staleUntil).toBe(src.staleUntil)
+      expect(e.createdAt).toBe(src.createdAt)
+    }
+    expect(up1.freshUntil - clock.now()).toBe(6000)
+    await clock.advance(6001)
+    expect(await cache.get('k')).toBeUndefined()
+  })
+
+  test("backfill is capped by each tier's maxTtl", async () => {
+    const clock = new ManualClock()
+    const l1 = localStore(clock)
+    Object.defineProperty(l1, 'maxTtl', { value: 1000 })
+    const l2 = remoteStore(clock)
+    const cache = createCache({ tiers: [l1, l2], clock })
+    await cache.set('k', 'v', '1h')
+    expect(l1.map.get('k')!.staleUntil).toBe(clock.now() + 1000)
+    expect(l2.map.get('cache:k')!.freshUntil).toBe(clock.now() + 3_600_000)
+    await clock.advance(1500)
+    expect(l1.map.has('k')).toBe(true) // physically present until the store sees it expired
+    expect(await cache.get('k')).toBe('v') // L1 expired, L2 answers and backfills for 1 s more
+    expect(l1.map.get('k')!.staleUntil).toBe(clock.now() + 1000)
+  })
+
+  test('every tier returns the same value shape (Date, Map, BigInt) from L1 or from L3', async () => {
+    const { cache, l1, l2 } = setup()
+    const value = { when: new Date('2024-05-06T07:08:09Z'), map: new Map([['a', 1n]]) }
+    await cache.set('shape', value)
+    const fromL1 = await cache.get<typeof value>('shape')
+    l1.map.clear()
+    l2.map.clear()
+    const fromL3 = await cache.get<typeof value>('shape')
+    for (const v of [fromL1!, fromL3!]) {
+      expect(v.when).toBeInstanceOf(Date)
+      expect(v.when.getTime()).toBe(value.when.getTime())
+      expect(v.map.get('a')).toBe(1n)
+    }
+  })
+
+  test('null is cached, undefined is refused', async () => {
+    const { cache, l2 } = setup()
+    await cache.set('n', null)
+    expect(await cache.get('n')).toBeNull()
+    expect(await cache.has('n')).toBe(true)
+    const err = await caught(() => cache.set('u', undefined))
+    expect(isTierCacheError(err, 'E_INVALID_VALUE')).toBe(true)
+    expect(l2.map.has('app:u')).toBe(false)
+  })
+
+  test('has, delete and deleteMany reach every tier', async () => {
+    const { cache, l1, l2, l3 } = setup()
+    await cache.setMany([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+      { key: 'c', value: 3, ttl: '5s' },
+    ])
+    expect(l2.calls.setMany).toBe(1)
+    expect(await cache.has('a')).toBe(true)
+    expect(await cache.delete('a')).toBe(true)
+    expect(await cache.has('a')).toBe(false)
+    expect(await cache.delete('a')).toBe(false)
+    expect(await cache.deleteMany(['b', 'c', 'zz'])).toBe(2)
+    expect(l2.calls.deleteMany).toBe(1)
+    for (const m of [l1.map, l2.map, l3.map]) expect(m.size).toBe(0)
+  })
+
+  test('getMany uses batch reads, keeps order and backfills', async () => {
+    const { cache, l1, l2 } = setup()
+    await cache.setMany(Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: i })))
+    l1.map.clear()
+    const got = await cache.getMany<number>(['k3', 'nope', 'k0', 'k9'])
+    expect(got).toEqual([3, undefined, 0, 9])
+    expect(l2.calls.getMany).toBe(1)
+    expect(l1.map.has('k3')).toBe(true)
+    expect(await cache.getMany([])).toEqual([])
+  })
+
+  test('tiers without batch capabilities get single operations', async () => {
+    const { cache, l2 } = setup({ l2Caps: { deleteByPattern: true } })
+    await cache.setMany([
+      { key: 'a', value: 1 },
+      { key: 'b', value: 2 },
+    ])
+    expect(l2.calls.setMany ?? 0).toBe(0)
+    expect(l2.calls.set).toBe(2)
+    expect(await cache.getMany(['a', 'b'])).toEqual([1, 2])
+  })
+
+  test('an entry too large for L1 is kept out of L1 and still stored below', async () => {
+    const clock = new ManualClock()
+    const l1 = localStore(clock, 100)
+    const l2 = remoteStore(clock)
+    const cache = createCache({ tiers: [l1, l2], clock })
+    await cache.set('big', 'x'.repeat(500))
+    expect(l1.map.has('big')).toBe(false)
+    expect(l2.map.has('cache:big')).toBe(true)
+    await cache.set('k', 'small')
+    await cache.set('k', 'y'.repeat(500))
+    expect(l1.map.has('k')).toBe(false) // the old, smaller value must not linger in L1
+    expect(await cache.get('k')).toBe('y'.repeat(500))
+  })
+})
+
+describe('patterns and namespaces', () => {
+  test('deleteByPattern reaches every tier with exact prefix boundaries', async () => {
+    const { cache, l1, l2, l3 } = setup()
+    for (const k of ['user:1', 'user:2', 'users:1', 'post:1']) await cache.set(k, k)
+    expect(await cache.deleteByPattern('user:*')).toBe(2)
+    for (const m of [l1.map, l2.map, l3.map]) expect(m.size).toBe(2)
+    expect(await cache.get('users:1')).toBe('users:1')
+    await cache.set('a*b', 1)
+    await cache.set('axb', 2)
+    expect(await cache.deleteByPattern(escapePattern('a*b'))).toBe(1)
+    expect(await cache.get('axb')).toBe(2)
+  })
+
+  test('deleteByPattern refuses when a tier cannot do it, before touching anything', async () => {
+    const { cache, l2 } = setup({ l2Caps: { getMany: true } })
+    await cache.set('user:1', 1)
+    const err = await caught(() => cache.deleteByPattern('user:*'))
+    expect(err.code).toBe('E_UNSUPPORTED')
+    expect(await cache.get('user:1')).toBe(1)
+    expect(l2.map.size).toBe(1)
+  })
+
+  test('namespace() prefixes keys and its clear() touches only its own keys, at any depth', async () => {
+    const { cache, l1, l2 } = setup()
+    const users = cache.namespace('users')
+    const admins = users.namespace('admins')
+    const usersX = cache.namespace('usersx')
+    await cache.set('root', 0)
+    await users.set('1', 'u1')
+    await admins.set('1', 'a1')
+    await usersX.set('1', 'x1')
+    expect(l2.map.has('app:users:1')).toBe(true)
+    expect(l2.map.has('app:users:admins:1')).toBe(true)
+    expect(users.namespacePath).toBe('app:users')
+    expect(admins.namespacePath).toBe('app:users:admins')
+    expect(await users.get('1')).toBe('u1')
+    expect(await cache.get('users:1')).toBe('u1')
+
+    await admins.clear()
+    expect(await admins.get('1')).toBeUndefined()
+    expect(await users.get('1')).toBe('u1')
+
+    await admins.set('1', 'a1')
+    await users.clear()
+    expect(await users.get('1')).toBeUndefined()
+    expect(await admins.get('1')).toBeUndefined()
+    expect(await usersX.get('1')).toBe('x1')
+    expect(await cache.get('root')).toBe(0)
+    expect(l1.map.has('usersx:1')).toBe(true)
+
+    expect(await users.deleteByPattern('*')).toBe(0)
+    await users.set('2', 2)
+    expect(await users.deleteByPattern('*')).toBe(1)
+    expect(await usersX.get('1')).toBe('x1')
+  })
+
+  test('clear() on the root clears only its namespace in shared tiers', async () => {
+    const clock = new ManualClock()
+    const shared = new Map()
+    const a = createCache({
+      namespace: 'a',
+      tiers: [localStore(clock), remoteStore(clock, { map: shared })],
+      clock,
+    })
+    const ab = createCache({
+      namespace: 'ab',
+      tiers: [localStore(clock), remoteStore(clock, { map: shared })],
+      clock,
+    })
+    await a.set('k', 1)
+    await ab.set('k', 2)
+    await a.clear()
+    expect(await a.get('k')).toBeUndefined()
+    expect(await ab.get('k')).toBe(2)
+    expect([...shared.keys()]).toEqual(['ab:k'])
+  })
+})
+
+describe('fail-open', () => {
+  test('a tier that throws on read is skipped (miss + error event)', async () => {
+    const clock = new ManualClock()
+    const l2 = chaosStore(remoteStore(clock))
+    const l3 = remoteStore(clock)
+    const cache = createCache({ tiers: [localStore(clock), l2, l3], clock })
+    const errors: string[] = []
+    cache.on('error', (e) => errors.push(`${e.operation}@${e.level}`))
+    await cache.set('k', 'v')
+    await cache.flushLocal()
+    l2.fail()
+    expect(await cache.get('k')).toBe('v')
+    expect(errors).toEqual(['get@l2_remote'])
+    const stats = cache.getStats()
+    expect(stats.tiers[1]!.errors).toBe(1)
+    expect(stats.tiers[1]!.misses).toBe(1)
+    expect(stats.tiers[2]!.hits).toBe(1)
+  })
+
+  test('a failed lower-tier write does not fail the call unless strict', async () => {
+    const clock = new ManualClock()
+    const l2 = chaosStore(remoteStore(clock))
+    const cache = createCache({ tiers: [localStore(clock), l2], clock })
+    const strict = createCache({ tiers: [localStore(clock), l2], clock, strict: true })
+    let errors = 0
+    cache.on('error', () => errors++)
+    l2.fail()
+    await cache.set('k', 'v')
+    expect(errors).toBe(1)
+    expect(await cache.get('k')).toBe('v')
+    const err = await caught(() => strict.set('k', 'v'))
+    expect(isTierCacheError(err, 'E_STORE')).toBe(true)
+    expect(await caught(() => strict.delete('k'))).toBeDefined()
+  })
+
+  test('a hung tier is bounded by tierTimeout: reads miss instead of hanging', async () => {
+    const clock = new ManualClock()
+    const l2 = chaosStore(remoteStore(clock))
+    const cache = createCache({ tiers: [localStore(clock), l2], clock, tierTimeout: 200 })
+    l2.hang()
+    const read = cache.get('k')
+    await clock.advance(201)
+    expect(await read).toBeUndefined()
+    const write = cache.set('k', 1)
+    await clock.advance(201)
+    await write
+    expect(cache.getStats().tiers[1]!.errors).toBe(2)
+    l2.heal()
+  })
+})
+
+describe('bad input is refused before any tier is touched', () => {
+  test.each([
+    ['empty key', (c: any) => c.get(''), 'E_INVALID_KEY'],
+    ['non-string key', (c: any) => c.set(42, 1), 'E_INVALID_KEY'],
+    ['oversized key', (c: any) => c.set('k'.repeat(1025), 1), 'E_INVALID_KEY'],
+    ['undefined value', (c: any) => c.set('k', undefined), 'E_INVALID_VALUE'],
+    ['function value', (c: any) => c.set('k', () => 1), 'E_SERIALIZE'],
+    [
+      'circular value',
+      (c: any) => {
+        const o: any = {}
+        o.o = o
+        return c.set('k', o)
+      },
+      'E_SERIALIZE',
+    ],
+    ['negative ttl', (c: any) => c.set('k', 1, -5), 'E_INVALID_DURATION'],
+    ['NaN ttl', (c: any) => c.set('k', 1, Number.NaN), 'E_INVALID_DURATION'],
+    ['-Infinity ttl', (c: any) => c.set('k', 1, Number.NEGATIVE_INFINITY), 'E_INVALID_DURATION'],
+    ['malformed duration', (c: any) => c.set('k', 1, { ttl: '5 minutes' }), 'E_INVALID_DURATION'],
+    ['bad grace', (c: any) => c.getOrSet('k', () => 1, { grace: 'soon' }), 'E_INVALID_DURATION'],
+    ['bad tags', (c: any) => c.set('k', 1, { tags: [''] }), 'E_INVALID_OPTION'],
+    ['bad pattern', (c: any) => c.deleteByPattern('abc\\'), 'E_INVALID_PATTERN'],
+    ['empty pattern', (c: any) => c.deleteByPattern(''), 'E_INVALID_PATTERN'],
+    ['missing loader', (c: any) => c.getOrSet('k'), 'E_INVALID_OPTION'],
+    ['bad refreshAhead', (c: any) => c.getOrSet('k', () => 1, { refreshAhead: 2 }), 'E_INVALID_OPTION'],
+    [
+      'bad key in setMany',
+      (c: any) =>
+        c.setMany([
+          { key: 'ok', value: 1 },
+          { key: '', value: 2 },
+        ]),
+      'E_INVALID_KEY',
+    ],
+    [
+      'bad value in setMany',
+      (c: any) =>
+        c.setMany([
+          { key: 'ok', value: 1 },
+          { key: 'x', value: undefined },
+        ]),
+      'E_INVALID_VALUE',
+    ],
+    ['bad namespace', (c: any) => c.namespace('a:b'), 'E_INVALID_OPTION'],
+  ])('%s', async (_name, call, code) => {
+    const { cache, l1, l2, l3 } = setup()
+    const before = l2.calls.set ?? 0
+    const err = await caught(() => call(cache))
+    expect(isTierCacheError(err, code)).toBe(true)
+    expect(err).toBeInstanceOf(
+      code === 'E_INVALID_DURATION'
+        ? RangeError
+        : code === 'E_INVALID_PATTERN' || code.startsWith('E_INVALID') || code === 'E_SERIALIZE'
+          ? TypeError
+          : Error,
+    )
+    expect(l1.map.size + l2.map.size + l3.map.size).toBe(0)
+    expect(l2.calls.set ?? 0).toBe(before)
+  })
+
+  test('createCache refuses bad options', async () => {
+    const clock = new ManualClock()
+    expect(() => createCache({ tiers: [] })).toThrow(/at least one tier/)
+    expect(() => createCache({ tiers: [localStore(clock)], namespace: 'a b' })).toThrow(/namespace/)
+    expect(() => createCache({ tiers: [localStore(clock)], ttl: -1 })).toThrow(RangeError)
+    expect(() => createCache({ tiers: [{} as any] })).toThrow(/not a Store/)
+    const shared = localStore(clock)
+    createCache({ tiers: [shared] })
+    expect(() => createCache({ tiers: [shared] })).toThrow(/already used by another cache/)
+  })
+})
+
+describe('stats, events, tracing', () => {
+  test('per-tier and overall counters, seed-compatible views', async () => {
+    const { cache, l1 } = setup()
+    await cache.set('a', 'x'.repeat(100))
+    await cache.get('a')
+    await cache.get('a')
+    await cache.get('missing')
+    l1.map.clear()
+    await cache.get('a')
+    const s = cache.getStats()
+    expect(s.hits).toBe(3)
+    expect(s.misses).toBe(1)
+    expect(s.hitRatio).toBe(0.75)
+    expect(s.sets).toBe(1)
+    expect(s.tiers.map((t) => t.level)).toEqual(['l1_memory', 'l2_redis', 'l3_sql'])
+    expect(s.tiers[0]!.hits).toBe(2)
+    expect(s.tiers[0]!.misses).toBe(2)
+    expect(s.tiers[1]!.hits).toBe(1)
+    expect(s.tiers[1]!.misses).toBe(1)
+    expect(s.tiers[2]!.misses).toBe(1)
+    expect(s.tiers[0]!.entries).toBe(1)
+    expect(s.l1_cache.size).toBeGreaterThan(100)
+    expect(s.l1_cache.hit_ratio).toBe(0.5)
+    expect(s.l2_cache).toEqual({ connected: false, used_memory: 0 })
+  })
+
+  test('typed events carry key and level; a throwing listener does not break the cache', async () => {
+    const { cache, l1 } = setup()
+    const seen: string[] = []
+    cache.on('hit', (e) => seen.push(`hit ${e.key} ${e.level}`))
+    cache.on('miss', (e) => seen.push(`miss ${e.key}`))
+    cache.on('set', (e) => seen.push(`set ${e.key}`))
+    cache.on('delete', (e) => seen.push(`delete ${e.key}`))
+    cache.on('set', () => {
+      throw new Error('listener bug')
+    })
+    await cache.set('k', 1)
+    await cache.get('k')
+    l1.map.clear()
+    await cache.get('k')
+    await cache.get('nope')
+    await cache.delete('k')
+    expect(seen).toEqual(['set k', 'hit k l1_memory', 'hit k l2_redis', 'miss nope', 'delete k'])
+    const listener = () => seen.push('late')
+    cache.on('miss', listener).off('miss', listener)
+    await cache.get('nope')
+    expect(seen.at(-1)).toBe('miss nope')
+  })
+
+  test('diagnostics_channel tracing channels see operations', async () => {
+    const { cache } = setup()
+    const seen: string[] = []
+    const handlers = {
+      start: (ctx: any) => seen.push(`start ${ctx.key}`),
+      end: () => {},
+      asyncStart: () => {},
+      asyncEnd: (ctx: any) => seen.push(`end ${ctx.key} ${JSON.stringify(ctx.result)}`),
+      error: () => {},
+    }
+    dc.tracingChannel('tiercache:get').subscribe(handlers)
+    try {
+      await cache.set('k', 7)
+      await cache.get('k')
+    } finally {
+      dc.tracingChannel('tiercache:get').unsubscribe(handlers)
+    }
+    expect(seen).toEqual(['start k', 'end k 7'])
+  })
+
+  test('peek reads L1 synchronously and never lower tiers', async () => {
+    const { cache, l1 } = setup()
+    await cache.set('k', 1)
+    expect(cache.peek('k')).toBe(1)
+    l1.map.clear()
+    expect(cache.peek('k')).toBeUndefined()
+  })
+})
+
+describe('lifecycle', () => {
+  test('close() closes every tier once and later calls reject with E_CLOSED', async () => {
+    const clock = new ManualClock()
+    let closed = 0
+    const l2 = { ...remoteStore(clock), capabilities: { close: true }, close: async () => void closed++ }
+    const cache = createCache({ tiers: [localStore(clock), l2], clock })
+    await cache.set('k', 1)
+    await cache.close()
+    await cache.close()
+    expect(closed).toBe(1)
+    for (const call of [
+      () => cache.get('k'),
+      () => cache.set('k', 1),
+      () => cache.getOrSet('k', () => 1),
+      () => cache.delete('k'),
+    ]) {
+      expect(isTierCacheError(await caught(call), 'E_CLOSED')).toBe(true)
+    }
+  })
+
+  test('plugins are installed at creation and disposed on close', async () => {
+    const clock = new ManualClock()
+    const log: string[] = []
+    const cache = createCache({
+      tiers: [localStore(clock)],
+      clock,
+      plugins: [
+        {
+          name: 'p',
+          install: (c) => {
+            c.on('set', () => log.push('set'))
+            return () => void log.push('disposed')
+          },
+        },
+      ],
+    })
+    await cache.set('k', 1)
+    await cache.close()
+    expect(log).toEqual(['set', 'disposed'])
+  })
+})

@@ -1,0 +1,137 @@
+import { describe, expect, test } from 'vitest'
+import { argsKey, cached, createCache, getCache, isTierCacheError, setDefaultCache } from '../src/index.js'
+import { ManualClock } from '../src/testing/index.js'
+import { caught, localStore, remoteStore } from './helpers.js'
+
+function make() {
+  const clock = new ManualClock()
+  return { clock, cache: createCache({ tiers: [localStore(clock), remoteStore(clock)], clock }) }
+}
+
+describe('wrap', () => {
+  test('memoizes by arguments, with invalidate and keyFor', async () => {
+    const { cache } = make()
+    let calls = 0
+    const load = cache.wrap(
+      'user_profile',
+      async (id: string, opts: { full: boolean }) => {
+        calls++
+        return { id, full: opts.full }
+      },
+      { ttl: '1h' },
+    )
+    expect(await load('1', { full: true })).toEqual({ id: '1', full: true })
+    expect(await load('1', { full: true })).toEqual({ id: '1', full: true })
+    expect(await load('2', { full: true })).toEqual({ id: '2', full: true })
+    expect(calls).toBe(2)
+    expect(load.keyFor('1', { full: true })).toBe('user_profile:["1",{"full":true}]')
+    await load.invalidate('1', { full: true })
+    await load('1', { full: true })
+    expect(calls).toBe(3)
+  })
+
+  test('argument keys are stable across object key order and hashed when long', () => {
+    expect(argsKey([{ b: 1, a: 2 }])).toBe(argsKey([{ a: 2, b: 1 }]))
+    expect(argsKey([new Date(5), 1n, undefined, null])).toBe('[Date(5),1n,undefined,null]')
+    const long = argsKey(['x'.repeat(500)])
+    expect(long.startsWith('#')).toBe(true)
+    expect(long.length).toBeLessThan(60)
+    expect(() => argsKey([() => 1])).toThrow(/options.key/)
+  })
+
+  test('a custom key builder', async () => {
+    const { cache } = make()
+    const f = cache.wrap('sum', (a: number, b: number) => a + b, { key: (a, b) => `${a}+${b}` })
+    expect(f.keyFor(1, 2)).toBe('sum:1+2')
+    expect(await f(1, 2)).toBe(3)
+    expect(await cache.get('sum:1+2')).toBe(3)
+  })
+})
+
+describe('@cached and the default cache', () => {
+  test('getCache without a default cache throws E_NO_CACHE', () => {
+    setDefaultCache(undefined)
+    let error: unknown
+    try {
+      getCache()
+    } catch (e) {
+      error = e
+    }
+    expect(isTierCacheError(error, 'E_NO_CACHE')).toBe(true)
+  })
+
+  test('decorates a method (real TC39 decorator syntax compiled by TypeScript), default cache looked up at call time', async () => {
+    const { cache } = make()
+    const Profiles = await compileWithDecorators<
+      new () => { calls: number; load(id: string): Promise<string> }
+    >(`
+      class Profiles {
+        prefix = 'p'
+        calls = 0
+        @cached('user_profile', '1h')
+        async load(id) {
+          this.calls++
+          return this.prefix + ':' + id
+        }
+      }
+      return Profiles
+    `)
+    const svc = new Profiles()
+    expect(isTierCacheError(await caught(() => svc.load('1')), 'E_NO_CACHE')).toBe(true)
+    setDefaultCache(cache)
+    try {
+      expect(getCache()).toBe(cache)
+      expect(await svc.load('1')).toBe('p:1')
+      expect(await svc.load('1')).toBe('p:1')
+      expect(svc.calls).toBe(1)
+      expect(await cache.get('user_profile:["1"]')).toBe('p:1')
+    } finally {
+      setDefaultCache(undefined)
+    }
+  })
+
+  test('an explicit cache and options', async () => {
+    const { cache, clock } = make()
+    const Svc = await compileWithDecorators<new () => { calls: number; twice(n: number): Promise<number> }>(
+      `
+      class Svc {
+        calls = 0
+        @cached('n', { cache: options.cache, ttl: 1000, key: (n) => '#' + n })
+        async twice(n) {
+          this.calls++
+          return n * 2
+        }
+      }
+      return Svc
+    `,
+      { cache },
+    )
+    const s = new Svc()
+    expect(await s.twice(2)).toBe(4)
+    expect(await s.twice(2)).toBe(4)
+    await clock.advance(1001)
+    expect(await s.twice(2)).toBe(4)
+    expect(s.calls).toBe(2)
+    expect(await cache.get('n:#2')).toBe(4)
+  })
+
+  test('decorating something other than a method is refused', () => {
+    expect(() => cached('x')((() => 1) as never, { kind: 'field' } as never)).toThrow(/methods only/)
+    expect(() => cached('')).toThrow(/non-empty name/)
+  })
+})
+
+/** Compiles a class body that uses `@cached` with TypeScript's standard-decorator emit and evaluates it. */
+async function compileWithDecorators<T>(body: string, options: Record<string, unknown> = {}): Promise<T> {
+  const ts = await import('typescript')
+  const out = ts.transpileModule(`export function make(cached, options) {${body}}`, {
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      experimentalDecorators: false,
+    },
+  })
+  const url = `data:text/javascript;base64,${Buffer.from(out.outputText).toString('base64')}`
+  const mod = (await import(/* @vite-ignore */ url)) as { make: (c: typeof cached, o: unknown) => T }
+  return mod.make(cached, options)
+}
