@@ -2,6 +2,7 @@ import {
   compilePattern,
   DeserializationError,
   InvalidOptionError,
+  isTierCacheError,
   NEVER,
   parseDuration,
   type RemoteEntry,
@@ -9,6 +10,8 @@ import {
   type StoreCapabilities,
   StoreError,
   type StoreSetItem,
+  StoreTimeoutError,
+  timerDelay,
   ValueTooLargeError,
 } from '@tiercache/core'
 import { clearingNamespaces, newGeneration, stampOf } from './generations.js'
@@ -70,6 +73,7 @@ export class KeyvStore implements Store<Uint8Array> {
   readonly #adapter: KeyvAdapterLike
   readonly #keyv: KeyvLike | undefined
   readonly #owned: boolean
+  readonly #closeTimeout: number
   readonly #now: () => number
   readonly #list: Listing | undefined
   /** A `Map`-like adapter answers in process, so batches are plain loops. */
@@ -144,6 +148,8 @@ export class KeyvStore implements Store<Uint8Array> {
     this.#adapter = adapter
     this.#keyv = keyv
     this.#owned = options.owned ?? false
+    this.#closeTimeout =
+      options.closeTimeout === undefined ? 5000 : parseDuration(options.closeTimeout, 'closeTimeout')
     this.#now = clock ? () => clock.now() : Date.now
     this.#list = clearMode === 'scan' ? list : undefined
     this.#inProcess = inProcess
@@ -241,20 +247,41 @@ export class KeyvStore implements Store<Uint8Array> {
   }
 
   /**
-   * Stops listening to the adapter and, when the store owns it (`owned: true`), disconnects it.
-   * Safe to call twice; later operations fail with `E_CLOSED`.
+   * Fails the operations still waiting on the adapter with `E_CLOSED`. A handed adapter is left
+   * open (the store stops listening to it); an owned one (`owned: true`) is disconnected within
+   * `closeTimeout`. Safe to call twice; later operations fail with `E_CLOSED`.
+   * @throws StoreTimeoutError (`E_STORE_TIMEOUT`) when the owned adapter does not disconnect in time
    */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    const closed = new StoreError(`${this.name} store is closed`, { store: this.name }, 'E_CLOSED')
+    for (const fail of this.#inFlight) fail(closed)
+    let timer: ReturnType<typeof setTimeout> | undefined
     try {
-      if (this.#owned) await (this.#keyv ? this.#keyv.disconnect() : this.#adapter.disconnect?.())
-    } catch (cause) {
-      throw this.#failure('close', undefined, cause)
+      if (!this.#owned) return
+      const disconnect = Promise.resolve().then(() =>
+        this.#keyv ? this.#keyv.disconnect() : this.#adapter.disconnect?.(),
+      )
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new StoreTimeoutError(this.#closeTimeout, { store: this.name, operation: 'close' })),
+          timerDelay(this.#closeTimeout),
+        )
+        timer.unref?.()
+      })
+      await Promise.race([disconnect, timeout]).catch((cause: unknown) => {
+        throw cause instanceof StoreTimeoutError ? cause : this.#failure('close', undefined, cause)
+      })
     } finally {
-      const a = this.#adapter
-      if (typeof a.off === 'function') a.off('error', this.#onError)
-      else a.removeListener?.('error', this.#onError)
+      clearTimeout(timer)
+      // A handed adapter gets its listeners back as they were; an owned one keeps the store's
+      // listener, so errors it emits after a failed disconnect cannot crash the process.
+      if (!this.#owned) {
+        const a = this.#adapter
+        if (typeof a.off === 'function') a.off('error', this.#onError)
+        else a.removeListener?.('error', this.#onError)
+      }
     }
   }
 
@@ -294,7 +321,8 @@ export class KeyvStore implements Store<Uint8Array> {
     try {
       return await Promise.race([call, failed])
     } catch (cause) {
-      throw this.#failure(operation, key, cause)
+      // close() fails waiting calls with its own E_CLOSED error.
+      throw isTierCacheError(cause, 'E_CLOSED') ? cause : this.#failure(operation, key, cause)
     } finally {
       this.#inFlight.delete(fail)
     }

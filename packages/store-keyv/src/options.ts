@@ -94,6 +94,13 @@ export interface KeyvStoreOptions {
    */
   readonly owned?: boolean
   /**
+   * Longest wait for an owned adapter to disconnect in `close()`, as a duration (milliseconds or
+   * `'5s'`). Some adapters wait forever for commands queued while their server is unreachable;
+   * after this long `close()` rejects with `StoreTimeoutError` (`E_STORE_TIMEOUT`) instead.
+   * @default 5000
+   */
+  readonly closeTimeout?: Duration
+  /**
    * Largest entry value, in bytes. A larger value is refused with `ValueTooLargeError` and the
    * key keeps its previous entry. Stored values are base64 text about 4/3 of this size.
    * @default no limit (the backend's own limit applies)

@@ -43,6 +43,7 @@ describe('options', () => {
       [new Map(), { clearMode: 'fast' }],
       [new Map(), { clock: {} }],
       [new Map(), { maxTtl: -1 }],
+      [new Map(), { closeTimeout: 'soon' }],
       [unlistableAdapter(true), { clearMode: 'scan' }],
     ]
     for (const [input, options] of bad) {
@@ -52,7 +53,8 @@ describe('options', () => {
       } catch (e) {
         error = e
       }
-      const code = (options as { maxTtl?: number }).maxTtl ? 'E_INVALID_DURATION' : 'E_INVALID_OPTION'
+      const code =
+        'maxTtl' in options || 'closeTimeout' in options ? 'E_INVALID_DURATION' : 'E_INVALID_OPTION'
       expect(isTierCacheError(error, code), JSON.stringify(options)).toBe(true)
     }
   })
@@ -339,23 +341,28 @@ describe('errors', () => {
     const namespace = redisNamespace()
     const adapter = new KeyvRedis(REDIS_URL, { namespace })
     const store = keyvStore(adapter, { owned: true })
+    const client = await adapter.getClient()
+    const hashKey = `${namespace}::tiercache:app:hash`
     try {
-      const client = await adapter.getClient()
-      await client.hSet(`${namespace}::tiercache:app:hash`, 'field', 'value')
+      await client.hSet(hashKey, 'field', 'value')
       const error = await caught(() => store.get('app:hash'))
       expect(error).toMatchObject({ code: 'E_STORE', store: 'keyv', operation: 'get', key: 'app:hash' })
       expect(String((error as Error).cause)).toContain('WRONGTYPE')
     } finally {
+      await client.del(hashKey)
       await store.close()
     }
   })
 
   test('@keyv/redis: an unreachable server fails operations at once instead of hanging', async () => {
-    const store = keyvStore(new KeyvRedis('redis://127.0.0.1:1'), { owned: true })
+    const adapter = new KeyvRedis('redis://127.0.0.1:1')
+    const store = keyvStore(adapter)
     const error = await caught(() => store.set('app:k', entry('v')))
     expect(error).toMatchObject({ code: 'E_STORE', operation: 'set' })
     expect(String((error as Error).cause)).toContain('ECONNREFUSED')
     await store.close()
+    // A graceful disconnect would wait for the queued command; this test owns the adapter.
+    await adapter.disconnect(true)
   })
 })
 
@@ -388,6 +395,29 @@ describe('ownership', () => {
     keyv.on('disconnect', () => disconnects++)
     await keyvStore(keyv, { owned: true }).close()
     expect([disconnects, adapter.disconnects]).toEqual([1, 1])
+  })
+
+  test('close() fails operations still waiting on the adapter', async () => {
+    const never = new Promise<never>(() => {})
+    const adapter: KeyvAdapterLike = {
+      get: () => never,
+      set: () => never,
+      delete: () => never,
+      clear: () => never,
+    }
+    const store = keyvStore(adapter)
+    const pending = caught(() => store.get('app:k'))
+    await store.close()
+    expect(isTierCacheError(await pending, 'E_CLOSED')).toBe(true)
+  })
+
+  test('an owned adapter that does not disconnect in time fails close() with E_STORE_TIMEOUT', async () => {
+    const adapter = Object.assign(new Map<string, string>(), {
+      disconnect: () => new Promise<never>(() => {}),
+    })
+    const store = keyvStore(adapter, { owned: true, closeTimeout: 20 })
+    const error = await caught(() => store.close())
+    expect(error).toMatchObject({ code: 'E_STORE_TIMEOUT', operation: 'close', store: 'keyv', timeout: 20 })
   })
 
   test('a closed store refuses work with E_CLOSED, and a handed client keeps working', async () => {
