@@ -212,6 +212,10 @@ export function createClient(options: RedisConnectionOptions, overrides: RedisOp
     }
     const clusterOpts: ClusterOptions = {
       enableAutoPipelining: true,
+      // Fail fast: by default ioredis retries a command whose node connection closed (or that
+      // met CLUSTERDOWN) every 100 ms up to maxRedirections times, which can take seconds.
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
       ...clusterOptions,
       enableOfflineQueue: overrides.enableOfflineQueue ?? enableOfflineQueue,
       redisOptions,
@@ -298,6 +302,7 @@ export class RedisConnection {
     this.#offlineQueue = opts.enableOfflineQueue === true
     this.#connected = spec.client.status === 'ready'
     this.client.on('error', this.#onError)
+    if (this.isCluster) this.client.on('node error', this.#onError)
     this.client.on('ready', this.#onReady)
     this.client.on('close', this.#onClose)
     this.client.on('end', this.#onClose)
@@ -424,6 +429,7 @@ export class RedisConnection {
     this.client.off('end', this.#onClose)
     if (!this.owned) {
       this.client.off('error', this.#onError)
+      this.client.off('node error', this.#onError)
       return
     }
     // Keep swallowing connection errors of an owned client while it shuts down.
@@ -431,24 +437,32 @@ export class RedisConnection {
   }
 }
 
-/** Closes a client: `QUIT` when connected (bounded to 1 s), else disconnect at once. */
+/**
+ * Closes a client: `QUIT` when connected, else disconnect at once; resolves when the client has
+ * ended (at most about 1 s).
+ */
 export async function closeClient(client: AnyRedisClient): Promise<void> {
   if (client.status === 'end') return
-  if (client.status === 'ready') {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      await Promise.race([
-        client.quit(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('quit timed out')), 1000)
-        }),
-      ])
-    } catch {
-      client.disconnect()
-    } finally {
-      clearTimeout(timer)
-    }
+  if (client.status === 'reconnecting' || client.status === 'close') {
+    // No live socket: disconnect() only cancels the pending reconnect, no 'end' event follows.
+    client.disconnect()
     return
   }
-  client.disconnect()
+  const ended = new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 1000)
+    function done(): void {
+      clearTimeout(timer)
+      client.off('end', done)
+      resolve()
+    }
+    client.on('end', done)
+  })
+  if (client.status === 'ready') {
+    client.quit().catch(() => client.disconnect())
+  } else {
+    client.disconnect()
+  }
+  await ended
+  // The status changed while we waited (TypeScript cannot know).
+  if ((client.status as string) !== 'end') client.disconnect()
 }

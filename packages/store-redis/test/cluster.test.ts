@@ -1,11 +1,12 @@
-import { defaultSerializer, type RemoteEntry } from '@tiercache/core'
+import type { BusMessage } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError, type RemoteEntry } from '@tiercache/core'
 import { runStoreSuite } from '@tiercache/store-test-suite'
 import { type RedisCluster, startRedisCluster } from '@tiercache/test-servers'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RedisStore, redisStore } from '../src/index.js'
+import { type RedisStore, redisBus, redisLock, redisStore } from '../src/index.js'
 import { keySlot } from '../src/slot.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
+import { FORBIDDEN_COMMANDS, uniquePrefix, waitFor } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {
@@ -147,6 +148,88 @@ describe('redisStore on a Cluster', () => {
       expect(await client.ping()).toBe('PONG')
     } finally {
       client.disconnect()
+    }
+  })
+})
+
+describe('redisBus and redisLock on a Cluster', () => {
+  test('pub/sub across nodes: a message published by one instance reaches the other', async () => {
+    const prefix = uniquePrefix('clbus')
+    const nodes = [...cluster.startupNodes]
+    const a = redisBus({ cluster: { nodes: [nodes[0]!] }, prefix })
+    const b = redisBus({ cluster: { nodes: [nodes[2]!] }, prefix })
+    const got: BusMessage[] = []
+    try {
+      await Promise.all([
+        a.subscribe({ message: () => {}, reconnected: () => {} }),
+        b.subscribe({ message: (m) => got.push(m), reconnected: () => {} }),
+      ])
+      await a.publish({ instanceId: 'a', namespace: 'app', type: 'delete', keys: ['k'] })
+      await waitFor(() => got.length === 1, 3000, 'the message')
+      expect(got[0]).toMatchObject({ instanceId: 'a', keys: ['k'] })
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
+  test('locks work on a Cluster', async () => {
+    const prefix = uniquePrefix('cllock')
+    const a = redisLock({ cluster: { nodes: [...cluster.startupNodes] }, prefix })
+    const b = redisLock({ cluster: { nodes: [...cluster.startupNodes] }, prefix })
+    try {
+      const held = await a.acquire('k', { ttl: 5000, wait: 0 })
+      expect(held).toBeDefined()
+      expect(await b.acquire('k', { ttl: 5000, wait: 0 })).toBeUndefined()
+      await held!.release()
+      expect(await b.acquire('k', { ttl: 5000, wait: 0 })).toBeDefined()
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+})
+
+// Runs last in this file: it kills a master.
+describe('a Cluster master goes down', () => {
+  test('keys on it fail within the command timeout with a typed error; others work; it comes back', async () => {
+    const prefix = uniquePrefix('clfault')
+    const store = redisStore({ cluster: { nodes: [...cluster.startupNodes] }, prefix, commandTimeout: 300 })
+    const onNode = (n: number): string => {
+      const [first, last] = cluster.slots[n]!
+      for (let i = 0; ; i++) {
+        const slot = keySlot(`${prefix}ns:${i}`)
+        if (slot >= first && slot <= last) return `ns:${i}`
+      }
+    }
+    const [k0, k1] = [onNode(0), onNode(1)]
+    try {
+      await store.setMany([
+        [k0, entry(0)],
+        [k1, entry(1)],
+      ])
+      await cluster.nodes[1]!.kill()
+      const started = Date.now()
+      const error = await store.get(k1).catch((e: unknown) => e)
+      expect(isTierCacheError(error), String(error)).toBe(true)
+      expect((error as Error).message).toMatch(/Redis is not reachable: .*ECONNREFUSED|timed out/)
+      expect(Date.now() - started).toBeLessThan(300 + 100)
+      expect(defaultSerializer.deserialize((await store.get(k0))!.value)).toBe(0)
+
+      await cluster.nodes[1]!.restart()
+      await waitFor(
+        async () => {
+          try {
+            await store.set(k1, entry('back'))
+            return true
+          } catch {
+            return false
+          }
+        },
+        10_000,
+        'the node to serve again',
+      )
+      expect(defaultSerializer.deserialize((await store.get(k1))!.value)).toBe('back')
+    } finally {
+      await store.close()
     }
   })
 })
