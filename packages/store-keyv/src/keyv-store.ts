@@ -102,7 +102,7 @@ export class KeyvStore implements Store<Uint8Array> {
     if (typeof name !== 'string' || name.length === 0) {
       throw new InvalidOptionError('keyvStore: name must be a non-empty string', { option: 'name' })
     }
-    const prefix = options.prefix ?? 'tiercache:'
+    const prefix = options.prefix ?? 'tc:'
     if (typeof prefix !== 'string') {
       throw new InvalidOptionError('keyvStore: prefix must be a string', { option: 'prefix' })
     }

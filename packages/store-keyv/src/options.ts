@@ -79,7 +79,7 @@ export interface KeyvStoreOptions {
   /**
    * Prepended to every key the store writes. `clear('')` deletes the keys under it and nothing
    * else, so stores sharing an adapter stay apart. `''` claims everything the adapter holds.
-   * @default 'tiercache:'
+   * @default 'tc:'
    */
   readonly prefix?: string
   /**

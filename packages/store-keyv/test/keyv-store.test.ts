@@ -59,11 +59,11 @@ describe('options', () => {
     }
   })
 
-  test('defaults: name keyv, prefix tiercache:, scan when the adapter can list keys', () => {
+  test('defaults: name keyv, prefix tc:, scan when the adapter can list keys', () => {
     const store = keyvStore(new Map())
     expect(store.name).toBe('keyv')
     expect(store.kind).toBe('remote')
-    expect(store.prefix).toBe('tiercache:')
+    expect(store.prefix).toBe('tc:')
     expect(store.clearMode).toBe('scan')
     expect(store.maxEntryBytes).toBeUndefined()
     expect(store.maxTtl).toBeUndefined()
@@ -123,13 +123,13 @@ describe('keys and namespaces', () => {
     const now = Date.now()
     await store.set('app:ttl', entry('a', { staleUntil: now + 5000 }, now))
     await store.set('app:forever', entry('b', { staleUntil: NEVER }, now))
-    const withTtl = JSON.parse(map.get('tiercache:app:ttl')!)
+    const withTtl = JSON.parse(map.get('tc:app:ttl')!)
     expect(withTtl.expires).toBe(now + 5000)
     expect(withTtl.value).toMatch(/^tc1:[A-Za-z0-9+/=]+$/)
-    expect(JSON.parse(map.get('tiercache:app:forever')!)).not.toHaveProperty('expires')
+    expect(JSON.parse(map.get('tc:app:forever')!)).not.toHaveProperty('expires')
     // A Keyv instance on the same adapter reads the entry as an opaque string.
     const keyv = new Keyv({ store: map, namespace: '' })
-    expect(await keyv.get('tiercache:app:ttl')).toBe(withTtl.value)
+    expect(await keyv.get('tc:app:ttl')).toBe(withTtl.value)
   })
 
   test('keys containing "::" are cleared in a namespaced @keyv/redis adapter', async () => {
@@ -195,7 +195,7 @@ describe('expiry and TTLs', () => {
     const store = keyvStore(map, { clock })
     await store.set('app:k', entry('old', {}, clock.now()))
     await store.set('app:k', entry('new', { staleUntil: clock.now() }, clock.now()))
-    expect(map.has('tiercache:app:k')).toBe(false)
+    expect(map.has('tc:app:k')).toBe(false)
   })
 
   test('an adapter that keeps expired values never returns them, and loses them on read', async () => {
@@ -207,19 +207,19 @@ describe('expiry and TTLs', () => {
     await clock.advance(999)
     expect(text(await store.get('app:k'))).toBe('v')
     await clock.advance(1)
-    expect(map.has('tiercache:app:k')).toBe(true)
+    expect(map.has('tc:app:k')).toBe(true)
     expect(await store.get('app:k')).toBeUndefined()
     expect(await store.getMany(['app:k'])).toEqual([undefined])
-    expect(map.has('tiercache:app:k')).toBe(false)
+    expect(map.has('tc:app:k')).toBe(false)
   })
 
   test('a value under a key that another key wrote reads as missing; garbage is E_DESERIALIZE', async () => {
     const map = new Map<string, string>()
     const store = keyvStore(map)
     await store.set('app:a', entry('a'))
-    map.set('tiercache:app:b', map.get('tiercache:app:a')!)
+    map.set('tc:app:b', map.get('tc:app:a')!)
     expect(await store.get('app:b')).toBeUndefined()
-    map.set('tiercache:app:c', 'not an entry')
+    map.set('tc:app:c', 'not an entry')
     const error = await caught(() => store.get('app:c'))
     expect(isTierCacheError(error, 'E_DESERIALIZE')).toBe(true)
     expect(error).toMatchObject({ store: 'keyv', operation: 'get', key: 'app:c' })
@@ -242,7 +242,7 @@ describe('generations mode', () => {
     expect(
       await store.getMany(['app:users:1', 'app:posts:1', 'app2:users:1']).then((r) => r.map(text)),
     ).toEqual([undefined, 'p1', 'other'])
-    expect(adapter.map.has('tiercache:e:app:users:1')).toBe(false)
+    expect(adapter.map.has('tc:e:app:users:1')).toBe(false)
     await store.set('app:users:1', entry('again'))
     expect(text(await store.get('app:users:1'))).toBe('again')
     await store.clear('')
@@ -342,7 +342,7 @@ describe('errors', () => {
     const adapter = new KeyvRedis(REDIS_URL, { namespace })
     const store = keyvStore(adapter, { owned: true })
     const client = await adapter.getClient()
-    const hashKey = `${namespace}::tiercache:app:hash`
+    const hashKey = `${namespace}::tc:app:hash`
     try {
       await client.hSet(hashKey, 'field', 'value')
       const error = await caught(() => store.get('app:hash'))
@@ -426,7 +426,7 @@ describe('ownership', () => {
     await store.set('app:k', entry('v'))
     await store.close()
     expect(isTierCacheError(await caught(() => store.get('app:k')), 'E_CLOSED')).toBe(true)
-    expect(await adapter.has('tiercache:app:k')).toBe(true)
+    expect(await adapter.has('tc:app:k')).toBe(true)
     await adapter.disconnect()
   })
 })
