@@ -27,7 +27,7 @@ import type {
   SqliteDatabaseLike,
 } from './options.js'
 import { planPattern } from './pattern-sql.js'
-import { DEFAULT_TABLE, migrateSchema, validateTable } from './schema.js'
+import { DEFAULT_TABLE, migrateSchema, schemaNames, validateTable } from './schema.js'
 import { SqliteStatements } from './sqlite-statements.js'
 
 /** Default `maxEntryBytes`: 8 MiB. */
@@ -259,6 +259,30 @@ export class KyselyStore implements Store<Uint8Array> {
       this.#migrated = true
     } catch (error) {
       throw this.#fail('migrate', undefined, error)
+    }
+  }
+
+  /**
+   * Drops the table and its migration bookkeeping (`<table>_migrations`,
+   * `<table>_migrations_lock`): for tests and uninstalls. Every entry is lost; the next
+   * operation migrates again unless `migrate: false`.
+   *
+   * @throws StoreError (`E_STORE`, operation `dropSchema`)
+   */
+  async dropSchema(): Promise<void> {
+    const db = await this.#connect()
+    this.#backend = undefined
+    this.#fast = undefined
+    this.#migrated = false
+    this.#readying = undefined
+    this.#stopPruneTimer()
+    const names = schemaNames(this.table)
+    try {
+      for (const t of [this.table, names.migrations, names.migrationsLock]) {
+        await db.schema.dropTable(t).ifExists().execute()
+      }
+    } catch (error) {
+      throw this.#fail('dropSchema', undefined, error)
     }
   }
 
