@@ -165,6 +165,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
   #consecutive = 0
   #retryAt = 0
   #resetHandle: unknown
+  /**
+   * The wrapped store's `onStatusChange`, forwarded; present only when the wrapped store has
+   * one (the engine then trusts it for the tier's `connected` flag).
+   */
+  declare readonly onStatusChange?: (listener: (connected: boolean) => void) => () => void
   /** Timer for a drain retry while closed with journaled intents. */
   #retryHandle: unknown
   #probesAdmitted = 0
@@ -175,6 +180,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
   #replay: Promise<void> | undefined
   #isClosed = false
   #lastStats: StoreStats = {}
+  /** The refusal error per operation for the current state period. */
+  readonly #refusals = new Map<string, CircuitOpenError>()
 
   /** Issue order of writes; orders journal intents. */
   #seq = 0
@@ -257,6 +264,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
           0,
         ),
       })
+    }
+    if (typeof store.onStatusChange === 'function') {
+      this.onStatusChange = (listener) =>
+        (store.onStatusChange as NonNullable<Store['onStatusChange']>)(listener)
     }
     const caps = store.capabilities ?? {}
     this.#canDeleteMany = caps.deleteMany === true && typeof store.deleteMany === 'function'
@@ -553,11 +564,6 @@ export class BreakerStore<V = unknown> implements Store<V> {
     return this.#inner.close?.()
   }
 
-  /** Forwards to the wrapped store's `onStatusChange` (a no-op unsubscribe when it has none). */
-  onStatusChange(listener: (connected: boolean) => void): () => void {
-    return this.#inner.onStatusChange ? this.#inner.onStatusChange(listener) : () => {}
-  }
-
   // ---------------------------------------------------------------- admission
 
   /**
@@ -576,11 +582,23 @@ export class BreakerStore<V = unknown> implements Store<V> {
     return PROBE
   }
 
+  /**
+   * Refuses a call. One `CircuitOpenError` per operation is built per open (or half-open)
+   * period and reused for every refusal in it, so refusing costs no allocation beyond the
+   * rejected promise.
+   */
   #reject(operation: string): Promise<never> {
     this.#rejections++
-    return Promise.reject(
-      new CircuitOpenError(this.#inner.name, operation, this.#state === OPEN ? this.#retryAt : undefined),
-    )
+    let error = this.#refusals.get(operation)
+    if (error === undefined) {
+      error = new CircuitOpenError(
+        this.#inner.name,
+        operation,
+        this.#state === OPEN ? this.#retryAt : undefined,
+      )
+      this.#refusals.set(operation, error)
+    }
+    return Promise.reject(error)
   }
 
   /** What the journal says `key` holds: an entry, `null` (nothing), or `undefined` (no intent). */
@@ -905,6 +923,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     const from = this.#state
     this.#state = to
     this.#epoch++
+    this.#refusals.clear()
     this.#updateFast()
     const event: StateChangeEvent = {
       store: this.#inner.name,

@@ -13,8 +13,12 @@ export class RollingWindow {
   readonly #index = new Float64Array(BUCKETS).fill(-1)
   readonly #calls = new Float64Array(BUCKETS)
   readonly #failures = new Float64Array(BUCKETS)
+  /** The current bucket: its slot and the time range it covers (empty until the first call). */
+  #slot = 0
+  #start = 0
+  #end = 0
 
-  /** @param windowMs - window length in milliseconds (at least 10) */
+  /** @param windowMs - window length in milliseconds */
   constructor(windowMs: number) {
     this.#bucketMs = Math.max(1, windowMs / BUCKETS)
   }
@@ -26,6 +30,13 @@ export class RollingWindow {
    * @param failed - whether the call failed
    */
   record(now: number, failed: boolean): void {
+    if (!(now >= this.#start && now < this.#end)) this.#roll(now)
+    this.#calls[this.#slot]!++
+    if (failed) this.#failures[this.#slot]!++
+  }
+
+  /** Moves the current bucket to the one holding `now`, emptying it if it held older calls. */
+  #roll(now: number): void {
     const index = Math.floor(now / this.#bucketMs)
     const slot = index % BUCKETS
     if (this.#index[slot] !== index) {
@@ -33,8 +44,9 @@ export class RollingWindow {
       this.#calls[slot] = 0
       this.#failures[slot] = 0
     }
-    this.#calls[slot]!++
-    if (failed) this.#failures[slot]!++
+    this.#slot = slot
+    this.#start = index * this.#bucketMs
+    this.#end = this.#start + this.#bucketMs
   }
 
   /**
@@ -59,5 +71,7 @@ export class RollingWindow {
   /** Forgets every recorded call. */
   reset(): void {
     this.#index.fill(-1)
+    this.#start = 0
+    this.#end = 0
   }
 }

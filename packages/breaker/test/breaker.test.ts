@@ -205,6 +205,39 @@ describe('open', () => {
     expect(new Error('x').stack?.split('\n').length).toBeGreaterThan(1)
   })
 
+  test('one refusal error per operation is reused within an open period', async () => {
+    const { clock, chaos, breaker } = setup({ failureThreshold: 1, resetTimeout: 1000 })
+    chaos.fail()
+    await failTimes(breaker, 1)
+    const a = (await settle(breaker.get('ns:a'))) as { error: CircuitOpenError }
+    const b = (await settle(breaker.get('ns:b'))) as { error: CircuitOpenError }
+    const c = (await settle(breaker.set('ns:b', entry('b')))) as { error: CircuitOpenError }
+    expect(a.error).toBe(b.error)
+    expect(c.error).not.toBe(a.error)
+    expect(c.error.operation).toBe('set')
+    await clock.advance(1000)
+    await failTimes(breaker, 1) // the probe fails: a new open period
+    const d = (await settle(breaker.get('ns:a'))) as { error: CircuitOpenError }
+    expect(d.error).not.toBe(a.error)
+    expect(d.error.retryAt).toBe(clock.now() + 1000)
+  })
+
+  test('onStatusChange is forwarded only when the wrapped store has it', () => {
+    expect(withBreaker(memory()).onStatusChange).toBeUndefined()
+    const seen: boolean[] = []
+    const withStatus: Store<unknown> = {
+      ...asyncStore(memory()),
+      onStatusChange: (listener) => {
+        listener(false)
+        return () => seen.push(true)
+      },
+    }
+    const breaker = withBreaker(withStatus)
+    const off = breaker.onStatusChange!((up) => seen.push(up))
+    off()
+    expect(seen).toEqual([false, true])
+  })
+
   test('stats() does no I/O while open and reports connected: false', async () => {
     const { chaos, breaker } = setup({ failureThreshold: 1 })
     expect(await breaker.stats()).toMatchObject({ entries: 0 })
