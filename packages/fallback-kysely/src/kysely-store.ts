@@ -573,7 +573,9 @@ export class KyselyStore implements Store<Uint8Array> {
     let db: KyselyLike
     switch (source.kind) {
       case 'db':
-        db = source.db
+        // The caller's plugins (CamelCasePlugin, WithSchemaPlugin, …) would rename the store's
+        // columns and tables: the store queries through a plugin-free view of the same instance.
+        db = source.db.withoutPlugins()
         this.#dialect ??= detectDialect(db)
         if (this.#dialect === undefined) {
           throw invalid(

@@ -4,7 +4,7 @@
  */
 import { isTierCacheError, StoreError } from '@tiercache/core'
 import Database from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
+import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { loadDriver } from '../src/drivers.js'
@@ -52,6 +52,20 @@ describe('handed and owned connections', () => {
     await expect(sql`select 1`.execute(handed)).rejects.toThrow()
   })
 
+  test("the handed instance's plugins do not rename the store's columns", async () => {
+    const handed = new Kysely<any>({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+      plugins: [new CamelCasePlugin({ upperCase: true })],
+    })
+    const store = kyselyStore({ db: handed }, { table: uniqueTable() })
+    await store.set('ns:k', entry('v', { tags: ['t'] }))
+    expect(await store.get('ns:k')).toMatchObject({ tags: ['t'] })
+    expect((await store.getMany(['ns:k'])).map(text)).toEqual(['v'])
+    expect(await store.prune()).toBe(0)
+    await store.close()
+    await handed.destroy()
+  })
+
   test('a handed better-sqlite3 Database stays open unless owned, and gets the fast path', async () => {
     const database = new Database(':memory:')
     const store = kyselyStore({ sqlite: database }, { table: uniqueTable() })
@@ -94,12 +108,15 @@ describe('handed and owned connections', () => {
     const handed = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) })
     // Hide the adapter's class name, as a third-party dialect would.
     const executor = handed.getExecutor()
-    const disguised = new Proxy(handed, {
-      get(target, prop, receiver) {
-        if (prop === 'getExecutor') return () => ({ adapter: {} }) as unknown as typeof executor
-        return Reflect.get(target, prop, receiver)
-      },
-    })
+    const disguise = (db: Kysely<any>): Kysely<any> =>
+      new Proxy(db, {
+        get(target, prop, receiver) {
+          if (prop === 'getExecutor') return () => ({ adapter: {} }) as unknown as typeof executor
+          if (prop === 'withoutPlugins') return () => disguise(target.withoutPlugins())
+          return Reflect.get(target, prop, receiver)
+        },
+      })
+    const disguised = disguise(handed)
     const store = kyselyStore({ db: disguised })
     const error = await rejection(store.get('ns:k'))
     expect(isTierCacheError(error, 'E_INVALID_OPTION')).toBe(true)
