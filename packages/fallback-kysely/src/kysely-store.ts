@@ -1,6 +1,5 @@
 import {
   type Clock,
-  InvalidOptionError,
   isTierCacheError,
   type MaybePromise,
   parseDuration,
@@ -14,9 +13,9 @@ import {
   systemClock,
   ValueTooLargeError,
 } from '@tiercache/core'
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
 import { asBuffer, type SqlBackend, toStoredTime, type WriteRow } from './backend.js'
-import { type ModuleImporter, nodeImport, openMysqlPool, openPostgresPool, openSqlite } from './drivers.js'
+import { invalid, openConnection, parseSource, positiveNumber, type Source } from './connection.js'
+import { type ModuleImporter, nodeImport } from './drivers.js'
 import { KyselyQueries } from './kysely-queries.js'
 import type {
   KyselyLike,
@@ -51,87 +50,13 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   close: true,
 })
 
-/** Where the rows live, after validation. */
-type Source =
-  | { readonly kind: 'db'; readonly db: KyselyLike }
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'sqlite-db'; readonly database: SqliteDatabaseLike }
-  | { readonly kind: 'postgres'; readonly url: string }
-  | { readonly kind: 'mysql'; readonly url: string }
-
 /** Internal extras for tests: an importer to simulate a missing driver. */
 interface InternalOptions {
   readonly importModule?: ModuleImporter
 }
 
-function invalid(message: string, option: string): InvalidOptionError {
-  return new InvalidOptionError(`kyselyStore: ${message}`, { option })
-}
-
 function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
-}
-
-function parseSource(connection: KyselyStoreConnection): Source {
-  if (typeof connection !== 'object' || connection === null) {
-    throw invalid('the first argument must be { db } | { sqlite } | { postgres } | { mysql }', 'connection')
-  }
-  const c = connection as Record<string, unknown>
-  const given = (['db', 'sqlite', 'postgres', 'mysql'] as const).filter((k) => c[k] !== undefined)
-  if (given.length !== 1) {
-    throw invalid(
-      `give exactly one of db, sqlite, postgres, mysql (got ${given.length ? given.join(', ') : 'none'})`,
-      'connection',
-    )
-  }
-  const which = given[0] as 'db' | 'sqlite' | 'postgres' | 'mysql'
-  const value = c[which]
-  if (which === 'db') {
-    const db = value as Partial<KyselyLike>
-    if (typeof db.selectFrom !== 'function' || typeof db.getExecutor !== 'function') {
-      throw invalid('db must be a Kysely instance', 'db')
-    }
-    return { kind: 'db', db: db as KyselyLike }
-  }
-  if (which === 'sqlite') {
-    if (typeof value === 'string' && value.length > 0) return { kind: 'sqlite', path: value }
-    if (typeof (value as Partial<SqliteDatabaseLike>)?.prepare === 'function') {
-      return { kind: 'sqlite-db', database: value as SqliteDatabaseLike }
-    }
-    throw invalid("sqlite must be a file path, ':memory:' or a better-sqlite3 Database", 'sqlite')
-  }
-  if (typeof value !== 'string' || value.length === 0)
-    throw invalid(`${which} must be a connection URL`, which)
-  return which === 'postgres' ? { kind: 'postgres', url: value } : { kind: 'mysql', url: value }
-}
-
-function positiveNumber(value: unknown, option: string, fallback: number, integer: boolean): number {
-  if (value === undefined) return fallback
-  if (
-    typeof value !== 'number' ||
-    !(value > 0) ||
-    (integer && !Number.isInteger(value)) ||
-    (integer && !Number.isFinite(value))
-  ) {
-    throw invalid(
-      `${option} must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`,
-      option,
-    )
-  }
-  return value
-}
-
-/** Finds the dialect of a Kysely instance from its adapter's class (or a parent class). */
-function detectDialect(db: KyselyLike): SqlDialect | undefined {
-  let proto: unknown = Object.getPrototypeOf(db.getExecutor().adapter)
-  while (proto !== null && proto !== Object.prototype && proto !== undefined) {
-    const name = (proto as { constructor?: { name?: string } }).constructor?.name
-    if (name === 'SqliteAdapter') return 'sqlite'
-    if (name === 'PostgresAdapter') return 'postgres'
-    if (name === 'MysqlAdapter') return 'mysql'
-    proto = Object.getPrototypeOf(proto)
-  }
-  return undefined
 }
 
 /**
@@ -171,7 +96,7 @@ export class KyselyStore implements Store<Uint8Array> {
   readonly #importer: ModuleImporter
   #dialect: SqlDialect | undefined
   #db: KyselyLike | undefined
-  /** The better-sqlite3 database the store opened for `{ sqlite: path }`. */
+  /** The better-sqlite3 database of a `{ sqlite }` connection, for the fast path. */
   #sqlite: SqliteDatabaseLike | undefined
   #connecting: Promise<KyselyLike> | undefined
   #readying: Promise<SqlBackend> | undefined
@@ -539,9 +464,8 @@ export class KyselyStore implements Store<Uint8Array> {
       this.#migrated = true
     }
     if (this.#closed) throw new Error('the store is closed')
-    const source = this.#source
     let backend: SqlBackend
-    const database = source.kind === 'sqlite-db' ? source.database : this.#sqlite
+    const database = this.#sqlite
     if (database !== undefined) {
       const fast = new SqliteStatements(database, this.table)
       this.#fast = fast
@@ -569,46 +493,18 @@ export class KyselyStore implements Store<Uint8Array> {
   }
 
   async #open(): Promise<KyselyLike> {
-    const source = this.#source
-    let db: KyselyLike
-    switch (source.kind) {
-      case 'db':
-        // The caller's plugins (CamelCasePlugin, WithSchemaPlugin, …) would rename the store's
-        // columns and tables: the store queries through a plugin-free view of the same instance.
-        db = source.db.withoutPlugins()
-        this.#dialect ??= detectDialect(db)
-        if (this.#dialect === undefined) {
-          throw invalid(
-            "cannot tell the dialect of this Kysely instance; pass dialect: 'sqlite' | 'postgres' | 'mysql'",
-            'dialect',
-          )
-        }
-        break
-      case 'sqlite':
-      case 'sqlite-db': {
-        const database =
-          source.kind === 'sqlite'
-            ? await openSqlite(source.path, this.#busyTimeout, this.#importer)
-            : source.database
-        if (source.kind === 'sqlite') this.#sqlite = database
-        db = new Kysely<any>({ dialect: new SqliteDialect({ database }) })
-        break
-      }
-      case 'postgres': {
-        const pool = await openPostgresPool(source.url, this.#poolSize, this.#importer)
-        db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
-        break
-      }
-      case 'mysql': {
-        const pool = await openMysqlPool(source.url, this.#poolSize, this.#importer)
-        db = new Kysely<any>({ dialect: new MysqlDialect({ pool }) })
-        break
-      }
-    }
+    const { db, sqlite, dialect } = await openConnection(this.#source, {
+      busyTimeout: this.#busyTimeout,
+      poolSize: this.#poolSize,
+      importer: this.#importer,
+      dialect: this.#dialect,
+    })
     if (this.#closed && this.#owned) {
       await db.destroy()
       throw new Error('the store is closed')
     }
+    this.#dialect = dialect
+    this.#sqlite = sqlite
     this.#db = db
     return db
   }
