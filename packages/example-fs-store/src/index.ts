@@ -1,0 +1,2 @@
+export { FsStore, fsStore } from './fs-store.js'
+export type { FsStoreOptions } from './options.js'
