@@ -10,10 +10,10 @@ const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
 /** Fenced blocks with the `<!-- path -->` marker that may precede them. */
-const blocks = [...readme.matchAll(/(?:<!-- (\S+) -->\n)?```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
+const blocks = [...readme.matchAll(/(?:^<!-- (\S+) -->\n)?^(`{3,})(\w*)\n([\s\S]*?)^\2$/gm)].map((m) => ({
   file: m[1],
-  lang: m[2],
-  code: m[3] as string,
+  lang: m[3],
+  code: m[4] as string,
 }))
 
 test('every TypeScript block is the literal source of an example file that a test runs', () => {
