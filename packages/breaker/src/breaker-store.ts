@@ -52,8 +52,8 @@ const MAX_REPLAY_PASSES = 4
 const DELETE_CHUNK = 500
 /** Entries per `setMany` during a replay. */
 const SET_CHUNK = 100
-/** Single calls run in parallel during a replay when the store has no batch operation. */
-const REPLAY_PARALLELISM = 16
+/** Replay calls (batches, or single calls when the store has no batch operation) run at once. */
+const REPLAY_PARALLELISM = 8
 
 const CLOSED = 0
 const OPEN = 1
@@ -1099,67 +1099,40 @@ export class BreakerStore<V = unknown> implements Store<V> {
         if (intent.type === 'set' && intent.entry.staleUntil > now) sets.push([item[0], intent])
         else deletes.push(item)
       }
-      if (this.#canDeleteMany) {
-        for (let i = 0; i < deletes.length; i += DELETE_CHUNK) {
-          const chunk = deletes.slice(i, i + DELETE_CHUNK)
-          const keys = chunk.map((c) => c[0])
-          await this.#replayCall(
-            'deleteMany',
-            () => (inner.deleteMany as (k: readonly string[]) => MaybePromise<number>)(keys),
-            mode,
-            epoch,
-            { seq: maxSeq(chunk), keys },
-          )
+      // Keys are disjoint, so their batches run side by side (a few at a time).
+      const tasks: (() => Promise<number>)[] = []
+      const batch = <I extends readonly [string, KeyIntent<V>]>(
+        chunk: readonly I[],
+        operation: string,
+        run: () => MaybePromise<unknown>,
+      ): void => {
+        tasks.push(async () => {
+          await this.#replayCall(operation, run, mode, epoch, {
+            seq: maxSeq(chunk),
+            keys: chunk.map((c) => c[0]),
+          })
           journal.settleKeys(chunk)
-          applied += chunk.length
-        }
-      } else {
-        applied += await this.#replayEach(deletes, ([key, intent]) =>
-          this.#replayCall('delete', () => inner.delete(key), mode, epoch, { seq: intent.seq, keys: [key] }),
-        )
+          return chunk.length
+        })
       }
-      if (this.#canSetMany) {
-        for (let i = 0; i < sets.length; i += SET_CHUNK) {
-          const chunk = sets.slice(i, i + SET_CHUNK)
-          const items: StoreSetItem<V>[] = chunk.map(([key, intent]) => [key, intent.entry])
-          await this.#replayCall(
-            'setMany',
-            () => (inner.setMany as (i: readonly StoreSetItem<V>[]) => MaybePromise<void>)(items),
-            mode,
-            epoch,
-            { seq: maxSeq(chunk), keys: items.map((it) => it[0]) },
-          )
-          journal.settleKeys(chunk)
-          applied += chunk.length
-        }
-      } else {
-        applied += await this.#replayEach(sets, ([key, intent]) =>
-          this.#replayCall('set', () => inner.set(key, intent.entry), mode, epoch, {
-            seq: intent.seq,
-            keys: [key],
-          }),
-        )
+      const deleteMany = inner.deleteMany as (k: readonly string[]) => MaybePromise<number>
+      const setMany = inner.setMany as (i: readonly StoreSetItem<V>[]) => MaybePromise<void>
+      const deleteChunk = this.#canDeleteMany ? DELETE_CHUNK : 1
+      for (let i = 0; i < deletes.length; i += deleteChunk) {
+        const chunk = deletes.slice(i, i + deleteChunk)
+        const keys = chunk.map((c) => c[0])
+        if (this.#canDeleteMany) batch(chunk, 'deleteMany', () => deleteMany.call(inner, keys))
+        else batch(chunk, 'delete', () => inner.delete(keys[0] as string))
       }
+      const setChunk = this.#canSetMany ? SET_CHUNK : 1
+      for (let i = 0; i < sets.length; i += setChunk) {
+        const chunk = sets.slice(i, i + setChunk)
+        const items: StoreSetItem<V>[] = chunk.map(([key, intent]) => [key, intent.entry])
+        if (this.#canSetMany) batch(chunk, 'setMany', () => setMany.call(inner, items))
+        else batch(chunk, 'set', () => inner.set(items[0]![0], items[0]![1]))
+      }
+      applied += await runLimited(tasks, REPLAY_PARALLELISM)
       this.#updateFast()
-    }
-    return applied
-  }
-
-  /** Replays single intents, a few at a time, settling each one that was applied. */
-  async #replayEach<I extends readonly [string, KeyIntent<V>]>(
-    items: readonly I[],
-    apply: (item: I) => Promise<unknown>,
-  ): Promise<number> {
-    const journal = this.#journal as Journal<V>
-    let applied = 0
-    for (let i = 0; i < items.length; i += REPLAY_PARALLELISM) {
-      const batch = items.slice(i, i + REPLAY_PARALLELISM)
-      const results = await Promise.allSettled(batch.map(apply))
-      const ok = batch.filter((_, j) => results[j]?.status === 'fulfilled')
-      journal.settleKeys(ok)
-      applied += ok.length
-      const failed = results.find((r) => r.status === 'rejected')
-      if (failed) throw (failed as PromiseRejectedResult).reason
     }
     return applied
   }
@@ -1240,6 +1213,30 @@ interface WriteInfo {
   readonly keys?: readonly string[] | undefined
   readonly range?: RangeIntent | undefined
   readonly record: (seq: number) => void
+}
+
+/**
+ * Runs tasks at most `limit` at a time and sums their results. On the first failure no new task
+ * starts; the ones running are awaited, then the failure is thrown.
+ */
+async function runLimited(tasks: readonly (() => Promise<number>)[], limit: number): Promise<number> {
+  let next = 0
+  let total = 0
+  let failure: { error: unknown } | undefined
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < tasks.length) {
+      const task = tasks[next++] as () => Promise<number>
+      try {
+        const done = await task()
+        total += done
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane))
+  if (failure !== undefined) throw failure.error
+  return total
 }
 
 function maxSeq(items: readonly (readonly [string, { readonly seq: number }])[]): number {

@@ -265,6 +265,12 @@ export class Journal<V> {
     let newest = seq
     for (const r of this.#ranges) if (r.seq > newest) newest = r.seq
     for (const k of this.#keys.values()) if (k.seq > newest) newest = k.seq
+    // `<ns>#<kind>:…` keys are the engine's internal records about `<ns>` (tag invalidation
+    // times): when they are dropped, the entries they govern are cleared too.
+    for (const root of [...this.#roots]) {
+      const hash = root.indexOf('#')
+      if (hash > 0) this.#roots.add(root.slice(0, hash))
+    }
     const maxRanges = Math.min(MAX_ROOTS, this.#limits.maxEntries)
     const roots = this.#roots.has('') || this.#roots.size > maxRanges ? [''] : [...this.#roots]
     this.#keys.clear()

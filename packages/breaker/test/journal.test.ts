@@ -195,6 +195,19 @@ describe('journal and replay', () => {
     expect(text(raw.get('untouched:1') as StoreEntry)).toBe('untouched:1')
   })
 
+  test("overflow of the engine's tag records also clears the entries they govern", async () => {
+    const { clock, breaker, raw } = await openBreaker({ journal: { maxEntries: 2 } })
+    raw.set('app:user:1', entry('tagged, invalidated during the outage', { tags: ['u1'] }))
+    raw.set('app#tags:u0', entry('1'))
+    raw.set('other:1', entry('kept'))
+    for (const tag of ['u1', 'u2', 'u3']) await settle(breaker.set(`app#tags:${tag}`, entry('2')))
+    expect(breaker.counters.journalOverflows).toBe(1)
+    await recover(clock)
+    expect(raw.get('app:user:1')).toBeUndefined()
+    expect(raw.get('app#tags:u0')).toBeUndefined()
+    expect(text(raw.get('other:1') as StoreEntry)).toBe('kept')
+  })
+
   test('overflow with keys outside any namespace clears everything', async () => {
     const { clock, breaker, raw } = await openBreaker({ journal: { maxEntries: 1 } })
     raw.set('plain', entry('p'))
