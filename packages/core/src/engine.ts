@@ -101,6 +101,29 @@ const noop = (): void => {}
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop }
 const claimedLocalStores = new WeakSet<object>()
 
+/** Entry metadata without the value. */
+interface Meta {
+  readonly createdAt: number
+  readonly freshUntil: number
+  readonly staleUntil: number
+  readonly tags: readonly string[]
+}
+
+/**
+ * Builds an entry as one literal with a fixed property order. Object spread would give nearly
+ * every entry its own hidden class, making every read of an entry field megamorphic.
+ */
+function makeEntry<V>(value: V, m: Meta, size: number): StoreEntry<V> {
+  return {
+    value,
+    createdAt: m.createdAt,
+    freshUntil: m.freshUntil,
+    staleUntil: m.staleUntil,
+    tags: m.tags,
+    size,
+  }
+}
+
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === 'function'
 }
@@ -378,13 +401,20 @@ export class Engine {
     if (tier.maxTtl === undefined) return entry
     const limit = addDuration(now, tier.maxTtl)
     if (entry.staleUntil <= limit) return entry
-    return { ...entry, freshUntil: Math.min(entry.freshUntil, limit), staleUntil: limit }
+    return {
+      value: entry.value,
+      createdAt: entry.createdAt,
+      freshUntil: Math.min(entry.freshUntil, limit),
+      staleUntil: limit,
+      tags: entry.tags,
+      size: entry.size ?? 0,
+    }
   }
 
-  /** Builds the metadata of a new entry. */
-  entryTimes(now: number, ttl: number, grace: number): { freshUntil: number; staleUntil: number } {
+  /** Builds the metadata of a new entry: fresh for `ttl`, then stale for `grace`. */
+  meta(now: number, createdAt: number, ttl: number, grace: number, tags: readonly string[]): Meta {
     const freshUntil = addDuration(now, ttl)
-    return { freshUntil, staleUntil: addDuration(freshUntil, grace) }
+    return { createdAt, freshUntil, staleUntil: addDuration(freshUntil, grace), tags }
   }
 
   serialize(value: unknown): Uint8Array {
@@ -401,13 +431,15 @@ export class Engine {
     const l1 = this.#l1
     if (l1 === undefined) return undefined
     const entry = l1.store.get(rel) as MaybePromise<StoreEntry<unknown> | undefined>
-    if (entry === undefined || isThenable(entry)) return undefined
-    if (!this.#validFresh(entry, this.now())) return undefined
-    if (!count) return entry
+    // Memory stores answer synchronously or with a native Promise. `instanceof` needs no property
+    // load: a `then` probe here would go megamorphic and miss V8's stub cache on every hit.
+    if (entry === undefined || entry instanceof Promise) return undefined
+    if (!this.#validFresh(entry as StoreEntry<unknown>, this.now())) return undefined
+    if (!count) return entry as StoreEntry<unknown>
     l1.hits++
     this.hits++
     if (this.emitter.listening.hit) this.emitter.emit('hit', { key: rel, level: l1.level, tier: 0 })
-    return entry
+    return entry as StoreEntry<unknown>
   }
 
   /** Synchronous L1-only read (no counters for misses, no lower tiers). */
@@ -543,12 +575,12 @@ export class Engine {
       const tier = this.tiers[i] as Tier
       if (i < 31 && skip & (1 << i)) continue
       if (tier.local) {
-        this.#setLocal(tier, rel, { ...meta, value: found.value, size: found.size }, now)
+        this.#setLocal(tier, rel, makeEntry(found.value, meta, found.size), now)
       } else {
         remoteBytes ??=
           this.tiers[from]?.local === false
             ? (meta as RemoteEntry)
-            : { ...meta, value: this.serializer.serialize(found.value) }
+            : makeEntry(this.serializer.serialize(found.value), meta, found.size)
         const entry = this.#cap(tier, remoteBytes, now)
         const key = this.remoteKey(rel)
         this.background(
@@ -649,25 +681,19 @@ export class Engine {
     const createdAt = tags.length > 0 ? this.tags.createdAt(now) : now
     this.#invalidateFlight(rel)
     this.#epoch++
-    await this.#writeAll(rel, value, bytes, { createdAt, ...this.entryTimes(now, ttl, grace), tags }, now)
+    await this.#writeAll(rel, value, bytes, this.meta(now, createdAt, ttl, grace, tags), now)
     this.sets++
     if (this.emitter.listening.set) this.emitter.emit('set', { key: rel })
     this.publish({ type: 'set', keys: [rel] })
   }
 
-  async #writeAll(
-    rel: string,
-    value: unknown,
-    bytes: Uint8Array,
-    meta: Omit<StoreEntry, 'value'>,
-    now: number,
-  ): Promise<void> {
+  async #writeAll(rel: string, value: unknown, bytes: Uint8Array, meta: Meta, now: number): Promise<void> {
     for (const tier of this.#localTiers)
-      this.#setLocal(tier, rel, { ...meta, value, size: bytes.byteLength }, now)
+      this.#setLocal(tier, rel, makeEntry(value, meta, bytes.byteLength), now)
     const remote = this.#remoteTiers
     if (remote.length === 0) return
     const key = this.remoteKey(rel)
-    const entry: RemoteEntry = { ...meta, value: bytes }
+    const entry: RemoteEntry = makeEntry(bytes, meta, bytes.byteLength)
     const writes = remote.map((tier) =>
       this.#guard(tier, 'set', () => tier.store.set(key, this.#cap(tier, entry, now))).then(
         () => {
@@ -704,16 +730,11 @@ export class Engine {
     const metas = prepared.map((p) => {
       this.#invalidateFlight(p.rel)
       const createdAt = p.o.tags.length > 0 ? this.tags.createdAt(now) : now
-      return { createdAt, ...this.entryTimes(now, p.o.ttl, p.o.grace), tags: p.o.tags }
+      return this.meta(now, createdAt, p.o.ttl, p.o.grace, p.o.tags)
     })
     for (const tier of this.#localTiers) {
       for (const [i, p] of prepared.entries()) {
-        this.#setLocal(
-          tier,
-          p.rel,
-          { ...(metas[i] as object), value: p.value, size: p.bytes.byteLength } as StoreEntry,
-          now,
-        )
+        this.#setLocal(tier, p.rel, makeEntry(p.value, metas[i] as Meta, p.bytes.byteLength), now)
       }
     }
     const results = await Promise.all(
@@ -722,7 +743,7 @@ export class Engine {
           (p, i) =>
             [
               this.remoteKey(p.rel),
-              this.#cap(tier, { ...(metas[i] as object), value: p.bytes } as RemoteEntry, now),
+              this.#cap(tier, makeEntry(p.bytes, metas[i] as Meta, p.bytes.byteLength), now),
             ] as const,
         )
         const run = (): MaybePromise<void> =>
@@ -1306,7 +1327,7 @@ export class Engine {
       return
     }
     const now = this.preciseNow()
-    const meta = { createdAt: flight.createdAt, ...this.entryTimes(now, ttl, grace), tags }
+    const meta = this.meta(now, flight.createdAt, ttl, grace, tags)
     this.#epoch++
     await this.#writeAll(rel, value, bytes, meta, now)
     this.sets++

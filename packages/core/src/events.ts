@@ -7,8 +7,32 @@ import type { CacheEventName, CacheEvents, CacheListener } from './types.js'
  */
 export class Emitter {
   readonly #listeners: { [E in CacheEventName]?: CacheListener<E>[] } = {}
-  /** Per event, true while at least one listener is attached. Read it before building events. */
-  readonly listening: Record<CacheEventName, boolean> = Object.create(null)
+  /**
+   * Per event, true while at least one listener is attached. Read it before building events.
+   * A plain object with every event name present, so reads stay on V8's fast path (a missing key
+   * on a dictionary object would miss the inline cache on every read).
+   */
+  readonly listening: Record<CacheEventName, boolean> = {
+    hit: false,
+    miss: false,
+    set: false,
+    delete: false,
+    'delete:pattern': false,
+    'invalidate:tags': false,
+    clear: false,
+    stale: false,
+    load: false,
+    collapse: false,
+    refresh: false,
+    error: false,
+    flush: false,
+    bus: false,
+    'tier:status': false,
+    hot: false,
+    'warm:start': false,
+    'warm:progress': false,
+    'warm:done': false,
+  }
   readonly #onListenerError: (error: unknown) => void
 
   /** @param onListenerError - receives errors thrown by listeners */
