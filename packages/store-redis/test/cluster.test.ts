@@ -12,6 +12,7 @@ import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisBus, redisLock, redisStore } from '../src/index.js'
 import { keySlot } from '../src/slot.js'
+import { onCluster } from './examples/connections.js'
 import { FORBIDDEN_COMMANDS, uniquePrefix, waitFor } from './helpers.js'
 
 let cluster: RedisCluster
@@ -31,8 +32,7 @@ const entry = (value: unknown, ttl = 60_000): RemoteEntry => {
   }
 }
 
-const clusterStore = (prefix = uniquePrefix('cl')): RedisStore =>
-  redisStore({ cluster: { nodes: [...cluster.startupNodes] }, prefix })
+const clusterStore = (prefix = uniquePrefix('cl')): RedisStore => onCluster([...cluster.startupNodes], prefix)
 
 runStoreSuite({
   describe,

@@ -1,44 +1,69 @@
 import { defaultSerializer, type RemoteEntry } from '@tiercache/core'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { redisStore } from '../src/index.js'
+import { type RedisStore, redisStore } from '../src/index.js'
+import { viaSentinel } from './examples/connections.js'
 import { uniquePrefix } from './helpers.js'
 
-let master: RedisServer
+let plain: RedisServer
+let secured: RedisServer
 let sentinel: RedisSentinel
+let securedSentinel: RedisSentinel
 beforeAll(async () => {
-  master = await startRedis({ acl: { username: 'app', password: 'pw' } })
-  sentinel = await startRedisSentinel({ master })
+  ;[plain, secured] = await Promise.all([
+    startRedis(),
+    startRedis({ acl: { username: 'app', password: 'pw' } }),
+  ])
+  ;[sentinel, securedSentinel] = await Promise.all([
+    startRedisSentinel({ master: plain }),
+    startRedisSentinel({ master: secured, name: 'secured' }),
+  ])
 })
 afterAll(async () => {
-  await sentinel?.stop()
-  await master?.stop()
+  await Promise.all([sentinel?.stop(), securedSentinel?.stop()])
+  await Promise.all([plain?.stop(), secured?.stop()])
 })
 
+async function roundTrip(store: RedisStore): Promise<void> {
+  try {
+    const now = Date.now()
+    const entry: RemoteEntry = {
+      value: defaultSerializer.serialize('via sentinel'),
+      createdAt: now,
+      freshUntil: now + 10_000,
+      staleUntil: now + 10_000,
+      tags: [],
+    }
+    await store.set('ns:k', entry)
+    expect(defaultSerializer.deserialize((await store.get('ns:k'))!.value)).toBe('via sentinel')
+    await store.clear('')
+  } finally {
+    await store.close()
+  }
+}
+
 describe('Sentinel', () => {
-  test('finds the master through Sentinel and uses it (with ACL credentials and a db index)', async () => {
-    const prefix = uniquePrefix('sentinel')
+  test('finds the master through Sentinel and uses it', async () => {
+    await roundTrip(viaSentinel([...sentinel.sentinels], sentinel.name, uniquePrefix('sentinel')))
+  })
+
+  test('with ACL credentials and a db index for the master', async () => {
     const store = redisStore({
-      sentinel: { sentinels: [...sentinel.sentinels], name: sentinel.name },
+      sentinel: { sentinels: [...securedSentinel.sentinels], name: securedSentinel.name },
       username: 'app',
       password: 'pw',
       db: 1,
-      prefix,
+      prefix: uniquePrefix('sentinel'),
     })
-    try {
-      const now = Date.now()
-      const entry: RemoteEntry = {
-        value: defaultSerializer.serialize('via sentinel'),
-        createdAt: now,
-        freshUntil: now + 10_000,
-        staleUntil: now + 10_000,
-        tags: [],
-      }
-      await store.set('ns:k', entry)
-      expect(defaultSerializer.deserialize((await store.get('ns:k'))!.value)).toBe('via sentinel')
-      expect(String(await master.command('INFO', 'keyspace'))).toMatch(/db1:keys=1/)
-    } finally {
-      await store.close()
-    }
+    const now = Date.now()
+    await store.set('ns:k', {
+      value: defaultSerializer.serialize(1),
+      createdAt: now,
+      freshUntil: now + 10_000,
+      staleUntil: now + 10_000,
+      tags: [],
+    })
+    expect(String(await secured.command('INFO', 'keyspace'))).toMatch(/db1:keys=1/)
+    await roundTrip(store)
   })
 })

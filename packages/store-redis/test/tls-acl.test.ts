@@ -9,6 +9,7 @@ import {
 } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'
+import { withAcl, withTls } from './examples/connections.js'
 import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
 
 let tlsServer: RedisServer
@@ -94,11 +95,11 @@ describe('TLS', () => {
 
   test('a server requiring client certificates accepts ours and refuses a client without one', async () => {
     const certs = mtlsServer.certificates!
-    const good = redisStore({
-      url: mtlsServer.url,
-      tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
-      prefix: uniquePrefix(),
-    })
+    const good = withTls(
+      mtlsServer.url,
+      { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey },
+      uniquePrefix(),
+    )
     try {
       await good.set('a:1', entry(1))
       expect(await good.has('a:1')).toBe(true)
@@ -130,11 +131,13 @@ describe('TLS', () => {
 describe('ACL', () => {
   test('username + password from options (or the URL) authenticate', async () => {
     const { username, password } = aclServer.acl!
-    for (const options of [
-      { url: aclServer.url, username, password },
-      { url: `redis://${username}:${encodeURIComponent(password)}@127.0.0.1:${aclServer.port}/2` },
+    for (const store of [
+      withAcl(aclServer.url, username, password, uniquePrefix('acl')),
+      redisStore({
+        url: `redis://${username}:${encodeURIComponent(password)}@127.0.0.1:${aclServer.port}/2`,
+        prefix: uniquePrefix('acl'),
+      }),
     ]) {
-      const store = redisStore({ ...options, prefix: uniquePrefix('acl') })
       try {
         await store.set('a:1', entry('ok'))
         expect(defaultSerializer.deserialize((await store.get('a:1'))!.value)).toBe('ok')
@@ -142,9 +145,9 @@ describe('ACL', () => {
         await store.close()
       }
     }
-    // The URL's /2 selected database 2.
+    // db: 2 and the URL's /2 selected database 2.
     const keyspace = String(await aclServer.command('INFO', 'keyspace'))
-    expect(keyspace).toMatch(/db2:keys=1/)
+    expect(keyspace).toMatch(/db2:keys=2/)
   })
 
   test('a wrong password gives a clear authentication error', async () => {

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { defaultSerializer } from '@tiercache/core'
+import { type RedisServer, startRedis } from '@tiercache/test-servers'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, test, vi } from 'vitest'
+import { sharedClient } from './examples/connections.js'
+import { uniquePrefix } from './helpers.js'
+
+const root = join(import.meta.dirname, '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+
+/** Fenced blocks with the `<!-- path -->` marker that may precede them. */
+const blocks = [...readme.matchAll(/(?:<!-- (\S+) -->\n)?```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
+  file: m[1],
+  lang: m[2],
+  code: m[3] as string,
+}))
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedis()
+})
+afterAll(() => server?.stop())
+
+test('every TypeScript block is the literal source of an example file that a test runs', () => {
+  const ts = blocks.filter((b) => b.lang === 'ts')
+  expect(ts.length).toBeGreaterThan(1)
+  for (const block of ts) {
+    expect(block.file, 'a TypeScript block without a <!-- path --> marker').toBeDefined()
+    expect(block.code).toBe(readFileSync(join(root, block.file!), 'utf8'))
+  }
+})
+
+test('the install line names the package and every peer', () => {
+  const install = blocks.find((b) => b.lang === 'sh')!.code
+  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies)]) {
+    expect(install).toMatch(new RegExp(`\\s${name}(\\s|$)`))
+  }
+})
+
+test('the quick start runs', async () => {
+  process.env.REDIS_URL = server.url
+  process.env.CACHE_PREFIX = uniquePrefix('readme')
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    await import('./examples/quick-start.js')
+    expect(log.mock.calls).toEqual([[{ name: 'Ada' }], [{ rows: 42 }]])
+    const keys = (await server.command(
+      'SCAN',
+      0,
+      'MATCH',
+      `${process.env.CACHE_PREFIX}*`,
+      'COUNT',
+      1000,
+    )) as [string, string[]]
+    expect(keys[1]).toEqual([])
+  } finally {
+    log.mockRestore()
+    delete process.env.REDIS_URL
+    delete process.env.CACHE_PREFIX
+  }
+})
+
+test('a shared client serves the store, the bus and the lock, and stays open', async () => {
+  const client = new Redis(server.url)
+  const { store, bus, lock } = sharedClient(client, uniquePrefix('shared'))
+  try {
+    const now = Date.now()
+    await store.set('ns:k', {
+      value: defaultSerializer.serialize(1),
+      createdAt: now,
+      freshUntil: now + 1000,
+      staleUntil: now + 1000,
+      tags: [],
+    })
+    expect(await store.has('ns:k')).toBe(true)
+    await bus.subscribe({ message: () => {}, reconnected: () => {} })
+    const handle = await lock.acquire('ns:k', { ttl: 1000, wait: 0 })
+    await handle!.release()
+    await Promise.all([store.close(), bus.close(), lock.close()])
+    expect(await client.ping()).toBe('PONG')
+  } finally {
+    client.disconnect()
+  }
+})
