@@ -1,7 +1,9 @@
 import { defineProject } from 'vitest/config'
+import { sourceAliases } from '../vitest.shared.js'
 
-/** Repository-level checks: package shape (publint, attw) and pack-and-install smoke tests. */
+/** Repository-level checks: package shape (publint, attw), pack-and-install smoke tests, README examples. */
 export default defineProject({
+  resolve: { alias: sourceAliases() },
   test: {
     name: 'packaging',
     root: import.meta.dirname,
