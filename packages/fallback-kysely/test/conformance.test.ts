@@ -50,7 +50,8 @@ for (const [name, connection, server] of suites) {
       return kyselyStore(connection(), { table, maxEntryBytes: 1024 * 1024, poolSize: 4 })
     },
     capabilities,
-    ttlGranularity: 20,
+    // Generous: the check right after a write must not race a busy CI machine.
+    ttlGranularity: 100,
     name: `kyselyStore conformance (${name})`,
   })
 }

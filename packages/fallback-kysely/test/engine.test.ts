@@ -62,7 +62,7 @@ test('L3 serves reads while Redis is down and refills L2 once Redis is back', as
     // The next read misses L1 and L2, hits L3, and refills both.
     expect(await cache.get('user:2')).toEqual({ name: 'Grace' })
     expect(cache.getStats().tiers[2]?.hits).toBe(2)
-    await vi.waitFor(async () => expect(await l2.get('app:user:2')).toBeDefined())
+    await vi.waitFor(async () => expect(await l2.get('app:user:2')).toBeDefined(), { timeout: 5000 })
     expect(l1.get('user:2')?.value).toEqual({ name: 'Grace' })
 
     // From now on L2 answers before L3 is asked.

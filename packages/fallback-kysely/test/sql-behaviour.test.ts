@@ -215,10 +215,10 @@ describe.each(all.map((b) => [b.name, b] as const))('%s', (_name, backend: Backe
       await clock.advance(29_000)
       expect(await backend.countRows(table)).toBe(2)
       await clock.advance(1_000)
-      await vi.waitFor(async () => expect(await backend.countRows(table)).toBe(1))
+      await vi.waitFor(async () => expect(await backend.countRows(table)).toBe(1), { timeout: 5000 })
       expect(text(await store.get('ns:long'))).toBe('long')
       // The timer is armed again after each run, and stopped by close().
-      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1))
+      await vi.waitFor(() => expect(clock.pendingTimers).toBe(1), { timeout: 5000 })
       await store.close()
       expect(clock.pendingTimers).toBe(0)
     } finally {
