@@ -1,65 +1,24 @@
-// Closed-state overhead of @tiercache/breaker, side by side in one process:
-//   1. get on a synchronous memory store: bare vs behind withBreaker (closed)
-//   2. get on an asynchronous store: bare vs behind withBreaker (closed, one timeout timer per call)
-//   3. refusing a call while open (CircuitOpenError without a stack) vs building a plain Error
-// Prints one line per pair with the ratio, then a machine line. Run: node bench/src/breaker.mjs
-// (after `pnpm build`).
-import { arch, cpus, platform } from 'node:os'
+// @tiercache/breaker: what the breaker costs, side by side in one process.
+//   1. closed: get hit on a synchronous memory store, bare vs behind withBreaker
+//   2. closed: get hit on an asynchronous store (promises, no network), bare vs behind withBreaker
+//      (the breaker adds one timeout timer per call)
+//   3. open: a refused call (CircuitOpenError, reused per open period) vs a store that throws a
+//      fresh StoreError, both caught
+//   4. building the refusal error: CircuitOpenError (no stack) vs StoreError (with a stack)
+//   5. closed: get hit on redisStore over loopback (the machine's Redis on 127.0.0.1:6379), bare vs
+//      behind withBreaker: the overhead that matters in production
+// Run after `pnpm build`: node bench/src/breaker.mjs
 import { StoreError } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { measure, report, save } from './lib.mjs'
 
-// The bench package does not list @tiercache/breaker yet; import the built package by path.
+// The bench package does not list @tiercache/breaker yet: import the built package by path.
 const { withBreaker, CircuitOpenError } = await import(
   new URL('../../packages/breaker/dist/index.js', import.meta.url).href
 )
 
-const ROUNDS = 7
-
-/** Runs fn(n) for about `ms` milliseconds and returns nanoseconds per operation. */
-async function measure(fn, ms = 300) {
-  let n = 1000
-  for (;;) {
-    const t0 = process.hrtime.bigint()
-    await fn(n)
-    const elapsed = Number(process.hrtime.bigint() - t0) / 1e6
-    if (elapsed >= ms) return (elapsed * 1e6) / n
-    n = Math.ceil(n * Math.min(10, Math.max(2, (ms * 1.2) / Math.max(elapsed, 1))))
-  }
-}
-
-/** Interleaves a and b for ROUNDS rounds; returns medians in ns/op. */
-async function pair(a, b) {
-  const ra = []
-  const rb = []
-  await measure(a, 100)
-  await measure(b, 100)
-  for (let i = 0; i < ROUNDS; i++) {
-    ra.push(await measure(a))
-    rb.push(await measure(b))
-  }
-  const median = (xs) => xs.sort((x, y) => x - y)[xs.length >> 1]
-  return [median(ra), median(rb)]
-}
-
-function print(label, nameA, a, nameB, b) {
-  console.log(
-    `${label}: ${nameA} ${a.toFixed(1)} ns/op, ${nameB} ${b.toFixed(1)} ns/op, ratio ${(b / a).toFixed(2)}x`,
-  )
-}
-
-const entry = (v) => {
-  const now = Date.now()
-  return {
-    value: v,
-    createdAt: now,
-    freshUntil: now + 3_600_000,
-    staleUntil: now + 7_200_000,
-    tags: [],
-    size: 8,
-  }
-}
-
-// 1. Synchronous memory store.
+const now = Date.now()
+const entry = (v) => ({ value: v, createdAt: now, freshUntil: now + 3.6e6, staleUntil: now + 7.2e6, tags: [], size: 8 })
 const keys = Array.from({ length: 1024 }, (_, i) => `bench:${i}`)
 const bare = memoryStore({ maxBytes: 64 * 2 ** 20 })
 const wrapped = withBreaker(memoryStore({ maxBytes: 64 * 2 ** 20 }))
@@ -67,14 +26,13 @@ for (const k of keys) {
   bare.set(k, entry(k))
   wrapped.set(k, entry(k))
 }
-let sink = 0
-const syncGet = (store) => (n) => {
-  for (let i = 0; i < n; i++) if (store.get(keys[i & 1023]) !== undefined) sink++
-}
-const [s1, s2] = await pair(syncGet(bare), syncGet(wrapped))
-print('sync memory get (hit)', 'bare', s1, 'withBreaker', s2)
+let i = 0
+const sync = await measure([
+  { name: 'memoryStore get', fn: () => bare.get(keys[i++ & 1023]) },
+  { name: 'withBreaker(memoryStore) get', fn: () => wrapped.get(keys[i++ & 1023]) },
+])
+report('closed: sync get hit', sync, 'memoryStore get')
 
-// 2. Asynchronous store (promises, like a network store but without the network).
 const asyncOf = (inner) => ({
   name: 'async',
   kind: 'remote',
@@ -86,36 +44,67 @@ const asyncOf = (inner) => ({
 })
 const asyncBare = asyncOf(bare)
 const asyncWrapped = withBreaker(asyncOf(bare))
-const asyncGet = (store) => async (n) => {
-  for (let i = 0; i < n; i++) if ((await store.get(keys[i & 1023])) !== undefined) sink++
-}
-const [a1, a2] = await pair(asyncGet(asyncBare), asyncGet(asyncWrapped))
-print('async get (hit)', 'bare', a1, 'withBreaker', a2)
+const asyncNoTimeout = withBreaker(asyncOf(bare), { timeout: 'forever' })
+const async = await measure([
+  { name: 'async store get', async: true, fn: () => asyncBare.get(keys[i++ & 1023]) },
+  { name: 'withBreaker(async store) get', async: true, fn: () => asyncWrapped.get(keys[i++ & 1023]) },
+  {
+    name: "withBreaker(async store, { timeout: 'forever' }) get",
+    async: true,
+    fn: () => asyncNoTimeout.get(keys[i++ & 1023]),
+  },
+])
+report('closed: async get hit', async, 'async store get')
 
-// 3. Building the refusal: CircuitOpenError (no stack) vs StoreError and Error (with stacks).
-const build = (make) => (n) => {
-  for (let i = 0; i < n; i++) if (make().code !== undefined) sink++
-}
-const [e1, e2] = await pair(
-  build(() => new StoreError('store down', { store: 'redis', operation: 'get' })),
-  build(() => new CircuitOpenError('redis', 'get', 0)),
-)
-print('error construction', 'StoreError', e1, 'CircuitOpenError', e2)
-
-// 4. A refused call while open, end to end (error + rejected promise + await).
 const failing = {
   ...asyncOf(bare),
   get: () => Promise.reject(new StoreError('down', { store: 'async', operation: 'get' })),
 }
 const open = withBreaker(failing, { failureThreshold: 1, resetTimeout: '1h' })
 await open.get('x').catch(() => {})
-const refused = (store) => async (n) => {
-  for (let i = 0; i < n; i++) await store.get('x').catch(() => sink++)
-}
-const [r1, r2] = await pair(refused(failing), refused(open))
-print('failing get, caught', 'bare store throwing StoreError', r1, 'open breaker', r2)
+const swallow = () => undefined
+const refused = await measure([
+  { name: 'failing store get, caught', async: true, fn: () => failing.get('x').catch(swallow) },
+  { name: 'open breaker get, caught', async: true, fn: () => open.get('x').catch(swallow) },
+])
+report('open: a refused call', refused, 'failing store get, caught')
 
-const cpu = cpus()[0]?.model ?? 'unknown cpu'
-console.log(
-  `machine: node ${process.version}, ${platform()} ${arch()}, ${cpu}, ${cpus().length} cores (sink ${sink > 0})`,
-)
+const errors = await measure([
+  { name: 'new StoreError', fn: () => new StoreError('store down', { store: 'redis', operation: 'get' }) },
+  { name: 'new CircuitOpenError', fn: () => new CircuitOpenError('redis', 'get', 0) },
+])
+report('building the error', errors, 'new StoreError')
+
+// 5. Real Redis on loopback, if the machine has one.
+let redis
+try {
+  const { redisStore } = await import(new URL('../../packages/store-redis/dist/index.js', import.meta.url).href)
+  const prefix = `bench-breaker-${process.pid}:`
+  const plain = redisStore({ url: 'redis://127.0.0.1:6379', prefix })
+  const guarded = withBreaker(redisStore({ url: 'redis://127.0.0.1:6379', prefix }))
+  const bytes = new TextEncoder().encode('x'.repeat(100))
+  for (const k of keys.slice(0, 64)) await plain.set(k, { ...entry(0), value: bytes, size: 100 })
+  redis = await measure(
+    [
+      { name: 'redisStore get', async: true, fn: () => plain.get(keys[i++ & 63]) },
+      { name: 'withBreaker(redisStore) get', async: true, fn: () => guarded.get(keys[i++ & 63]) },
+    ],
+    { rounds: 7 },
+  )
+  report('closed: redisStore get hit over loopback', redis, 'redisStore get')
+  await plain.clear('')
+  await plain.close()
+  await guarded.close()
+} catch (error) {
+  console.log(`\n## closed: redisStore get hit over loopback\nskipped: ${error.message}`)
+}
+
+save('breaker', {
+  closedSyncOverheadNs: sync['withBreaker(memoryStore) get'] - sync['memoryStore get'],
+  closedAsyncOverheadNs: async['withBreaker(async store) get'] - async['async store get'],
+  sync,
+  async,
+  refused,
+  errors,
+  redis,
+})

@@ -1,8 +1,6 @@
 import {
-  type Clock,
   InvalidOptionError,
   type MaybePromise,
-  parseDuration,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
@@ -10,7 +8,6 @@ import {
   type StoreSetItem,
   type StoreStats,
   StoreTimeoutError,
-  systemClock,
 } from '@tiercache/core'
 import { CircuitOpenError } from './errors.js'
 import type {
@@ -21,39 +18,12 @@ import type {
   StateChangeEvent,
   StateChangeReason,
 } from './events.js'
-import { clearIntent, Journal, type KeyIntent, patternIntent, type RangeIntent } from './journal.js'
-import type { BreakerOptions } from './options.js'
+import { clearIntent, Journal, patternIntent, type RangeIntent } from './journal.js'
+import { type BreakerOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type ReplayWrite, replayJournal } from './replay.js'
 import { RollingWindow } from './rolling-window.js'
-
-/** Default {@link BreakerOptions.failureThreshold}: 5 consecutive failures. */
-export const DEFAULT_FAILURE_THRESHOLD = 5
-/** Default {@link BreakerOptions.failureRatio}: half of the calls in the window. */
-export const DEFAULT_FAILURE_RATIO = 0.5
-/** Default {@link BreakerOptions.window}: 10,000 milliseconds. */
-export const DEFAULT_WINDOW = 10_000
-/** Default {@link BreakerOptions.minimumCalls}: 20 calls in the window. */
-export const DEFAULT_MINIMUM_CALLS = 20
-/** Default {@link BreakerOptions.resetTimeout}: 30,000 milliseconds. */
-export const DEFAULT_RESET_TIMEOUT = 30_000
-/** Default {@link BreakerOptions.halfOpenMaxCalls}: 1 probe. */
-export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
-/** Default {@link BreakerOptions.timeout}: 500 milliseconds. */
-export const DEFAULT_TIMEOUT = 500
-/** Default journal bound on intents: 10,000. */
-export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
-/** Default journal bound on bytes of journaled writes: 4 MiB. */
-export const DEFAULT_JOURNAL_MAX_BYTES: number = 4 * 1024 * 1024
-/** Default largest write journaled as a write (larger ones become deletes): 1,024 bytes. */
-export const DEFAULT_JOURNAL_MAX_ENTRY_BYTES = 1024
-
-/** Replay passes before a replay gives way (new intents may arrive while it runs). */
-const MAX_REPLAY_PASSES = 4
-/** Keys per `deleteMany` during a replay. */
-const DELETE_CHUNK = 500
-/** Entries per `setMany` during a replay. */
-const SET_CHUNK = 100
-/** Replay calls (batches, or single calls when the store has no batch operation) run at once. */
-const REPLAY_PARALLELISM = 8
+import { type Timers, timersOf, withDeadline } from './timeout.js'
+import { type IssuedWrite, WriteOrder } from './write-order.js'
 
 const CLOSED = 0
 const OPEN = 1
@@ -81,39 +51,6 @@ function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
   )
 }
 
-/**
- * Default {@link BreakerOptions.isFailure}: every error except input errors, which say nothing
- * about the store's health.
- *
- * @param error - what the store threw
- */
-export function defaultIsFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null | undefined)?.code
-  return !(typeof code === 'string' && (code === 'E_VALUE_TOO_LARGE' || code.startsWith('E_INVALID_')))
-}
-
-function count(value: unknown, option: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !(value >= min) || (Number.isFinite(value) && !Number.isInteger(value))) {
-    throw new InvalidOptionError(
-      `withBreaker: ${option} must be an integer >= ${min} or Infinity, got ${String(value)}`,
-      { option },
-    )
-  }
-  return value
-}
-
-function positiveDuration(value: unknown, option: string, fallback: number, allowForever: boolean): number {
-  const ms = value === undefined ? fallback : parseDuration(value, option)
-  if (!(ms > 0) || (!allowForever && !Number.isFinite(ms))) {
-    throw new InvalidOptionError(
-      `withBreaker: ${option} must be a positive ${allowForever ? '' : 'finite '}duration, got ${String(value)}`,
-      { option },
-    )
-  }
-  return ms
-}
-
 function checkStore(store: unknown): void {
   const s = store as Partial<Store> | null
   if (
@@ -138,16 +75,8 @@ function checkStore(store: unknown): void {
  */
 export class BreakerStore<V = unknown> implements Store<V> {
   readonly #inner: Store<V>
-  readonly #clock: Clock
-  readonly #setTimer: (fn: () => void, ms: number) => unknown
-  readonly #clearTimer: (handle: unknown) => void
-  readonly #failureThreshold: number
-  readonly #failureRatio: number
-  readonly #minimumCalls: number
-  readonly #resetTimeout: number
-  readonly #halfOpenMaxCalls: number
-  readonly #timeout: number
-  readonly #isFailure: (error: unknown) => boolean
+  readonly #options: ResolvedOptions
+  readonly #timers: Timers
   readonly #window: RollingWindow
   readonly #journal: Journal<V> | undefined
   readonly #canDeleteMany: boolean
@@ -185,12 +114,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
 
   /** Issue order of writes; orders journal intents. */
   #seq = 0
-  /** Writes in flight, by seq (insertion order is seq order). */
-  readonly #inflight = new Map<number, true>()
-  /** Latest seq issued per key, kept while an older write may still fail late. */
-  readonly #keySeq = new Map<string, number>()
-  /** Ranges issued while an older write may still fail late. */
-  #recentRanges: RangeIntent[] = []
+  /** Which writes were issued after which, while some are in flight. */
+  readonly #order: WriteOrder = new WriteOrder()
 
   #opened = 0
   #closedCount = 0
@@ -206,65 +131,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
    */
   constructor(store: Store<V>, options: BreakerOptions = {}) {
     checkStore(store)
-    if (options === null || typeof options !== 'object') {
-      throw new InvalidOptionError('withBreaker: options must be an object', { option: 'options' })
-    }
     this.#inner = store
-    const clock = options.clock ?? systemClock
-    if (typeof clock?.now !== 'function') {
-      throw new InvalidOptionError('withBreaker: clock must have a now() method', { option: 'clock' })
-    }
-    this.#clock = clock
-    const fallback = systemClock as Required<Clock>
-    this.#setTimer = clock.setTimeout ? clock.setTimeout.bind(clock) : fallback.setTimeout
-    this.#clearTimer = clock.clearTimeout ? clock.clearTimeout.bind(clock) : fallback.clearTimeout
-
-    this.#failureThreshold = count(options.failureThreshold, 'failureThreshold', DEFAULT_FAILURE_THRESHOLD, 1)
-    const ratio = options.failureRatio ?? DEFAULT_FAILURE_RATIO
-    if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
-      throw new InvalidOptionError(
-        `withBreaker: failureRatio must be a number in (0, 1], got ${String(options.failureRatio)}`,
-        { option: 'failureRatio' },
-      )
-    }
-    this.#failureRatio = ratio
-    this.#minimumCalls = count(options.minimumCalls, 'minimumCalls', DEFAULT_MINIMUM_CALLS, 1)
-    this.#window = new RollingWindow(positiveDuration(options.window, 'window', DEFAULT_WINDOW, false))
-    this.#resetTimeout = positiveDuration(options.resetTimeout, 'resetTimeout', DEFAULT_RESET_TIMEOUT, false)
-    this.#halfOpenMaxCalls = count(
-      options.halfOpenMaxCalls,
-      'halfOpenMaxCalls',
-      DEFAULT_HALF_OPEN_MAX_CALLS,
-      1,
-    )
-    if (!Number.isFinite(this.#halfOpenMaxCalls)) {
-      throw new InvalidOptionError('withBreaker: halfOpenMaxCalls must be finite', {
-        option: 'halfOpenMaxCalls',
-      })
-    }
-    this.#timeout = positiveDuration(options.timeout, 'timeout', DEFAULT_TIMEOUT, true)
-    const isFailure = options.isFailure ?? defaultIsFailure
-    if (typeof isFailure !== 'function') {
-      throw new InvalidOptionError('withBreaker: isFailure must be a function', { option: 'isFailure' })
-    }
-    this.#isFailure = isFailure
-
-    const journal = options.journal
-    if (journal !== false) {
-      if (journal !== undefined && (journal === null || typeof journal !== 'object')) {
-        throw new InvalidOptionError('withBreaker: journal must be an object or false', { option: 'journal' })
-      }
-      this.#journal = new Journal<V>({
-        maxEntries: count(journal?.maxEntries, 'journal.maxEntries', DEFAULT_JOURNAL_MAX_ENTRIES, 1),
-        maxBytes: count(journal?.maxBytes, 'journal.maxBytes', DEFAULT_JOURNAL_MAX_BYTES, 0),
-        maxEntryBytes: count(
-          journal?.maxEntryBytes,
-          'journal.maxEntryBytes',
-          DEFAULT_JOURNAL_MAX_ENTRY_BYTES,
-          0,
-        ),
-      })
-    }
+    this.#options = resolveOptions(options)
+    this.#timers = timersOf(this.#options.clock)
+    this.#window = new RollingWindow(this.#options.window)
+    if (this.#options.journal) this.#journal = new Journal<V>(this.#options.journal)
     if (typeof store.onStatusChange === 'function') {
       this.onStatusChange = (listener) =>
         (store.onStatusChange as NonNullable<Store['onStatusChange']>)(listener)
@@ -456,7 +327,9 @@ export class BreakerStore<V = unknown> implements Store<V> {
     }
     const result = inner.stats()
     if (!isThenable(result)) return keep(result)
-    return this.#withTimeout(result, 'stats').then(keep)
+    const timedOut = (): StoreTimeoutError =>
+      new StoreTimeoutError(this.#options.timeout, { store: inner.name, operation: 'stats' })
+    return withDeadline(result, this.#options.timeout, this.#timers, timedOut).then(keep)
   }
 
   // ---------------------------------------------------------------- writes
@@ -555,8 +428,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
    */
   close(): MaybePromise<void> {
     this.#isClosed = true
-    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
-    if (this.#retryHandle !== undefined) this.#clearTimer(this.#retryHandle)
+    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
+    if (this.#retryHandle !== undefined) this.#timers.clear(this.#retryHandle)
     this.#resetHandle = undefined
     this.#retryHandle = undefined
     this.#journal?.reset()
@@ -573,11 +446,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
    */
   #admit(touchesJournal: boolean): Mode | 0 {
     if (this.#state === OPEN) {
-      if (this.#clock.now() < this.#retryAt) return 0
+      if (this.#options.clock.now() < this.#retryAt) return 0
       this.#toHalfOpen()
     }
     if (this.#state === CLOSED) return NORMAL
-    if (this.#replaying || touchesJournal || this.#probesAdmitted >= this.#halfOpenMaxCalls) return 0
+    if (this.#replaying || touchesJournal || this.#probesAdmitted >= this.#options.halfOpenMaxCalls) return 0
     this.#probesAdmitted++
     return PROBE
   }
@@ -605,7 +478,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
   #overlay(key: string): StoreEntry<V> | null | undefined {
     const known = this.#journal?.lookup(key)
     if (known == null) return known
-    return known.staleUntil > this.#clock.now() ? known : null
+    return known.staleUntil > this.#options.clock.now() ? known : null
   }
 
   #read<R>(
@@ -714,7 +587,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       throw error
     }
     if (isThenable(result)) {
-      if (write && this.#journal) this.#track(write)
+      if (write && this.#journal) this.#order.track(write)
       return this.#guard(result, operation, epoch, mode, write)
     }
     this.#outcome(epoch, mode, SUCCEEDED, undefined)
@@ -732,80 +605,36 @@ export class BreakerStore<V = unknown> implements Store<V> {
     mode: Mode,
     write: WriteInfo | undefined,
   ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      let done = false
-      const finish = (failed: boolean, error: unknown): void => {
-        done = true
+    return withDeadline(
+      promise,
+      this.#options.timeout,
+      this.#timers,
+      () => this.#timedOut(operation),
+      (failed, error) => {
         const outcome = failed ? this.#classify(error) : SUCCEEDED
         // Journal before untracking: the check for newer writes needs this write still tracked.
         if (outcome === FAILED && write) this.#recordFailed(write)
-        if (write && this.#journal) this.#untrack(write)
+        if (write && this.#journal) this.#order.untrack(write)
         this.#outcome(epoch, mode, outcome, error)
-      }
-      const timer =
-        this.#timeout === Number.POSITIVE_INFINITY
-          ? undefined
-          : this.#setTimer(() => {
-              if (done) return
-              this.#timeouts++
-              const error = new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation })
-              finish(true, error)
-              reject(error)
-            }, this.#timeout)
-      promise.then(
-        (value) => {
-          if (done) return
-          if (timer !== undefined) this.#clearTimer(timer)
-          finish(false, undefined)
-          resolve(value)
-        },
-        (error: unknown) => {
-          if (done) return
-          if (timer !== undefined) this.#clearTimer(timer)
-          finish(true, error)
-          reject(error)
-        },
-      )
-    })
+      },
+    )
   }
 
-  /** A timeout for calls the breaker does not count (stats). */
-  #withTimeout<R>(promise: Promise<R>, operation: string): Promise<R> {
-    if (this.#timeout === Number.POSITIVE_INFINITY) return promise
-    return new Promise<R>((resolve, reject) => {
-      let done = false
-      const timer = this.#setTimer(() => {
-        if (done) return
-        done = true
-        reject(new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation }))
-      }, this.#timeout)
-      promise.then(
-        (value) => {
-          if (done) return
-          done = true
-          this.#clearTimer(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          if (done) return
-          done = true
-          this.#clearTimer(timer)
-          reject(error)
-        },
-      )
-    })
+  #timedOut(operation: string): StoreTimeoutError {
+    this.#timeouts++
+    return new StoreTimeoutError(this.#options.timeout, { store: this.#inner.name, operation })
   }
 
   /** The closed-state success path, kept small for synchronous stores. */
   #succeeded(): void {
     this.#successes++
     this.#consecutive = 0
-    this.#window.record(this.#clock.now(), false)
+    this.#window.record(this.#options.clock.now(), false)
   }
 
   /** Whether an error counts against the store (`FAILED`) or says nothing about it (`IGNORED`). */
   #classify(error: unknown): Outcome {
-    return this.#isFailure(error) ? FAILED : IGNORED
+    return this.#options.isFailure(error) ? FAILED : IGNORED
   }
 
   /** Applies one call's outcome to the state machine. */
@@ -825,74 +654,35 @@ export class BreakerStore<V = unknown> implements Store<V> {
       return
     }
     if (this.#state !== CLOSED) return
-    const now = this.#clock.now()
+    const now = this.#options.clock.now()
     this.#window.record(now, failed)
     if (!failed) {
       this.#consecutive = 0
       if (!this.#fast) this.#drain()
       return
     }
-    if (++this.#consecutive >= this.#failureThreshold) {
+    if (++this.#consecutive >= this.#options.failureThreshold) {
       this.#toOpen('failure-threshold', error)
       return
     }
     const { calls, failures } = this.#window.totals(now)
-    if (calls >= this.#minimumCalls && failures / calls >= this.#failureRatio) {
+    if (calls >= this.#options.minimumCalls && failures / calls >= this.#options.failureRatio) {
       this.#toOpen('failure-ratio', error)
     }
   }
 
   // ---------------------------------------------------------------- journal bookkeeping
 
-  /** Remembers an in-flight write so a late failure of an older write cannot overwrite it. */
-  #track(write: WriteInfo): void {
-    this.#inflight.set(write.seq, true)
-    if (write.range) this.#recentRanges.push(write.range)
-    if (write.keys) {
-      for (const key of write.keys) {
-        const seen = this.#keySeq.get(key)
-        if (seen === undefined || seen < write.seq) this.#keySeq.set(key, write.seq)
-      }
-    }
-  }
-
-  #untrack(write: WriteInfo): void {
-    this.#inflight.delete(write.seq)
-    if (this.#inflight.size === 0) {
-      this.#keySeq.clear()
-      this.#recentRanges = []
-      return
-    }
-    if (this.#keySeq.size > 4 * this.#inflight.size + 256 || this.#recentRanges.length > 64) {
-      const oldest = this.#inflight.keys().next().value as number
-      for (const [key, seq] of this.#keySeq) if (seq < oldest) this.#keySeq.delete(key)
-      this.#recentRanges = this.#recentRanges.filter((r) => r.seq >= oldest)
-    }
-  }
-
   /** Journals a failed write unless a newer write of the same key was issued since. */
   #recordFailed(write: WriteInfo): void {
     const journal = this.#journal
     if (journal === undefined || this.#isClosed) return
-    if (write.range) {
-      write.record(write.seq)
-    } else {
-      const keys = write.keys ?? []
-      const newer = keys.some((key) => {
-        const seen = this.#keySeq.get(key)
-        if (seen !== undefined && seen > write.seq) return true
-        return this.#recentRanges.some((r) => r.seq > write.seq && r.matches(key))
-      })
-      // A batch with a newer write on one of its keys is journaled key by key below.
-      if (!newer) write.record(write.seq)
-      else {
-        for (const key of keys) {
-          const seen = this.#keySeq.get(key)
-          if (seen !== undefined && seen > write.seq) continue
-          if (this.#recentRanges.some((r) => r.seq > write.seq && r.matches(key))) continue
-          journal.recordDelete(write.seq, key)
-        }
-      }
+    const order = this.#order
+    const keys = write.keys ?? []
+    if (write.range || !keys.some((key) => order.newerThan(write.seq, key))) write.record(write.seq)
+    else {
+      // Some keys were written again since: journal the others, as deletes (always safe).
+      for (const key of keys) if (!order.newerThan(write.seq, key)) journal.recordDelete(write.seq, key)
     }
     // No drain right after a failure: the next success, write or the retry timer starts one.
     this.#updateFast()
@@ -907,10 +697,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
   /** While closed with a journal and no traffic: try a drain after `resetTimeout`. */
   #scheduleRetry(): void {
     if (this.#retryHandle !== undefined || this.#isClosed) return
-    this.#retryHandle = this.#setTimer(() => {
+    this.#retryHandle = this.#timers.set(() => {
       this.#retryHandle = undefined
       this.#drain()
-    }, this.#resetTimeout)
+    }, this.#options.resetTimeout)
   }
 
   #updateFast(): void {
@@ -930,7 +720,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       from: STATE_NAMES[from] as BreakerState,
       to: STATE_NAMES[to] as BreakerState,
       reason,
-      at: this.#clock.now(),
+      at: this.#options.clock.now(),
       ...(error !== undefined ? { error } : {}),
     }
     this.#emit('stateChange', event)
@@ -939,20 +729,20 @@ export class BreakerStore<V = unknown> implements Store<V> {
   #toOpen(reason: StateChangeReason, error: unknown): void {
     this.#opened++
     this.#replaying = false
-    this.#retryAt = this.#clock.now() + this.#resetTimeout
-    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
+    this.#retryAt = this.#options.clock.now() + this.#options.resetTimeout
+    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
     this.#resetHandle = this.#isClosed
       ? undefined
-      : this.#setTimer(() => {
+      : this.#timers.set(() => {
           this.#resetHandle = undefined
           this.#toHalfOpen()
-        }, this.#resetTimeout)
+        }, this.#options.resetTimeout)
     this.#transition(OPEN, reason, error)
   }
 
   #toHalfOpen(): void {
     if (this.#state !== OPEN) return
-    if (this.#resetHandle !== undefined) this.#clearTimer(this.#resetHandle)
+    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
     this.#resetHandle = undefined
     this.#probesAdmitted = 0
     this.#probesSucceeded = 0
@@ -965,7 +755,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
   }
 
   #probeSucceeded(): void {
-    if (++this.#probesSucceeded < this.#halfOpenMaxCalls) return
+    if (++this.#probesSucceeded < this.#options.halfOpenMaxCalls) return
     if (this.#journal !== undefined && this.#journal.size > 0) {
       // Probes succeeded, but calls refused meanwhile were journaled: replay them first.
       this.#replayThenDecide(this.#epoch, true)
@@ -1033,10 +823,18 @@ export class BreakerStore<V = unknown> implements Store<V> {
     const previous = this.#replay
     const run = async (): Promise<void> => {
       if (previous) await previous.catch(() => undefined)
-      const started = this.#clock.now()
+      const started = this.#options.clock.now()
       let applied = 0
       try {
-        applied = await this.#replayPasses(mode, epoch)
+        applied = await replayJournal({
+          journal: this.#journal as Journal<V>,
+          store: this.#inner,
+          canDeleteMany: this.#canDeleteMany,
+          canSetMany: this.#canSetMany,
+          now: () => this.#options.clock.now(),
+          call: (operation, run, write) => this.#replayCall(operation, run, mode, epoch, write),
+          afterPass: () => this.#updateFast(),
+        })
         this.#replayed += applied
         this.#emitReplay(mode, true, applied, started, undefined)
       } catch (error) {
@@ -1065,76 +863,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
       ok,
       applied,
       remaining: this.#journal?.size ?? 0,
-      durationMs: this.#clock.now() - started,
+      durationMs: this.#options.clock.now() - started,
       ...(error !== undefined ? { error } : {}),
     }
     this.#emit('replay', event)
-  }
-
-  async #replayPasses(mode: 'probe' | 'drain', epoch: number): Promise<number> {
-    const journal = this.#journal as Journal<V>
-    const inner = this.#inner
-    let applied = 0
-    for (let pass = 0; pass < MAX_REPLAY_PASSES && journal.size > 0; pass++) {
-      const snapshot = journal.snapshot()
-      for (const range of snapshot.ranges) {
-        await this.#replayCall(
-          range.type === 'clear' ? 'clear' : 'deleteByPattern',
-          () =>
-            range.type === 'clear'
-              ? inner.clear(range.namespace)
-              : (inner.deleteByPattern as (p: string) => MaybePromise<number>)(range.pattern),
-          mode,
-          epoch,
-          { seq: range.seq, range },
-        )
-      }
-      journal.settleRanges(snapshot.ranges)
-      applied += snapshot.ranges.length
-      const now = this.#clock.now()
-      const deletes: (readonly [string, KeyIntent<V>])[] = []
-      const sets: (readonly [string, KeyIntent<V> & { type: 'set' }])[] = []
-      for (const item of snapshot.keys) {
-        const intent = item[1]
-        if (intent.type === 'set' && intent.entry.staleUntil > now) sets.push([item[0], intent])
-        else deletes.push(item)
-      }
-      // Keys are disjoint, so their batches run side by side (a few at a time).
-      const tasks: (() => Promise<number>)[] = []
-      const batch = <I extends readonly [string, KeyIntent<V>]>(
-        chunk: readonly I[],
-        operation: string,
-        run: () => MaybePromise<unknown>,
-      ): void => {
-        tasks.push(async () => {
-          await this.#replayCall(operation, run, mode, epoch, {
-            seq: maxSeq(chunk),
-            keys: chunk.map((c) => c[0]),
-          })
-          journal.settleKeys(chunk)
-          return chunk.length
-        })
-      }
-      const deleteMany = inner.deleteMany as (k: readonly string[]) => MaybePromise<number>
-      const setMany = inner.setMany as (i: readonly StoreSetItem<V>[]) => MaybePromise<void>
-      const deleteChunk = this.#canDeleteMany ? DELETE_CHUNK : 1
-      for (let i = 0; i < deletes.length; i += deleteChunk) {
-        const chunk = deletes.slice(i, i + deleteChunk)
-        const keys = chunk.map((c) => c[0])
-        if (this.#canDeleteMany) batch(chunk, 'deleteMany', () => deleteMany.call(inner, keys))
-        else batch(chunk, 'delete', () => inner.delete(keys[0] as string))
-      }
-      const setChunk = this.#canSetMany ? SET_CHUNK : 1
-      for (let i = 0; i < sets.length; i += setChunk) {
-        const chunk = sets.slice(i, i + setChunk)
-        const items: StoreSetItem<V>[] = chunk.map(([key, intent]) => [key, intent.entry])
-        if (this.#canSetMany) batch(chunk, 'setMany', () => setMany.call(inner, items))
-        else batch(chunk, 'set', () => inner.set(items[0]![0], items[0]![1]))
-      }
-      applied += await runLimited(tasks, REPLAY_PARALLELISM)
-      this.#updateFast()
-    }
-    return applied
   }
 
   /**
@@ -1146,7 +878,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     run: () => MaybePromise<unknown>,
     mode: 'probe' | 'drain',
     epoch: number,
-    write: { seq: number; keys?: readonly string[]; range?: RangeIntent },
+    write: ReplayWrite,
   ): Promise<void> {
     if (epoch !== this.#epoch || this.#isClosed) throw SUPERSEDED
     const info: WriteInfo = { ...write, record: () => undefined }
@@ -1161,43 +893,16 @@ export class BreakerStore<V = unknown> implements Store<V> {
       this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
       return
     }
-    this.#track(info)
+    this.#order.track(info)
     try {
-      await this.#guardReplay(result, operation)
+      await withDeadline(result, this.#options.timeout, this.#timers, () => this.#timedOut(operation))
     } catch (error) {
       this.#replayOutcome(mode, epoch, this.#classify(error), error)
       throw error
     } finally {
-      this.#untrack(info)
+      this.#order.untrack(info)
     }
     this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
-  }
-
-  #guardReplay(promise: Promise<unknown>, operation: string): Promise<unknown> {
-    if (this.#timeout === Number.POSITIVE_INFINITY) return promise
-    return new Promise((resolve, reject) => {
-      let done = false
-      const timer = this.#setTimer(() => {
-        if (done) return
-        done = true
-        this.#timeouts++
-        reject(new StoreTimeoutError(this.#timeout, { store: this.#inner.name, operation }))
-      }, this.#timeout)
-      promise.then(
-        (value) => {
-          if (done) return
-          done = true
-          this.#clearTimer(timer)
-          resolve(value)
-        },
-        (error: unknown) => {
-          if (done) return
-          done = true
-          this.#clearTimer(timer)
-          reject(error)
-        },
-      )
-    })
   }
 
   #replayOutcome(mode: 'probe' | 'drain', epoch: number, outcome: Outcome, error: unknown): void {
@@ -1208,41 +913,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
 }
 
 /** A write being issued: its order, the keys or range it touches, and how to journal it. */
-interface WriteInfo {
-  readonly seq: number
-  readonly keys?: readonly string[] | undefined
-  readonly range?: RangeIntent | undefined
+interface WriteInfo extends IssuedWrite {
   readonly record: (seq: number) => void
-}
-
-/**
- * Runs tasks at most `limit` at a time and sums their results. On the first failure no new task
- * starts; the ones running are awaited, then the failure is thrown.
- */
-async function runLimited(tasks: readonly (() => Promise<number>)[], limit: number): Promise<number> {
-  let next = 0
-  let total = 0
-  let failure: { error: unknown } | undefined
-  const lane = async (): Promise<void> => {
-    while (failure === undefined && next < tasks.length) {
-      const task = tasks[next++] as () => Promise<number>
-      try {
-        const done = await task()
-        total += done
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane))
-  if (failure !== undefined) throw failure.error
-  return total
-}
-
-function maxSeq(items: readonly (readonly [string, { readonly seq: number }])[]): number {
-  let max = 0
-  for (const [, intent] of items) if (intent.seq > max) max = intent.seq
-  return max
 }
 
 /**

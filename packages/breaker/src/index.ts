@@ -4,8 +4,18 @@
  *
  * @module
  */
+export { BreakerStore, withBreaker } from './breaker-store.js'
+export { CircuitOpenError } from './errors.js'
+export type {
+  BreakerCounters,
+  BreakerEvents,
+  BreakerState,
+  ReplayEvent,
+  StateChangeEvent,
+  StateChangeReason,
+} from './events.js'
 export {
-  BreakerStore,
+  type BreakerOptions,
   DEFAULT_FAILURE_RATIO,
   DEFAULT_FAILURE_THRESHOLD,
   DEFAULT_HALF_OPEN_MAX_CALLS,
@@ -17,15 +27,5 @@ export {
   DEFAULT_TIMEOUT,
   DEFAULT_WINDOW,
   defaultIsFailure,
-  withBreaker,
-} from './breaker-store.js'
-export { CircuitOpenError } from './errors.js'
-export type {
-  BreakerCounters,
-  BreakerEvents,
-  BreakerState,
-  ReplayEvent,
-  StateChangeEvent,
-  StateChangeReason,
-} from './events.js'
-export type { BreakerOptions, JournalOptions } from './options.js'
+  type JournalOptions,
+} from './options.js'

@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import { type Clock, type Duration, InvalidOptionError, parseDuration, systemClock } from '@tiercache/core'
 
 /**
  * Bounds of the journal: the deletes, clears, pattern deletes and small writes that could not
@@ -96,4 +96,127 @@ export interface BreakerOptions {
    * @default every error except input errors (`E_VALUE_TOO_LARGE`, `E_INVALID_*`)
    */
   readonly isFailure?: (error: unknown) => boolean
+}
+
+/** Default {@link BreakerOptions.failureThreshold}: 5 consecutive failures. */
+export const DEFAULT_FAILURE_THRESHOLD = 5
+/** Default {@link BreakerOptions.failureRatio}: half of the calls in the window. */
+export const DEFAULT_FAILURE_RATIO = 0.5
+/** Default {@link BreakerOptions.window}: 10,000 milliseconds. */
+export const DEFAULT_WINDOW = 10_000
+/** Default {@link BreakerOptions.minimumCalls}: 20 calls in the window. */
+export const DEFAULT_MINIMUM_CALLS = 20
+/** Default {@link BreakerOptions.resetTimeout}: 30,000 milliseconds. */
+export const DEFAULT_RESET_TIMEOUT = 30_000
+/** Default {@link BreakerOptions.halfOpenMaxCalls}: 1 probe. */
+export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
+/** Default {@link BreakerOptions.timeout}: 500 milliseconds. */
+export const DEFAULT_TIMEOUT = 500
+/** Default {@link JournalOptions.maxEntries}: 10,000 intents. */
+export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
+/** Default {@link JournalOptions.maxBytes}: 4 MiB of journaled writes. */
+export const DEFAULT_JOURNAL_MAX_BYTES: number = 4 * 1024 * 1024
+/** Default {@link JournalOptions.maxEntryBytes}: writes up to 1,024 bytes are journaled as writes. */
+export const DEFAULT_JOURNAL_MAX_ENTRY_BYTES = 1024
+
+/**
+ * Default {@link BreakerOptions.isFailure}: every error except input errors
+ * (`E_VALUE_TOO_LARGE`, `E_INVALID_*`), which say nothing about the store's health.
+ *
+ * @param error - what the store threw
+ */
+export function defaultIsFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return !(typeof code === 'string' && (code === 'E_VALUE_TOO_LARGE' || code.startsWith('E_INVALID_')))
+}
+
+/** Options with every default applied and every duration in milliseconds. @internal */
+export interface ResolvedOptions {
+  readonly failureThreshold: number
+  readonly failureRatio: number
+  readonly window: number
+  readonly minimumCalls: number
+  readonly resetTimeout: number
+  readonly halfOpenMaxCalls: number
+  readonly timeout: number
+  readonly clock: Clock
+  readonly journal: Required<JournalOptions> | undefined
+  readonly isFailure: (error: unknown) => boolean
+}
+
+function invalid(option: string, message: string): InvalidOptionError {
+  return new InvalidOptionError(`withBreaker: ${option} ${message}`, { option })
+}
+
+function count(value: unknown, option: string, fallback: number, min: number, finite = false): number {
+  if (value === undefined) return fallback
+  if (
+    typeof value !== 'number' ||
+    !(value >= min) ||
+    (Number.isFinite(value) ? !Number.isInteger(value) : finite)
+  ) {
+    throw invalid(option, `must be an integer >= ${min}${finite ? '' : ' or Infinity'}, got ${String(value)}`)
+  }
+  return value
+}
+
+function positive(value: unknown, option: string, fallback: number, allowForever: boolean): number {
+  const ms = value === undefined ? fallback : parseDuration(value, option)
+  if (!(ms > 0) || (!allowForever && !Number.isFinite(ms))) {
+    throw invalid(option, `must be a positive ${allowForever ? '' : 'finite '}duration, got ${String(value)}`)
+  }
+  return ms
+}
+
+/**
+ * Validates options and applies defaults.
+ *
+ * @param options - what the caller gave {@link withBreaker}
+ * @throws InvalidOptionError or InvalidDurationError for a bad option
+ * @internal
+ */
+export function resolveOptions(options: BreakerOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object')
+  const clock = options.clock ?? systemClock
+  if (typeof clock?.now !== 'function') throw invalid('clock', 'must have a now() method')
+  const ratio = options.failureRatio ?? DEFAULT_FAILURE_RATIO
+  if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
+    throw invalid('failureRatio', `must be a number in (0, 1], got ${String(options.failureRatio)}`)
+  }
+  const isFailure = options.isFailure ?? defaultIsFailure
+  if (typeof isFailure !== 'function') throw invalid('isFailure', 'must be a function')
+  const journal = options.journal
+  if (journal !== undefined && journal !== false && (journal === null || typeof journal !== 'object')) {
+    throw invalid('journal', 'must be an object or false')
+  }
+  return {
+    failureThreshold: count(options.failureThreshold, 'failureThreshold', DEFAULT_FAILURE_THRESHOLD, 1),
+    failureRatio: ratio,
+    window: positive(options.window, 'window', DEFAULT_WINDOW, false),
+    minimumCalls: count(options.minimumCalls, 'minimumCalls', DEFAULT_MINIMUM_CALLS, 1),
+    resetTimeout: positive(options.resetTimeout, 'resetTimeout', DEFAULT_RESET_TIMEOUT, false),
+    halfOpenMaxCalls: count(
+      options.halfOpenMaxCalls,
+      'halfOpenMaxCalls',
+      DEFAULT_HALF_OPEN_MAX_CALLS,
+      1,
+      true,
+    ),
+    timeout: positive(options.timeout, 'timeout', DEFAULT_TIMEOUT, true),
+    clock,
+    isFailure,
+    journal:
+      journal === false
+        ? undefined
+        : {
+            maxEntries: count(journal?.maxEntries, 'journal.maxEntries', DEFAULT_JOURNAL_MAX_ENTRIES, 1),
+            maxBytes: count(journal?.maxBytes, 'journal.maxBytes', DEFAULT_JOURNAL_MAX_BYTES, 0),
+            maxEntryBytes: count(
+              journal?.maxEntryBytes,
+              'journal.maxEntryBytes',
+              DEFAULT_JOURNAL_MAX_ENTRY_BYTES,
+              0,
+            ),
+          },
+  }
 }

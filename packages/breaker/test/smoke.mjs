@@ -12,12 +12,18 @@ const store = {
   name: 'map',
   kind: 'remote',
   capabilities: {},
-  get: async (k) => (check(), map.get(k)),
+  get: async (k) => {
+    check()
+    return map.get(k)
+  },
   set: async (k, e) => {
     check()
     map.set(k, e)
   },
-  delete: async (k) => (check(), map.delete(k)),
+  delete: async (k) => {
+    check()
+    return map.delete(k)
+  },
   clear: async () => {
     check()
     map.clear()
