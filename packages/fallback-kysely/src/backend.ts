@@ -20,14 +20,19 @@ export type WriteRow = readonly [
 
 /** What a query implementation does. Times are epoch ms; `now` is passed in by the store. */
 export interface SqlBackend {
+  /** The entry under `key` unless missing or `stale_until <= now`. */
   get(key: string, now: number): MaybePromise<RemoteEntry | undefined>
+  /** One slot per key, in order, in one query per chunk of keys. */
   getMany(keys: readonly string[], now: number): MaybePromise<(RemoteEntry | undefined)[]>
+  /** Whether `key` holds a row with `stale_until > now`. */
   has(key: string, now: number): MaybePromise<boolean>
   /** Upserts one row. */
   set(row: WriteRow): MaybePromise<void>
   /** Upserts rows (keys unique) and deletes `expired` keys, atomically where the dialect can. */
   setMany(rows: readonly WriteRow[], expired: readonly string[]): MaybePromise<void>
+  /** Deletes a row; `true` when one existed. */
   delete(key: string): MaybePromise<boolean>
+  /** Deletes rows; resolves how many existed. */
   deleteMany(keys: readonly string[]): MaybePromise<number>
   /** Deletes every row of the table. */
   clearAll(): MaybePromise<void>
