@@ -7,7 +7,14 @@ import {
   InvalidOptionError,
   parseDuration,
 } from '@tiercache/core'
-import { type AnyRedisClient, createClient, RedisConnection } from './client.js'
+import { Redis } from 'ioredis'
+import {
+  type AnyRedisClient,
+  type ClusterClientLike,
+  createClient,
+  type RedisClientLike,
+  RedisConnection,
+} from './client.js'
 import type { RedisBusOptions } from './options.js'
 import { checkPrefix } from './redis-store.js'
 
@@ -78,7 +85,12 @@ export class RedisBus implements Bus {
   /** The pub/sub channel. */
   readonly channel: string
   readonly #pub: RedisConnection
-  readonly #sub: RedisConnection
+  /** The subscription connection; replaced when a Cluster subscriber moves to another node. */
+  #sub: RedisConnection | undefined
+  readonly #commandTimeout: number
+  #nodeIndex = 0
+  #rotations = 0
+  #rotateTimer: ReturnType<typeof setTimeout> | undefined
   readonly #maxQueue: number
   readonly #retryDelay: number
   readonly #maxRetryDelay: number
@@ -126,15 +138,92 @@ export class RedisBus implements Bus {
     )
     const spec = createClient(options)
     this.#pub = new RedisConnection(spec, 'redis-bus')
-    const subClient = (spec.client.duplicate as () => AnyRedisClient)()
-    this.#sub = new RedisConnection(
-      { client: subClient, owned: true, commandTimeout: spec.commandTimeout },
+    this.#commandTimeout = spec.commandTimeout
+    if (this.#pub.isCluster) this.#whenClusterReady(() => this.#attach())
+    else this.#attach()
+  }
+
+  /** Runs `fn` once the Cluster client knows its masters. */
+  #whenClusterReady(fn: () => void): void {
+    const client = this.#pub.client
+    if (client.status === 'ready') {
+      fn()
+      return
+    }
+    const onReady = (): void => {
+      client.off('ready', onReady)
+      if (!this.#closed) fn()
+    }
+    client.on('ready', onReady)
+    if (client.status === 'wait') client.connect().catch(() => {})
+  }
+
+  /**
+   * Opens the subscription connection: a duplicate of a standalone client, or, on a Cluster, a
+   * plain connection to one master (classic pub/sub messages reach every node). The Cluster
+   * one gives up after three failed reconnects and moves to the next master, so the bus sees
+   * every disconnect and can ask for an L1 flush.
+   */
+  #attach(): void {
+    if (this.#closed) return
+    let client: AnyRedisClient
+    if (this.#pub.isCluster) {
+      const cluster = this.#pub.client as ClusterClientLike
+      const masters = cluster.nodes('master')
+      if (masters.length === 0) {
+        this.#scheduleRotate()
+        return
+      }
+      const node = masters[this.#nodeIndex++ % masters.length] as Redis
+      const nodeOptions = cluster.options.redisOptions ?? {}
+      client = new Redis({
+        ...nodeOptions,
+        host: node.options.host ?? '127.0.0.1',
+        port: node.options.port ?? 6379,
+        enableOfflineQueue: false,
+        enableAutoPipelining: false,
+        retryStrategy: (times: number) => (times > 3 ? null : Math.min(times * 100, 1000)),
+      })
+    } else {
+      client = (this.#pub.client.duplicate as () => AnyRedisClient)()
+    }
+    const sub = new RedisConnection(
+      { client, owned: true, commandTimeout: this.#commandTimeout },
       'redis-bus',
     )
-    this.#sub.onStatusChange((connected) => {
+    this.#sub = sub
+    client.on('message', this.#onMessage)
+    sub.onStatusChange((connected) => {
+      if (this.#sub !== sub) return
       if (connected) this.#trySubscribe()
       else this.#lost()
     })
+    if (this.#pub.isCluster) {
+      client.on('end', () => {
+        if (this.#sub !== sub || this.#closed) return
+        this.#lost()
+        client.off('message', this.#onMessage)
+        void sub.close()
+        this.#sub = undefined
+        this.#scheduleRotate()
+      })
+    }
+  }
+
+  #scheduleRotate(): void {
+    if (this.#closed || this.#rotateTimer) return
+    const delay = Math.min(this.#maxRetryDelay, this.#retryDelay * 2 ** Math.min(this.#rotations++, 20))
+    this.#rotateTimer = setTimeout(() => {
+      this.#rotateTimer = undefined
+      this.#attach()
+    }, delay)
+    this.#rotateTimer.unref?.()
+  }
+
+  /** `host:port` of the subscription connection, for diagnostics. */
+  get subscriberNode(): string | undefined {
+    const options = (this.#sub?.client as RedisClientLike | undefined)?.options
+    return options ? `${options.host}:${options.port}` : undefined
   }
 
   /** The publishing client. */
@@ -149,14 +238,13 @@ export class RedisBus implements Bus {
   subscribe(handlers: BusHandlers): Promise<void> {
     if (this.#closed) return Promise.resolve()
     this.#handlers = handlers
-    this.#sub.client.on('message', this.#onMessage)
     const first = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         // Not subscribed in time: whatever is published meanwhile is missed, so the first
         // successful subscription will ask for an L1 flush.
         if (!this.#subscribed) this.#missed = true
         resolve()
-      }, this.#sub.commandTimeout)
+      }, this.#commandTimeout)
       timer.unref?.()
       this.#firstSubscribe = () => {
         clearTimeout(timer)
@@ -189,8 +277,9 @@ export class RedisBus implements Bus {
   }
 
   #trySubscribe(): void {
-    if (this.#closed || !this.#handlers || this.#subscribing || this.#subscribed) return
-    const client = this.#sub.client
+    const sub = this.#sub
+    if (this.#closed || !sub || !this.#handlers || this.#subscribing || this.#subscribed) return
+    const client = sub.client
     if (client.status === 'wait') client.connect().catch(() => {})
     // Not connected yet: the 'ready' status change calls us again.
     if (client.status !== 'ready') return
@@ -198,8 +287,9 @@ export class RedisBus implements Bus {
     client.subscribe(this.channel).then(
       () => {
         this.#subscribing = false
-        if (this.#closed) return
+        if (this.#closed || this.#sub !== sub) return
         this.#subscribed = true
+        this.#rotations = 0
         this.#firstSubscribe?.()
         this.#firstSubscribe = undefined
         if (this.#missed) {
@@ -212,7 +302,7 @@ export class RedisBus implements Bus {
       () => {
         this.#subscribing = false
         this.#missed = true
-        if (this.#closed) return
+        if (this.#closed || this.#sub !== sub) return
         // Connected but SUBSCRIBE failed (for example a paused server): try again shortly.
         clearTimeout(this.#resubscribeTimer)
         this.#resubscribeTimer = setTimeout(() => this.#trySubscribe(), this.#retryDelay)
@@ -302,7 +392,7 @@ export class RedisBus implements Bus {
       received: this.#received,
       failed: this.#failed,
       queued: this.#queue.length,
-      connected: this.#subscribed && this.#sub.connected,
+      connected: this.#subscribed && this.#sub?.connected === true,
     }
   }
 
@@ -312,11 +402,12 @@ export class RedisBus implements Bus {
       this.#closed = true
       clearTimeout(this.#retryTimer)
       clearTimeout(this.#resubscribeTimer)
+      clearTimeout(this.#rotateTimer)
       this.#failed += this.#queue.length
       this.#queue.length = 0
       this.#firstSubscribe?.()
-      this.#sub.client.off('message', this.#onMessage)
-      await Promise.all([this.#sub.close(), this.#pub.close()])
+      this.#sub?.client.off('message', this.#onMessage)
+      await Promise.all([this.#sub?.close(), this.#pub.close()])
     })()
     return this.#closing
   }

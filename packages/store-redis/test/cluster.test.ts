@@ -268,3 +268,34 @@ describe('a Cluster master goes down', () => {
     }
   })
 })
+
+describe('a Cluster master with the bus subscription goes down', () => {
+  test('the subscription moves to another master and the bus asks for an L1 flush', async () => {
+    const prefix = uniquePrefix('clbusfail')
+    const nodes = [...cluster.startupNodes]
+    const publisher = redisBus({ cluster: { nodes }, prefix, commandTimeout: 300, retryDelay: 20 })
+    const subscriber = redisBus({ cluster: { nodes }, prefix, commandTimeout: 300, retryDelay: 20 })
+    const got: BusMessage[] = []
+    let reconnects = 0
+    try {
+      await publisher.subscribe({ message: () => {}, reconnected: () => {} })
+      await subscriber.subscribe({
+        message: (m) => got.push(m),
+        reconnected: () => {
+          reconnects++
+        },
+      })
+      await waitFor(() => subscriber.stats().connected, 3000, 'the subscription')
+      const victim = cluster.nodes.find((n) => `${n.host}:${n.port}` === subscriber.subscriberNode)!
+      expect(victim).toBeDefined()
+      await victim.kill()
+      await waitFor(() => reconnects === 1, 10_000, 'reconnected() after the move')
+      expect(subscriber.subscriberNode).not.toBe(`${victim.host}:${victim.port}`)
+      await publisher.publish({ instanceId: 'p', namespace: 'app', type: 'delete', keys: ['after'] })
+      await waitFor(() => got.some((m) => m.keys?.[0] === 'after'), 5000, 'a message after the move')
+      await victim.restart()
+    } finally {
+      await Promise.all([publisher.close(), subscriber.close()])
+    }
+  })
+})

@@ -76,6 +76,8 @@ describe('outages', () => {
       }
       const stats = await store.stats()
       expect(stats.connected).toBe(false)
+      // The traffic sees the outage too: calls in flight when Redis died time out, new ones fail fast.
+      await waitFor(() => outcomes.failed > 0, 3000, 'failures in the traffic')
 
       await server.restart()
       await waitFor(() => changes.at(-1) === true, 5000, 'a status change back to true')
