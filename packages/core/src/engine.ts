@@ -1585,7 +1585,17 @@ export class Engine {
       if (tier.local) claimedLocalStores.delete(tier.store)
       if (tier.store.close) attempt(tier.level, () => tier.store.close!())
     }
-    await Promise.all(closing)
+    // A client that hangs on disconnect must not hang close(): give up waiting after 5 s.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.logger.warn({}, 'tiercache: close() stopped waiting for tiers after 5 s')
+        resolve()
+      }, 5000)
+      timer.unref?.()
+    })
+    await Promise.race([Promise.all(closing), limit])
+    clearTimeout(timer)
     this.emitter.clear()
   }
 }

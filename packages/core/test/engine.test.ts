@@ -492,3 +492,16 @@ describe('lifecycle', () => {
     expect(log).toEqual(['set', 'disposed'])
   })
 })
+
+describe('close() with a hanging tier', () => {
+  test('stops waiting for a tier whose close never settles', async () => {
+    const clock = new ManualClock()
+    const hanging = { ...remoteStore(clock), capabilities: { close: true }, close: () => new Promise<void>(() => {}) }
+    const cache = createCache({ tiers: [localStore(clock), hanging], clock })
+    const started = Date.now()
+    await cache.close()
+    const waited = Date.now() - started
+    expect(waited).toBeGreaterThanOrEqual(4900)
+    expect(waited).toBeLessThan(8000)
+  }, 15_000)
+})

@@ -43,7 +43,8 @@ export interface StoreSuiteOptions {
   readonly capabilities?: StoreCapabilities
   /**
    * Smallest expiry the backend honours, in milliseconds. The physical-expiry test writes an
-   * entry that expires after this long and reads it back after twice as long.
+   * entry that expires after 3 × this long, checks it is present, and reads it again after
+   * 5 × this long (plus 20 ms).
    * @default 100
    */
   readonly ttlGranularity?: number
@@ -54,7 +55,7 @@ export interface StoreSuiteOptions {
   readonly serializer?: Serializer
   /**
    * Title of the top-level `describe`.
-   * @default `store conformance: <store name>`
+   * @default 'store conformance'
    */
   readonly name?: string
   /**
