@@ -487,6 +487,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     answer: ((found: (StoreEntry<V> | null | undefined)[]) => R) | undefined,
     run: () => MaybePromise<R>,
   ): MaybePromise<R> {
+    if (this.#state === OPEN && this.#options.clock.now() < this.#retryAt) return this.#reject(operation)
     const journal = this.#journal
     let touches = false
     if (journal !== undefined && journal.size > 0) {

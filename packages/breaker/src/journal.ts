@@ -32,6 +32,11 @@ export type RangeIntent =
 
 /** Most namespaces tracked for an overflow; past it an overflow clears everything (`clear('')`). */
 const MAX_ROOTS = 64
+/**
+ * Most clears and pattern deletes kept apart. Each read of the journal tests a key against every
+ * one of them, so past this many the journal overflows (collapses to namespace clears).
+ */
+export const MAX_RANGES = 256
 
 /** Root namespace (first `:` segment) of a key or a literal prefix; `''` when there is none. */
 function rootOf(text: string): string {
@@ -260,7 +265,13 @@ export class Journal<V> {
 
   /** Collapses to namespace clears when a bound is passed. */
   #enforce(seq: number): void {
-    if (this.size <= this.#limits.maxEntries && this.#bytes <= this.#limits.maxBytes) return
+    if (
+      this.size <= this.#limits.maxEntries &&
+      this.#bytes <= this.#limits.maxBytes &&
+      this.#ranges.length <= MAX_RANGES
+    ) {
+      return
+    }
     this.#overflows++
     let newest = seq
     for (const r of this.#ranges) if (r.seq > newest) newest = r.seq

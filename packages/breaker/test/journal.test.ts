@@ -219,6 +219,18 @@ describe('journal and replay', () => {
     expect((await raw.stats!()).entries).toBe(0)
   })
 
+  test('overflow by number of clears and pattern deletes', async () => {
+    const { clock, chaos, breaker, raw } = await openBreaker()
+    raw.set('app:x1', entry('x'))
+    for (let i = 0; i <= 256; i++) await settle(breaker.deleteByPattern(`app:x${i}*`))
+    expect(breaker.counters.journalOverflows).toBe(1)
+    expect(breaker.journalSize).toBe(1)
+    await recover(clock)
+    expect(chaos.calls.deleteByPattern).toBeUndefined()
+    expect(chaos.calls.clear).toBe(1)
+    expect(raw.get('app:x1')).toBeUndefined()
+  })
+
   test('overflow by bytes', async () => {
     const { breaker } = await openBreaker({ journal: { maxBytes: 50, maxEntryBytes: 40 } })
     await settle(breaker.set('app:1', entry('x'.repeat(30))))
