@@ -551,18 +551,18 @@ export class BreakerStore<V = unknown> implements Store<V> {
       return this.#direct(operation, run, this.#epoch, mode, undefined)
     }
     const range = intent(seq)
-    const record = (): void => {
-      journal.recordRange(range)
-      this.#afterJournalChange()
-    }
+    const record = (): void => journal.recordRange(range)
     const pending = journal.size > 0
     if (pending && this.#state === CLOSED) {
+      // A replay may be writing keys in this range: queue behind it to keep the order.
       record()
+      this.#afterJournalChange()
       return accepted
     }
     const mode = this.#admit(pending)
     if (mode === 0) {
       record()
+      this.#afterJournalChange()
       return this.#reject(operation)
     }
     return this.#direct(operation, run, this.#epoch, mode, { seq, range, record })
@@ -827,7 +827,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       const started = this.#options.clock.now()
       let applied = 0
       try {
-        applied = await replayJournal({
+        await replayJournal({
           journal: this.#journal as Journal<V>,
           store: this.#inner,
           canDeleteMany: this.#canDeleteMany,
@@ -835,8 +835,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
           now: () => this.#options.clock.now(),
           call: (operation, run, write) => this.#replayCall(operation, run, mode, epoch, write),
           afterPass: () => this.#updateFast(),
+          applied: (count) => {
+            applied += count
+            this.#replayed += count
+          },
         })
-        this.#replayed += applied
         this.#emitReplay(mode, true, applied, started, undefined)
       } catch (error) {
         this.#emitReplay(mode, false, applied, started, error === SUPERSEDED ? undefined : error)

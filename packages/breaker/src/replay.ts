@@ -33,6 +33,8 @@ export interface ReplayTarget<V> {
   call(operation: string, run: () => MaybePromise<unknown>, write: ReplayWrite): Promise<void>
   /** Called after each pass (the journal may have emptied). */
   afterPass(): void
+  /** Told each time intents were applied (and left the journal), with how many. */
+  applied(count: number): void
 }
 
 /**
@@ -62,6 +64,7 @@ export async function replayJournal<V>(target: ReplayTarget<V>): Promise<number>
     }
     journal.settleRanges(snapshot.ranges)
     applied += snapshot.ranges.length
+    if (snapshot.ranges.length > 0) target.applied(snapshot.ranges.length)
 
     const now = target.now()
     const deletes: (readonly [string, KeyIntent<V>])[] = []
@@ -81,6 +84,7 @@ export async function replayJournal<V>(target: ReplayTarget<V>): Promise<number>
       tasks.push(async () => {
         await target.call(operation, run, { seq: maxSeq(chunk), keys: chunk.map((c) => c[0]) })
         journal.settleKeys(chunk)
+        target.applied(chunk.length)
         return chunk.length
       })
     }

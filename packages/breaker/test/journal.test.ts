@@ -256,6 +256,23 @@ describe('journal and replay', () => {
     expect(breaker.journalSize).toBe(0)
   })
 
+  test('a replay that fails midway keeps only what was not applied', async () => {
+    const { clock, chaos, breaker, raw, replays } = await openBreaker()
+    raw.set('app:users:1', entry('u'))
+    await settle(breaker.clear('app:users'))
+    await settle(breaker.delete('app:posts:1'))
+    chaos.fail(['deleteMany'])
+    await recover(clock)
+    expect(breaker.state).toBe('open')
+    expect(raw.get('app:users:1')).toBeUndefined()
+    expect(replays).toMatchObject([{ ok: false, applied: 1, remaining: 1 }])
+    expect(breaker.counters.replayed).toBe(1)
+    chaos.heal()
+    await recover(clock)
+    expect(chaos.calls.clear).toBe(1)
+    expect(replays[1]).toMatchObject({ ok: true, applied: 1, remaining: 0 })
+  })
+
   test('a hung replay times out and reopens', async () => {
     const { clock, chaos, breaker } = await openBreaker({ timeout: 200 })
     await settle(breaker.delete('app:a'))
