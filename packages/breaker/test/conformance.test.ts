@@ -1,5 +1,7 @@
+import { redisStore } from '@tiercache/store-redis'
 import { runStoreSuite } from '@tiercache/store-test-suite'
-import { describe, expect, test } from 'vitest'
+import { type RedisServer, startRedis } from '@tiercache/test-servers'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { withBreaker } from '../src/index.js'
 import { asyncStore, memory } from './helpers.js'
 
@@ -33,4 +35,25 @@ runStoreSuite({
   capabilities: ALL,
   ttlGranularity: 20,
   name: 'withBreaker(remote store) conformance',
+})
+
+// ...and of a real Redis store, where timeouts and the journal sit in front of the network.
+let server: RedisServer | undefined
+let stores = 0
+beforeAll(async () => {
+  server = await startRedis()
+})
+afterAll(async () => {
+  await server?.stop()
+})
+runStoreSuite({
+  describe,
+  test,
+  expect,
+  create: () =>
+    withBreaker(redisStore({ url: (server as RedisServer).url, prefix: `conf${stores++}:` }), {
+      timeout: '2s',
+    }),
+  ttlGranularity: 100,
+  name: 'withBreaker(redisStore) conformance',
 })
