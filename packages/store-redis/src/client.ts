@@ -109,9 +109,8 @@ export interface ConnectionSpec {
  * Validates connection options and creates (or adopts) the client.
  *
  * @param options - the user's options
- * @param overrides - ioredis options forced for this role (the bus subscriber needs none)
  */
-export function createClient(options: RedisConnectionOptions, overrides: RedisOptions = {}): ConnectionSpec {
+export function createClient(options: RedisConnectionOptions): ConnectionSpec {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options must be an object', { option: 'options' })
   }
@@ -195,7 +194,6 @@ export function createClient(options: RedisConnectionOptions, overrides: RedisOp
     connectTimeout,
     maxRetriesPerRequest,
     enableOfflineQueue,
-    ...overrides,
   }
 
   if (options.cluster) {
@@ -217,7 +215,7 @@ export function createClient(options: RedisConnectionOptions, overrides: RedisOp
       retryDelayOnFailover: 0,
       retryDelayOnClusterDown: 0,
       ...clusterOptions,
-      enableOfflineQueue: overrides.enableOfflineQueue ?? enableOfflineQueue,
+      enableOfflineQueue,
       redisOptions,
     }
     const client = new Cluster(

@@ -110,7 +110,7 @@ describe('TLS', () => {
       redisStore({ url: mtlsServer.url, tls: { ca: certs.ca }, prefix: uniquePrefix() }),
     )
     expect(isTierCacheError(err)).toBe(true)
-    expect(err.message).toMatch(/Redis is not reachable|timed out/)
+    expect(err.message).toMatch(/Redis is not reachable|not connected|timed out/)
   })
 
   test('rejectUnauthorized: false connects despite an unknown CA', async () => {
