@@ -18,7 +18,14 @@ const { withBreaker, CircuitOpenError } = await import(
 )
 
 const now = Date.now()
-const entry = (v) => ({ value: v, createdAt: now, freshUntil: now + 3.6e6, staleUntil: now + 7.2e6, tags: [], size: 8 })
+const entry = (v) => ({
+  value: v,
+  createdAt: now,
+  freshUntil: now + 3.6e6,
+  staleUntil: now + 7.2e6,
+  tags: [],
+  size: 8,
+})
 const keys = Array.from({ length: 1024 }, (_, i) => `bench:${i}`)
 const bare = memoryStore({ maxBytes: 64 * 2 ** 20 })
 const wrapped = withBreaker(memoryStore({ maxBytes: 64 * 2 ** 20 }))
@@ -78,7 +85,9 @@ report('building the error', errors, 'new StoreError')
 // 5. Real Redis on loopback, if the machine has one.
 let redis
 try {
-  const { redisStore } = await import(new URL('../../packages/store-redis/dist/index.js', import.meta.url).href)
+  const { redisStore } = await import(
+    new URL('../../packages/store-redis/dist/index.js', import.meta.url).href
+  )
   const prefix = `bench-breaker-${process.pid}:`
   const plain = redisStore({ url: 'redis://127.0.0.1:6379', prefix })
   const guarded = withBreaker(redisStore({ url: 'redis://127.0.0.1:6379', prefix }))
