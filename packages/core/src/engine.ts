@@ -47,6 +47,7 @@ export interface Tier {
   sets: number
   deletes: number
   errors: number
+  skipped: number
   connected: boolean | undefined
   reported: StoreStats
   reportedAt: number
@@ -183,6 +184,7 @@ export class Engine {
   staleServed = 0
   refreshes = 0
   errors = 0
+  skipped = 0
 
   constructor(options: CacheOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -254,6 +256,7 @@ export class Engine {
         sets: 0,
         deletes: 0,
         errors: 0,
+        skipped: 0,
         connected: undefined,
         reported: {},
         reportedAt: 0,
@@ -341,6 +344,14 @@ export class Engine {
   // Errors and guards
 
   reportError(error: unknown, operation: string, tier: Tier | undefined, key?: string): void {
+    if (tier !== undefined && isTierCacheError(error, 'E_CIRCUIT_OPEN')) {
+      // An open breaker refused the call at once: the tier is skipped, not failing. Counting it as
+      // an error (and emitting an event per call) would flood logs and metrics during an outage.
+      tier.skipped++
+      this.skipped++
+      if (tier.store.onStatusChange === undefined) tier.connected = false
+      return
+    }
     this.errors++
     if (tier) {
       tier.errors++
@@ -1496,6 +1507,7 @@ export class Engine {
       sets: tier.sets,
       deletes: tier.deletes,
       errors: tier.errors,
+      skipped: tier.skipped,
       ...(r.entries !== undefined ? { entries: r.entries } : {}),
       ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
       ...(r.maxBytes !== undefined ? { maxBytes: r.maxBytes } : {}),
@@ -1525,6 +1537,7 @@ export class Engine {
       staleServed: this.staleServed,
       refreshes: this.refreshes,
       errors: this.errors,
+      skipped: this.skipped,
       tiers,
       l1_cache: { size: l1?.bytes ?? 0, hit_ratio: l1?.hitRatio ?? 0, entries: l1?.entries ?? 0 },
       l2_cache: { connected: l2?.connected ?? false, used_memory: l2?.usedMemory ?? 0 },

@@ -215,6 +215,8 @@ export interface TierStats {
   readonly deletes: number
   /** Operations that failed or timed out. */
   readonly errors: number
+  /** Operations skipped because the tier refused them at once (`E_CIRCUIT_OPEN`: its breaker is open). */
+  readonly skipped: number
   /** Entries held, when the store reports it. */
   readonly entries?: number
   /** Bytes held, when the store reports it. */
@@ -253,6 +255,8 @@ export interface CacheStats {
   readonly refreshes: number
   /** Tier operation failures. */
   readonly errors: number
+  /** Tier operations skipped because a breaker was open. */
+  readonly skipped: number
   /** Per tier, L1 first. */
   readonly tiers: readonly TierStats[]
   /** Seed-compatible view of L1: `size` in bytes, `hit_ratio`, `entries`. */

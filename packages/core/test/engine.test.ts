@@ -496,7 +496,11 @@ describe('lifecycle', () => {
 describe('close() with a hanging tier', () => {
   test('stops waiting for a tier whose close never settles', async () => {
     const clock = new ManualClock()
-    const hanging = { ...remoteStore(clock), capabilities: { close: true }, close: () => new Promise<void>(() => {}) }
+    const hanging = {
+      ...remoteStore(clock),
+      capabilities: { close: true },
+      close: () => new Promise<void>(() => {}),
+    }
     const cache = createCache({ tiers: [localStore(clock), hanging], clock })
     const started = Date.now()
     await cache.close()
@@ -504,4 +508,29 @@ describe('close() with a hanging tier', () => {
     expect(waited).toBeGreaterThanOrEqual(4900)
     expect(waited).toBeLessThan(8000)
   }, 15_000)
+})
+
+describe('a tier whose breaker is open', () => {
+  test('E_CIRCUIT_OPEN refusals count as skipped, not as errors, and emit no error events', async () => {
+    const clock = new ManualClock()
+    const open = Object.assign(new Error('circuit open'), { code: 'E_CIRCUIT_OPEN' })
+    Object.defineProperty(open, Symbol.for('tiercache.error'), { value: true })
+    const l2 = {
+      ...remoteStore(clock),
+      get: async () => Promise.reject(open),
+      set: async () => Promise.reject(open),
+    }
+    const cache = createCache({ tiers: [localStore(clock), l2], clock })
+    let errors = 0
+    cache.on('error', () => errors++)
+    await cache.set('k', 1)
+    cache.flushLocal()
+    expect(await cache.get('k')).toBeUndefined()
+    const s = cache.getStats()
+    expect(errors).toBe(0)
+    expect(s.errors).toBe(0)
+    expect(s.skipped).toBe(2)
+    expect(s.tiers[1]!.skipped).toBe(2)
+    expect(s.tiers[1]!.connected).toBe(false)
+  })
 })

@@ -65,6 +65,8 @@ export class MemoryStore implements Store<unknown> {
   readonly maxEntries: number
 
   readonly #lru: LRUCache<string, StoreEntry<unknown>>
+  /** Whether the LRU accounts bytes (it refuses sizes when only `maxEntries` bounds it). */
+  readonly #sized: boolean
   /** Coarse time for the read path; precise time for writes. */
   readonly #now: () => number
   readonly #preciseNow: () => number
@@ -105,6 +107,7 @@ export class MemoryStore implements Store<unknown> {
     } as LRUCache.Options<string, StoreEntry<unknown>, unknown>
     if (Number.isFinite(maxEntries)) Object.assign(lruOptions, { max: Math.floor(maxEntries) })
     if (Number.isFinite(maxBytes)) Object.assign(lruOptions, { maxSize: Math.floor(maxBytes) })
+    this.#sized = Number.isFinite(maxBytes)
     this.#lru = new LRUCache(lruOptions)
   }
 
@@ -133,7 +136,8 @@ export class MemoryStore implements Store<unknown> {
       this.#lru.delete(key)
       return
     }
-    this.#lru.set(key, entry, { size: size >= 1 ? Math.ceil(size) : 1 })
+    if (this.#sized) this.#lru.set(key, entry, { size: size >= 1 ? Math.ceil(size) : 1 })
+    else this.#lru.set(key, entry)
   }
 
   /** Deletes a key; `true` when it existed. */
