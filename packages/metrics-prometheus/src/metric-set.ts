@@ -1,0 +1,546 @@
+import type { CacheStats, TierStats } from '@tiercache/core'
+import { InvalidOptionError } from '@tiercache/core'
+import { Counter, Gauge, Histogram } from 'prom-client'
+import { type CacheSource, NO_LEVEL, type SourceSink } from './cache-source.js'
+import { OperationTimer, type TimedOperation } from './operation-timer.js'
+import type { BreakerLike, BreakerStateName, RegistryLike, ResolvedOptions } from './options.js'
+
+/** One cache's counters at scrape time. */
+interface Snapshot {
+  readonly source: CacheSource
+  readonly stats: CacheStats
+}
+
+type Labels = Record<string, string>
+type Series = readonly [labels: Labels, value: number]
+type Aggregator = 'sum' | 'min' | 'max'
+
+/** A metric read at scrape time from the caches' counters. */
+interface ScrapeSpec {
+  readonly name: string
+  readonly help: string
+  readonly type: 'counter' | 'gauge'
+  readonly labels: readonly string[]
+  /** How series of several caches with the same labels combine (namespace label off). */
+  readonly aggregate: Aggregator
+  read(snapshot: Snapshot): Iterable<Series>
+}
+
+/** Breaker state as a number: 0 closed, 1 half-open, 2 open. */
+export const BREAKER_STATE_VALUE: Readonly<Record<BreakerStateName, number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+}
+
+function* perTier(stats: CacheStats, read: (tier: TierStats) => number | undefined): Iterable<Series> {
+  for (const tier of stats.tiers) {
+    const value = read(tier)
+    if (value !== undefined) yield [{ level: tier.level }, value]
+  }
+}
+
+function* perBreaker(source: CacheSource, read: (b: BreakerLike) => number | undefined): Iterable<Series> {
+  for (const [level, breaker] of source.breakers) {
+    let value: number | undefined
+    try {
+      value = read(breaker)
+    } catch {
+      value = undefined
+    }
+    if (value !== undefined) yield [{ level }, value]
+  }
+}
+
+function levelUp(source: CacheSource, tier: TierStats): number {
+  const breaker = source.breakers.get(tier.level)
+  let open = false
+  try {
+    open = breaker?.state === 'open'
+  } catch {}
+  return tier.connected !== false && !open ? 1 : 0
+}
+
+/** The metrics read at scrape time; names without the prefix. */
+const SCRAPE_SPECS: readonly ScrapeSpec[] = [
+  {
+    name: 'hits_total',
+    help: 'Reads answered with a fresh value by this level.',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.hits),
+  },
+  {
+    name: 'misses_total',
+    help: 'Reads that reached this level and found no fresh value there (an L2 hit is also an L1 miss).',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.misses),
+  },
+  {
+    name: 'sets_total',
+    help: 'Entries written to this level (writes, loads and backfills).',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.sets),
+  },
+  {
+    name: 'deletes_total',
+    help: 'Keys deleted from this level.',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.deletes),
+  },
+  {
+    name: 'errors_total',
+    help: `Failed operations by level ("${NO_LEVEL}" for work outside a tier: loader, lock, bus) and operation.`,
+    type: 'counter',
+    labels: ['level', 'operation'],
+    aggregate: 'sum',
+    read: function* ({ source }) {
+      for (const e of source.errors.values()) yield [{ level: e.level, operation: e.operation }, e.count]
+    },
+  },
+  {
+    name: 'evictions_total',
+    help: 'Entries this level evicted for space (stores that report it, e.g. memory).',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.evictions),
+  },
+  {
+    name: 'entries',
+    help: 'Entries held by this level (stores that report it).',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.entries),
+  },
+  {
+    name: 'size_bytes',
+    help: 'Bytes held by this level: the entries’ serialized size, or the server’s used memory for stores that report only that (Redis).',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.bytes ?? t.usedMemory),
+  },
+  {
+    name: 'max_bytes',
+    help: 'The byte bound of this level (stores that have one, e.g. memory maxBytes).',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ stats }) => perTier(stats, (t) => t.maxBytes),
+  },
+  {
+    name: 'used_memory_bytes',
+    help: 'Memory the backend server reports using (Redis used_memory, summed over Cluster masters).',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'max',
+    read: ({ stats }) => perTier(stats, (t) => t.usedMemory),
+  },
+  {
+    name: 'level_up',
+    help: '1 when the level answers (connected, breaker not open), 0 when it does not.',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'min',
+    read: function* ({ source, stats }) {
+      for (const tier of stats.tiers) yield [{ level: tier.level }, levelUp(source, tier)]
+    },
+  },
+  {
+    name: 'loads_total',
+    help: 'Loader runs (getOrSet, wrap, background refreshes).',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: ({ stats }) => [[{}, stats.loads]],
+  },
+  {
+    name: 'loader_errors_total',
+    help: 'Loader failures: thrown errors, ctx.fail() and hard timeouts.',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: ({ stats }) => [[{}, stats.loadErrors]],
+  },
+  {
+    name: 'collapsed_total',
+    help: 'getOrSet calls that joined a load already in flight instead of calling the loader (stampede protection).',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: ({ stats }) => [[{}, stats.collapsed]],
+  },
+  {
+    name: 'stale_served_total',
+    help: 'Stale values served: fail-safe after a loader error, soft or hard timeout, stale-while-revalidate, backoff.',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: ({ stats }) => [[{}, stats.staleServed]],
+  },
+  {
+    name: 'refreshes_total',
+    help: 'Background refreshes started (refresh-ahead, stale-while-revalidate, warming).',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: ({ stats }) => [[{}, stats.refreshes]],
+  },
+  {
+    name: 'breaker_state',
+    help: 'Circuit breaker state of the level: 0 closed, 1 half-open, 2 open.',
+    type: 'gauge',
+    labels: ['level'],
+    aggregate: 'max',
+    read: ({ source }) => perBreaker(source, (b) => BREAKER_STATE_VALUE[b.state]),
+  },
+  {
+    name: 'breaker_opened_total',
+    help: 'Times the level’s circuit breaker opened (from closed or half-open).',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ source }) => perBreaker(source, (b) => b.counters?.opened),
+  },
+  {
+    name: 'breaker_closed_total',
+    help: 'Times the level’s circuit breaker closed again after probes succeeded.',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ source }) => perBreaker(source, (b) => b.counters?.closed),
+  },
+  {
+    name: 'breaker_rejected_total',
+    help: 'Calls the level’s circuit breaker refused without I/O.',
+    type: 'counter',
+    labels: ['level'],
+    aggregate: 'sum',
+    read: ({ source }) => perBreaker(source, (b) => b.counters?.rejections),
+  },
+  {
+    name: 'bus_messages_total',
+    help: 'Invalidation bus messages by outcome: sent, received (from other instances), failed (dropped after retries).',
+    type: 'counter',
+    labels: ['outcome'],
+    aggregate: 'sum',
+    read: function* ({ source }) {
+      const stats = source.busStats()
+      const counts = stats ?? (source.busEvents.seen ? source.busEvents : undefined)
+      if (counts === undefined) return
+      yield [{ outcome: 'sent' }, counts.sent]
+      yield [{ outcome: 'received' }, counts.received]
+      yield [{ outcome: 'failed' }, counts.failed]
+    },
+  },
+  {
+    name: 'bus_queued',
+    help: 'Bus messages waiting to be retried (a bus given to the plugin).',
+    type: 'gauge',
+    labels: [],
+    aggregate: 'sum',
+    read: function* ({ source }) {
+      const stats = source.busStats()
+      if (stats !== undefined) yield [{}, stats.queued]
+    },
+  },
+  {
+    name: 'bus_connected',
+    help: '1 while the bus subscription is up (a bus given to the plugin).',
+    type: 'gauge',
+    labels: [],
+    aggregate: 'min',
+    read: function* ({ source }) {
+      const stats = source.busStats()
+      if (stats !== undefined) yield [{}, stats.connected ? 1 : 0]
+    },
+  },
+  {
+    name: 'warming_hot_keys',
+    help: 'Keys currently considered hot by warming.',
+    type: 'gauge',
+    labels: [],
+    aggregate: 'sum',
+    read: function* ({ stats }) {
+      if (stats.warming !== undefined) yield [{}, stats.warming.hotKeys]
+    },
+  },
+  {
+    name: 'warming_refreshes_total',
+    help: 'Hot-key refreshes started by warming.',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: function* ({ stats }) {
+      if (stats.warming !== undefined) yield [{}, stats.warming.refreshes]
+    },
+  },
+  {
+    name: 'warming_promotions_total',
+    help: 'Hot keys promoted into L1 from a lower level by warming.',
+    type: 'counter',
+    labels: [],
+    aggregate: 'sum',
+    read: function* ({ stats }) {
+      if (stats.warming !== undefined) yield [{}, stats.warming.promotions]
+    },
+  },
+  {
+    name: 'warm_items_total',
+    help: 'Items of finished warm() runs, by outcome (ok, error).',
+    type: 'counter',
+    labels: ['outcome'],
+    aggregate: 'sum',
+    read: function* ({ source }) {
+      if (!source.warmItems.seen) return
+      yield [{ outcome: 'ok' }, source.warmItems.ok]
+      yield [{ outcome: 'error' }, source.warmItems.error]
+    },
+  },
+]
+
+const TIMING_DROPPED: ScrapeSpec = {
+  name: 'operation_timings_dropped_total',
+  help: 'Operations being timed when the timer stopped to bound its cost (long operations under heavy traffic); not in the duration histogram.',
+  type: 'counter',
+  labels: [],
+  aggregate: 'sum',
+  read: ({ source }) => [[{}, source.timingsDropped]],
+}
+
+type Metric = Counter<string> | Gauge<string> | Histogram<string>
+
+/** Shared metric sets by registry, then by prefix. */
+const sets = new WeakMap<object, Map<string, MetricSet>>()
+
+/**
+ * The metrics of one registry and prefix, shared by every plugin (one per cache) that uses them.
+ * Registered when the first cache is installed; removed from the registry when the last closes.
+ */
+export class MetricSet implements SourceSink {
+  readonly registry: RegistryLike
+  readonly options: ResolvedOptions
+  readonly #sources = new Map<string, CacheSource>()
+  readonly #metrics: [name: string, metric: Metric][] = []
+  readonly #operations: Histogram<string> | undefined
+  readonly #loads: Histogram<string>
+  readonly #timer: OperationTimer | undefined
+  /** Histogram label sets each cache used, to remove them when it closes. */
+  readonly #histogramSeries = new Map<CacheSource, Map<string, [Histogram<string>, Labels]>>()
+  #snapshot: Promise<Snapshot[]> | undefined
+
+  /** The set for this registry and prefix: the existing one, or a new one registered now. */
+  static for(registry: RegistryLike, options: ResolvedOptions): MetricSet {
+    let byPrefix = sets.get(registry)
+    if (byPrefix === undefined) {
+      byPrefix = new Map()
+      sets.set(registry, byPrefix)
+    }
+    const existing = byPrefix.get(options.prefix)
+    if (existing !== undefined) {
+      existing.#checkCompatible(options)
+      return existing
+    }
+    const set = new MetricSet(registry, options)
+    byPrefix.set(options.prefix, set)
+    return set
+  }
+
+  private constructor(registry: RegistryLike, options: ResolvedOptions) {
+    this.registry = registry
+    this.options = options
+    const p = options.prefix
+    const ns = options.namespaceLabel ? ['namespace'] : []
+    const specs = options.maxTimedPerSecond > 0 ? [...SCRAPE_SPECS, TIMING_DROPPED] : SCRAPE_SPECS
+    const names = [
+      ...specs.map((s) => p + s.name),
+      `${p}loader_duration_seconds`,
+      ...(options.maxTimedPerSecond > 0 ? [`${p}operations_duration_seconds`] : []),
+    ]
+    for (const name of names) {
+      if (registry.getSingleMetric(name) !== undefined) {
+        throw new InvalidOptionError(
+          `the registry already has a metric named "${name}"; give this cache's metrics another prefix or registry`,
+          { option: 'registry' },
+        )
+      }
+    }
+    const set = this
+    for (const spec of specs) {
+      const config = {
+        name: p + spec.name,
+        help: spec.help,
+        labelNames: [...ns, ...spec.labels],
+        registers: [],
+        aggregator: spec.aggregate,
+        collect(this: Counter<string> | Gauge<string>): Promise<void> {
+          return set.#fill(spec, this)
+        },
+      }
+      this.#metrics.push([config.name, spec.type === 'counter' ? new Counter(config) : new Gauge(config)])
+    }
+    this.#loads = new Histogram({
+      name: `${p}loader_duration_seconds`,
+      help: 'Loader run time in seconds, every run, by outcome (ok, error, skip), as core measures it.',
+      labelNames: [...ns, 'outcome'],
+      buckets: [...options.loaderBuckets],
+      registers: [],
+    })
+    this.#metrics.push([`${p}loader_duration_seconds`, this.#loads])
+    if (options.maxTimedPerSecond > 0) {
+      this.#operations = new Histogram({
+        name: `${p}operations_duration_seconds`,
+        help: 'Cache operation time in seconds by operation, level (the level that answered a hit, else the last level) and outcome. Every operation while traffic is below the timing budget, a sample above it; see the package README.',
+        labelNames: [...ns, 'operation', 'level', 'outcome'],
+        buckets: [...options.buckets],
+        registers: [],
+      })
+      this.#metrics.push([`${p}operations_duration_seconds`, this.#operations])
+      this.#timer = new OperationTimer(options.maxTimedPerSecond)
+    }
+    for (const [, metric] of this.#metrics) registry.registerMetric(metric)
+  }
+
+  /** Names of the metrics this set registered (histograms without their suffixes). */
+  get names(): string[] {
+    return this.#metrics.map(([name]) => name)
+  }
+
+  /** Starts reporting a cache. */
+  add(source: CacheSource): void {
+    const other = this.#sources.get(source.root)
+    if (other !== undefined) {
+      throw new InvalidOptionError(
+        `a cache with namespace "${source.root}" already reports to this registry; give each cache its own namespace`,
+        { option: 'namespace' },
+      )
+    }
+    this.#sources.set(source.root, source)
+    source.attach()
+    this.#timer?.add(source)
+  }
+
+  /** Stops reporting a cache; the last one out unregisters the metrics. */
+  remove(source: CacheSource): void {
+    if (this.#sources.get(source.root) !== source) return
+    this.#sources.delete(source.root)
+    source.detach()
+    this.#timer?.remove(source)
+    if (this.options.namespaceLabel) {
+      for (const [histogram, labels] of this.#histogramSeries.get(source)?.values() ?? []) {
+        histogram.remove(labels)
+      }
+    }
+    this.#histogramSeries.delete(source)
+    if (this.#sources.size > 0) return
+    for (const [name] of this.#metrics) this.registry.removeSingleMetric(name)
+    const byPrefix = sets.get(this.registry)
+    if (byPrefix?.get(this.options.prefix) === this) byPrefix.delete(this.options.prefix)
+  }
+
+  observeOperation(
+    source: CacheSource,
+    operation: TimedOperation,
+    level: string,
+    outcome: string,
+    seconds: number,
+  ): void {
+    const histogram = this.#operations
+    if (histogram === undefined) return
+    const id = `o${operation}\u0000${level}\u0000${outcome}`
+    histogram.observe(
+      this.#series(source, histogram, id) ??
+        this.#track(source, histogram, id, { operation, level, outcome }),
+      seconds,
+    )
+  }
+
+  observeLoad(source: CacheSource, outcome: string, seconds: number): void {
+    const id = `l${outcome}`
+    this.#loads.observe(
+      this.#series(source, this.#loads, id) ?? this.#track(source, this.#loads, id, { outcome }),
+      seconds,
+    )
+  }
+
+  /**
+   * The label object of a histogram series, reused for every observation: prom-client observes
+   * ten times faster with the same object than with a fresh one.
+   */
+  #series(source: CacheSource, _histogram: Histogram<string>, id: string): Labels | undefined {
+    return this.#histogramSeries.get(source)?.get(id)?.[1]
+  }
+
+  #track(source: CacheSource, histogram: Histogram<string>, id: string, labels: Labels): Labels {
+    let series = this.#histogramSeries.get(source)
+    if (series === undefined) {
+      series = new Map()
+      this.#histogramSeries.set(source, series)
+    }
+    const full = { ...source.labels, ...labels }
+    series.set(id, [histogram, full])
+    return full
+  }
+
+  #checkCompatible(options: ResolvedOptions): void {
+    const a = this.options
+    const same =
+      a.namespaceLabel === options.namespaceLabel &&
+      a.maxTimedPerSecond === options.maxTimedPerSecond &&
+      a.buckets.join() === options.buckets.join() &&
+      a.loaderBuckets.join() === options.loaderBuckets.join()
+    if (!same) {
+      throw new InvalidOptionError(
+        `plugins sharing a registry and prefix ("${a.prefix}") need the same buckets, loaderBuckets, namespaceLabel and timing`,
+        { option: 'registry' },
+      )
+    }
+  }
+
+  /** One stats snapshot per scrape, shared by every metric's collect(). */
+  #snapshots(): Promise<Snapshot[]> {
+    if (this.#snapshot === undefined) {
+      const sources = [...this.#sources.values()]
+      this.#snapshot = Promise.all(sources.map(async (source) => ({ source, stats: await source.stats() })))
+      const clear = (): void => {
+        this.#snapshot = undefined
+      }
+      this.#snapshot.then(clear, clear)
+    }
+    return this.#snapshot
+  }
+
+  async #fill(spec: ScrapeSpec, metric: Counter<string> | Gauge<string>): Promise<void> {
+    const snapshots = await this.#snapshots()
+    const merged = new Map<string, [Labels, number]>()
+    for (const snapshot of snapshots) {
+      for (const [labels, value] of spec.read(snapshot)) {
+        if (typeof value !== 'number' || !Number.isFinite(value)) continue
+        const full = { ...snapshot.source.labels, ...labels }
+        const id = Object.values(full).join('\u0000')
+        const seen = merged.get(id)
+        if (seen === undefined) merged.set(id, [full, value])
+        else if (spec.aggregate === 'sum') seen[1] += value
+        else if (spec.aggregate === 'min') seen[1] = Math.min(seen[1], value)
+        else seen[1] = Math.max(seen[1], value)
+      }
+    }
+    metric.reset()
+    // An unlabelled metric resets to one series at 0: drop it when there is nothing to report.
+    if (merged.size === 0 && spec.labels.length === 0 && !this.options.namespaceLabel) metric.remove({})
+    if (metric instanceof Gauge) {
+      for (const [labels, value] of merged.values()) metric.set(labels, value)
+    } else {
+      for (const [labels, value] of merged.values()) metric.inc(labels, Math.max(0, value))
+    }
+  }
+}
