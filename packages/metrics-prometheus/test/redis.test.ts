@@ -1,0 +1,233 @@
+/**
+ * End to end over real backends: a memory L1 and the Redis on 127.0.0.1:6379 as L2 (unique
+ * namespace and key prefix per run), traffic through the cache, then a scrape of `/metrics` from a
+ * real HTTP server, checked against the traffic sent. Outage tests use their own redis-server.
+ */
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { withBreaker } from '@tiercache/breaker'
+import { createCache } from '@tiercache/core'
+import { metricsHandler, prometheusMetrics } from '@tiercache/metrics-prometheus'
+import { memoryStore } from '@tiercache/store-memory'
+import { redisBus, redisStore } from '@tiercache/store-redis'
+import { type RedisServer, startRedis } from '@tiercache/test-servers'
+import { afterAll, describe, expect, test } from 'vitest'
+import { one, parseMetrics, type Sample, select, sum, uniqueNamespace } from './helpers.js'
+
+const url = 'redis://127.0.0.1:6379'
+const H = 'cache_operations_duration_seconds'
+
+/** Polls until `check` holds (state that changes in the background: connections). */
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeout = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Serves a registry on a real HTTP server; `scrape()` GETs /metrics. */
+async function serve(registry: Parameters<typeof metricsHandler>[0]) {
+  const handler = metricsHandler(registry)
+  const server = createServer((req, res) => {
+    if (req.url === '/metrics') return void handler(req, res)
+    res.statusCode = 404
+    res.end()
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    async scrape(): Promise<Sample[]> {
+      const res = await fetch(`${base}/metrics`)
+      expect(res.status).toBe(200)
+      return parseMetrics(await res.text())
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+describe('memory + Redis, scraped over HTTP', () => {
+  test('hits, misses, sets and histogram counts match the traffic sent', async () => {
+    const namespace = uniqueNamespace('metrics')
+    const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
+    const l2 = withBreaker(redisStore({ url, prefix }))
+    const bus = redisBus({ url, prefix })
+    const metrics = prometheusMetrics({ breakers: { l2_redis: l2 }, bus })
+    const cache = createCache({ namespace, tiers: [memoryStore(), l2], bus, plugins: [metrics] })
+    const http = await serve(metrics.registry)
+    try {
+      const N = 40
+      for (let i = 0; i < N; i++) await cache.set(`user:${i}`, { id: i, name: `user ${i}` })
+      for (let i = 0; i < N; i++) await cache.get(`user:${i}`) // N L1 hits
+      cache.flushLocal()
+      for (let i = 0; i < N / 2; i++) await cache.get(`user:${i}`) // N/2 L2 hits (backfilled)
+      for (let i = 0; i < N / 2; i++) await cache.get(`user:${i}`) // N/2 L1 hits
+      for (let i = 0; i < 15; i++) await cache.get(`missing:${i}`) // 15 misses
+      for (let i = 0; i < 10; i++) await cache.getOrSet(`report:${i}`, () => ({ rows: i })) // 10 loads
+      for (let i = 0; i < 10; i++) await cache.getOrSet(`report:${i}`, () => ({ rows: -1 })) // 10 L1 hits
+      for (let i = 0; i < 5; i++) await cache.delete(`user:${i}`)
+
+      const s = await http.scrape()
+      const l1 = { namespace, level: 'l1_memory' }
+      const l2l = { namespace, level: 'l2_redis' }
+      // Reads: every read consults L1 first; L1 misses go to Redis.
+      expect(one(s, 'cache_hits_total', l1)).toBe(N + N / 2 + 10)
+      expect(one(s, 'cache_misses_total', l1)).toBe(N / 2 + 15 + 10)
+      expect(one(s, 'cache_hits_total', l2l)).toBe(N / 2)
+      expect(one(s, 'cache_misses_total', l2l)).toBe(15 + 10)
+      expect(one(s, 'cache_sets_total', l2l)).toBe(N + 10)
+      expect(one(s, 'cache_deletes_total', l2l)).toBe(5)
+      expect(one(s, 'cache_loads_total', { namespace })).toBe(10)
+      expect(sum(s, 'cache_errors_total', { namespace })).toBe(0)
+      // Operation timings: below the default budget, every operation is in the histogram.
+      const c = (labels: Record<string, string>) => sum(s, `${H}_count`, { namespace, ...labels })
+      expect(c({ operation: 'set', level: 'l2_redis', outcome: 'ok' })).toBe(N)
+      expect(c({ operation: 'get', level: 'l1_memory', outcome: 'hit' })).toBe(N + N / 2)
+      expect(c({ operation: 'get', level: 'l2_redis', outcome: 'hit' })).toBe(N / 2)
+      expect(c({ operation: 'get', level: 'l2_redis', outcome: 'miss' })).toBe(15)
+      expect(c({ operation: 'getOrSet', level: 'l2_redis', outcome: 'load' })).toBe(10)
+      expect(c({ operation: 'getOrSet', level: 'l1_memory', outcome: 'hit' })).toBe(10)
+      expect(c({ operation: 'delete', level: 'l2_redis', outcome: 'ok' })).toBe(5)
+      expect(c({})).toBe(N + 2 * N + 15 + 20 + 5)
+      // A Redis round trip is slower than an L1 hit, on average.
+      const mean = (labels: Record<string, string>) =>
+        one(s, `${H}_sum`, { namespace, ...labels }) / one(s, `${H}_count`, { namespace, ...labels })
+      expect(mean({ operation: 'get', level: 'l2_redis', outcome: 'hit' })).toBeGreaterThan(
+        mean({ operation: 'get', level: 'l1_memory', outcome: 'hit' }),
+      )
+      expect(one(s, 'cache_loader_duration_seconds_count', { namespace, outcome: 'ok' })).toBe(10)
+      // Levels, sizes, breaker, bus.
+      expect(one(s, 'cache_level_up', l1)).toBe(1)
+      expect(one(s, 'cache_level_up', l2l)).toBe(1)
+      expect(one(s, 'cache_breaker_state', l2l)).toBe(0)
+      expect(one(s, 'cache_entries', l1)).toBe(N / 2 + 10 - 5)
+      expect(one(s, 'cache_used_memory_bytes', l2l)).toBeGreaterThan(0)
+      expect(one(s, 'cache_size_bytes', l2l)).toBe(one(s, 'cache_used_memory_bytes', l2l))
+      expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'sent' })).toBe(N + 10 + 5)
+      expect(one(s, 'cache_bus_connected', { namespace })).toBe(1)
+    } finally {
+      await cache.clear()
+      await cache.close()
+      await http.close()
+    }
+  })
+
+  test('getStats() seed fields and the metrics that carry them agree', async () => {
+    const namespace = uniqueNamespace('parity')
+    const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
+    const metrics = prometheusMetrics()
+    const cache = createCache({
+      namespace,
+      tiers: [memoryStore(), redisStore({ url, prefix })],
+      plugins: [metrics],
+    })
+    const http = await serve(metrics.registry)
+    try {
+      for (let i = 0; i < 20; i++) await cache.set(`k${i}`, 'v'.repeat(i * 10))
+      for (let i = 0; i < 30; i++) await cache.get(`k${i}`)
+      const s = await http.scrape()
+      const stats = cache.getStats()
+      const l1 = { namespace, level: 'l1_memory' }
+      const l2 = { namespace, level: 'l2_redis' }
+      // l1_cache.size: bytes held by L1
+      expect(stats.l1_cache.size).toBeGreaterThan(0)
+      expect(one(s, 'cache_size_bytes', l1)).toBe(stats.l1_cache.size)
+      // l1_cache.hit_ratio: L1 hits / (L1 hits + L1 misses)
+      const hits = one(s, 'cache_hits_total', l1)
+      const misses = one(s, 'cache_misses_total', l1)
+      expect(stats.l1_cache.hit_ratio).toBeCloseTo(20 / 30, 10)
+      expect(hits / (hits + misses)).toBeCloseTo(stats.l1_cache.hit_ratio, 10)
+      // l1_cache.entries
+      expect(one(s, 'cache_entries', l1)).toBe(stats.l1_cache.entries)
+      // l2_cache.connected: cache_level_up of the first remote level
+      expect(stats.l2_cache.connected).toBe(true)
+      expect(one(s, 'cache_level_up', l2)).toBe(1)
+      // l2_cache.used_memory: Redis used_memory, as of the scrape's stats refresh
+      expect(stats.l2_cache.used_memory).toBeGreaterThan(0)
+      expect(one(s, 'cache_used_memory_bytes', l2)).toBe(stats.l2_cache.used_memory)
+    } finally {
+      await cache.clear()
+      await cache.close()
+      await http.close()
+    }
+  })
+
+  test('bus traffic between two instances: each sends, each receives the other', async () => {
+    const namespace = uniqueNamespace('bus')
+    const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
+    const busA = redisBus({ url, prefix })
+    const busB = redisBus({ url, prefix })
+    const metrics = prometheusMetrics({ bus: busA })
+    const a = createCache({
+      namespace,
+      tiers: [memoryStore(), redisStore({ url, prefix })],
+      bus: busA,
+      plugins: [metrics],
+    })
+    const b = createCache({ namespace, tiers: [memoryStore(), redisStore({ url, prefix })], bus: busB })
+    try {
+      await waitFor(() => busA.stats().connected && busB.stats().connected, 'both buses to subscribe')
+      await a.set('k', 1)
+      await b.get('k')
+      await b.set('k', 2)
+      await b.delete('k')
+      await waitFor(() => busA.stats().received >= 2, 'instance A to hear B')
+      const s = parseMetrics(await metrics.registry.metrics())
+      expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'sent' })).toBe(1)
+      expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'received' })).toBe(2)
+      expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'failed' })).toBe(0)
+      expect(one(s, 'cache_bus_queued', { namespace })).toBe(0)
+      // B's operations share the root namespace but are not A's: A's histogram has only its own.
+      expect(sum(s, `${H}_count`, { namespace })).toBe(1)
+    } finally {
+      await a.clear()
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+})
+
+describe('Redis outage (own redis-server)', () => {
+  let server: RedisServer | undefined
+  afterAll(() => server?.stop())
+
+  test('cache_level_up{level="l2_redis"} goes to 0 while Redis is down and back to 1 after', async () => {
+    server = await startRedis()
+    const l2 = withBreaker(redisStore({ url: server.url, commandTimeout: 200 }), {
+      failureThreshold: 2,
+      resetTimeout: 200,
+    })
+    const metrics = prometheusMetrics({ breakers: { l2_redis: l2 } })
+    const cache = createCache({ namespace: 'outage', tiers: [memoryStore(), l2], plugins: [metrics] })
+    const level = { namespace: 'outage', level: 'l2_redis' }
+    const up = async (): Promise<number> =>
+      one(parseMetrics(await metrics.registry.metrics()), 'cache_level_up', level)
+    try {
+      await cache.set('a', 1)
+      expect(await up()).toBe(1)
+      await server.kill()
+      for (let i = 0; i < 3; i++) await cache.set(`b${i}`, 1) // fail, then refused by the breaker
+      await waitFor(async () => (await up()) === 0, 'level_up 0')
+      const down = parseMetrics(await metrics.registry.metrics())
+      expect(cache.getStats().l2_cache.connected).toBe(false)
+      expect(one(down, 'cache_breaker_opened_total', level)).toBeGreaterThanOrEqual(1)
+      expect(sum(down, 'cache_errors_total', { ...level, operation: 'set' })).toBeGreaterThanOrEqual(1)
+      await server.restart()
+      await waitFor(async () => {
+        await cache.set('c', 1) // probes close the breaker once Redis answers
+        return (await up()) === 1
+      }, 'level_up 1')
+      expect(
+        select(parseMetrics(await metrics.registry.metrics()), 'cache_breaker_state', level)[0]?.value,
+      ).toBe(0)
+    } finally {
+      await cache.close()
+    }
+  })
+})
