@@ -1,0 +1,1 @@
+export { type ExpressApp, type ExpressMiddleware, type ExpressRequest, httpCache } from './middleware.js'

@@ -1,0 +1,70 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { Cache } from '@tiercache/core'
+import { type ExpressMiddleware, httpCache } from '@tiercache/express'
+import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
+import express, { type Express, type Response } from 'express'
+import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
+
+/** Sends a test reply through Express. */
+export async function respond(res: Response, reply: SpecReply): Promise<void> {
+  if (reply.throws !== undefined) throw Object.assign(new Error('handler failed'), { status: reply.throws })
+  res.status(reply.status ?? 200)
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+  if (reply.chunks) {
+    for (const c of reply.chunks) res.write(c)
+    res.end()
+    return
+  }
+  res.send(reply.body ?? '')
+}
+
+/** Listens on port 0 and returns the origin and a closer. */
+export async function listen(app: Express): Promise<{ origin: string; close(): Promise<void> }> {
+  const server: Server = app.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    origin: originOf(server),
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+export const expressHarness: Harness = {
+  name: 'express',
+  async start(cache: Cache, options = {}): Promise<TestServer> {
+    const app = express()
+    if (options.trustProxy) app.set('trust proxy', true)
+    const routes = new Routes()
+    const middleware = new Map<string, ExpressMiddleware>()
+    app.all(
+      '/r/:name',
+      (req, res, next) => {
+        const name = req.params.name as string
+        let mw = middleware.get(name)
+        if (mw === undefined) {
+          mw = httpCache(cache, { clock: options.clock, ...routes.get(name)?.options } as HttpCacheOptions)
+          middleware.set(name, mw)
+        }
+        mw(req, res, next)
+      },
+      async (req, res) => {
+        const reply = await routes.answer(req.params.name as string, {
+          method: req.method,
+          url: req.originalUrl,
+          headers: req.headers,
+        })
+        await respond(res, reply)
+      },
+    )
+    const { origin, close } = await listen(app)
+    return {
+      origin,
+      route: (o, handle) => routes.add(origin, o, handle),
+      purge: (url) => purgeUrl(cache, url),
+      close,
+    }
+  },
+}

@@ -1,0 +1,266 @@
+import {
+  type IncomingHttpHeaders,
+  IncomingMessage,
+  type OutgoingHttpHeaders,
+  ServerResponse,
+} from 'node:http'
+import type { Socket } from 'node:net'
+import { PassThrough, type Readable } from 'node:stream'
+import type { Capture, Reply } from './types.js'
+
+/**
+ * Writes a reply to a Node response (`http.ServerResponse`, Express's `res`): headers, status,
+ * body. Middleware that wraps `writeHead`/`write`/`end` (compression) sees it like any response.
+ */
+export function writeNodeResponse(res: ServerResponse, reply: Reply): void {
+  const h = reply.headers
+  for (let i = 0; i < h.length; i++) {
+    const header = h[i] as readonly [string, string | readonly string[]]
+    res.setHeader(header[0], header[1])
+  }
+  const x = reply.extra
+  for (let i = 0; i < x.length; i += 2) res.setHeader(x[i] as string, x[i + 1] as string)
+  res.statusCode = reply.status
+  if (reply.body === null) res.end()
+  else res.end(reply.body)
+}
+
+type Callback = (error?: Error | null) => void
+
+function bytesOf(chunk: unknown, encoding: unknown): Uint8Array | undefined {
+  if (chunk === undefined || chunk === null) return undefined
+  if (typeof chunk === 'string')
+    return Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+  if (chunk instanceof Uint8Array) return chunk
+  return undefined
+}
+
+function applyHeaders(res: ServerResponse, headers: unknown): void {
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      for (const [k, v] of headers as [string, string][]) res.appendHeader(k, v)
+    } else {
+      for (let i = 0; i + 1 < headers.length; i += 2) res.appendHeader(String(headers[i]), headers[i + 1])
+    }
+  } else if (typeof headers === 'object' && headers !== null) {
+    const obj = headers as OutgoingHttpHeaders
+    for (const k in obj) {
+      const v = obj[k]
+      if (v !== undefined) res.setHeader(k, v)
+    }
+  }
+}
+
+/**
+ * Reports a Node response to a capture as the handler writes it, by wrapping the response's
+ * `writeHead`, `write` and `end`. The response streams through to the client unchanged, except
+ * when the capture decides otherwise: a 304 for a conditional request (the body is captured,
+ * not sent), a stale reply instead of a 5xx (stale-if-error), or nothing at all for a background
+ * revalidation.
+ */
+export function captureNodeResponse(res: ServerResponse, capture: Capture): void {
+  const writeHead = res.writeHead
+  const write = res.write
+  const end = res.end
+  const background = capture.background
+  /** 0 headers pending, 1 streaming through, 2 sending 304 (body captured only), 3 replaced, 4 ended */
+  let state = 0
+  let capturing = true
+  const restore = (): void => {
+    res.writeHead = writeHead
+    res.write = write
+    res.end = end
+  }
+
+  res.writeHead = function writeHeadCaptured(this: ServerResponse, status: number, ...rest: unknown[]) {
+    if (state !== 0) return (writeHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
+    let reason: string | undefined
+    let headers: unknown = rest[0]
+    if (typeof headers === 'string') {
+      reason = headers
+      headers = rest[1]
+    }
+    applyHeaders(res, headers)
+    const d = capture.head(status, res.getHeaders())
+    if (d.kind === 'replace') {
+      state = 3
+      restore()
+      for (const name of res.getHeaderNames()) res.removeHeader(name)
+      writeNodeResponse(res, d.reply)
+      return res
+    }
+    for (const name of d.remove) res.removeHeader(name)
+    for (let i = 0; i < d.extra.length; i += 2) res.setHeader(d.extra[i] as string, d.extra[i + 1] as string)
+    let code = status
+    if (d.notModified) {
+      state = 2
+      code = 304
+    } else state = 1
+    if (background) {
+      res.statusCode = code
+      return res
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).call(
+      res,
+      code,
+      ...(reason === undefined ? [] : [reason]),
+    )
+  } as typeof res.writeHead
+
+  res.write = function writeCaptured(chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    if (state === 0) res.writeHead(res.statusCode)
+    if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (state === 3 || state === 4) {
+      if (typeof cb === 'function') process.nextTick(cb as Callback)
+      return true
+    }
+    if (capturing) {
+      const bytes = bytesOf(chunk, encoding)
+      if (bytes !== undefined && bytes.byteLength > 0) capturing = capture.chunk(bytes)
+    }
+    if (state === 2 || background) {
+      if (typeof cb === 'function') process.nextTick(cb as Callback)
+      return true
+    }
+    return (write as (...a: unknown[]) => boolean).call(res, chunk, encoding, cb)
+  } as typeof res.write
+
+  res.end = function endCaptured(chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
+    if (typeof chunk === 'function') {
+      cb = chunk
+      chunk = undefined
+    } else if (typeof encoding === 'function') {
+      cb = encoding
+      encoding = undefined
+    }
+    if (state === 0) res.writeHead(res.statusCode)
+    if (state === 3 || state === 4) {
+      if (typeof cb === 'function') process.nextTick(cb as Callback)
+      return res
+    }
+    if (capturing) {
+      const bytes = bytesOf(chunk, encoding)
+      if (bytes !== undefined && bytes.byteLength > 0) capturing = capture.chunk(bytes)
+    }
+    const wasNotModified = state === 2
+    state = 4
+    restore()
+    capture.end()
+    if (background) {
+      res.emit('finish')
+      if (typeof cb === 'function') process.nextTick(cb as Callback)
+      return res
+    }
+    if (wasNotModified) return (end as (...a: unknown[]) => ServerResponse).call(res, cb)
+    return (end as (...a: unknown[]) => ServerResponse).call(res, chunk, encoding, cb)
+  } as typeof res.end
+
+  if (!background) {
+    res.once('close', () => {
+      if (state !== 4 && state !== 3) {
+        restore()
+        capture.abandon()
+      }
+    })
+  }
+}
+
+/**
+ * Pipes a body stream through a tap that reports its bytes to a capture (until they outgrow
+ * `maxEntryBytes`), and returns the stream to send instead. The client gets every byte as it
+ * comes; the capture ends when the stream does.
+ */
+export function teeStream(source: Readable, capture: Capture): Readable {
+  let capturing = true
+  let ended = false
+  const out = new PassThrough()
+  source.on('data', (chunk: unknown) => {
+    if (capturing) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array)
+      capturing = capture.chunk(bytes)
+    }
+  })
+  source.once('end', () => {
+    ended = true
+    capture.end()
+  })
+  source.once('error', (error) => {
+    ended = true
+    capture.abandon()
+    out.destroy(error)
+  })
+  out.once('close', () => {
+    if (!ended) {
+      ended = true
+      capture.abandon()
+      source.destroy()
+    }
+  })
+  source.pipe(out)
+  return out
+}
+
+/**
+ * A GET (or HEAD) request and a response object that goes nowhere, for dispatching a background
+ * revalidation through an application. The request looks like it came from the same client
+ * (remote address, TLS) with the given headers.
+ */
+export function syntheticRequest(
+  source: IncomingMessage,
+  url: string,
+  method: string,
+  headers: IncomingHttpHeaders,
+): { req: IncomingMessage; res: ServerResponse } {
+  const from = source.socket as (Socket & { encrypted?: boolean }) | null
+  const socket = {
+    encrypted: from?.encrypted === true ? true : undefined,
+    remoteAddress: from?.remoteAddress,
+    remotePort: from?.remotePort,
+    remoteFamily: from?.remoteFamily,
+    localAddress: from?.localAddress,
+    localPort: from?.localPort,
+    readable: false,
+    writable: false,
+    destroyed: false,
+    on(): unknown {
+      return socket
+    },
+    once(): unknown {
+      return socket
+    },
+    removeListener(): unknown {
+      return socket
+    },
+    off(): unknown {
+      return socket
+    },
+    emit(): boolean {
+      return false
+    },
+    setTimeout(): unknown {
+      return socket
+    },
+    destroy(): void {},
+  }
+  const req = new IncomingMessage(socket as unknown as Socket)
+  req.method = method
+  req.url = url
+  req.headers = headers
+  const raw: string[] = []
+  for (const name in headers) {
+    const v = headers[name]
+    if (Array.isArray(v)) for (const item of v) raw.push(name, item)
+    else if (v !== undefined) raw.push(name, v)
+  }
+  req.rawHeaders = raw
+  req.httpVersion = '1.1'
+  req.httpVersionMajor = 1
+  req.httpVersionMinor = 1
+  req.complete = true
+  req.push(null)
+  const res = new ServerResponse(req)
+  return { req, res }
+}

@@ -1,0 +1,53 @@
+import type { Cache } from '@tiercache/core'
+import { InvalidOptionError, validateNamespace } from '@tiercache/core'
+import { primaryKey } from './key.js'
+
+/**
+ * The primary keys of a URL: GET and HEAD, http and https. Deleting them drops every stored
+ * variant (variant keys hang off the primary key's index generation).
+ *
+ * @param url - absolute URL
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for a URL that is not absolute
+ */
+export function purgeKeys(url: string | URL): string[] {
+  let u: URL
+  try {
+    u = typeof url === 'string' ? new URL(url) : url
+  } catch {
+    throw new InvalidOptionError(`purge needs an absolute URL, got ${String(url)}`, { option: 'url' })
+  }
+  const target = `${u.pathname}${u.search}`
+  const keys: string[] = []
+  for (const scheme of ['http', 'https']) {
+    keys.push(primaryKey('G', scheme, u.hostname, target), primaryKey('H', scheme, u.hostname, target))
+  }
+  return keys
+}
+
+/** Options of {@link purgeUrl}. */
+export interface PurgeOptions {
+  /** The `namespace` the middleware was given. @default 'http' */
+  readonly namespace?: string
+}
+
+/**
+ * Removes every stored response of a URL (all variants, GET and HEAD, http and https) from
+ * every tier and, through the cache's bus, from every instance's in-process tier. The URL's
+ * path and query are taken as the client sends them (query parameter order does not matter).
+ *
+ * @param cache - the cache given to the middleware
+ * @param url - absolute URL, e.g. `'https://example.com/products/1?lang=en'`
+ * @example
+ * ```ts
+ * import { purgeUrl } from '@tiercache/http'
+ * await purgeUrl(cache, 'https://shop.example/products/42')
+ * ```
+ */
+export async function purgeUrl(cache: Cache, url: string | URL, options: PurgeOptions = {}): Promise<void> {
+  const namespace = options.namespace ?? 'http'
+  validateNamespace(namespace)
+  await cache.namespace(namespace).deleteMany(purgeKeys(url))
+}
+
+/** Alias of {@link purgeUrl}. */
+export const purge: typeof purgeUrl = purgeUrl

@@ -1,0 +1,530 @@
+/**
+ * Behaviour scenarios over real HTTP, run by every adapter's suite (and by the http package on
+ * a bare node:http server), on the memory tier and on memory + Redis.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Cache } from '@tiercache/core'
+import { type ChaosStore, chaosStore } from '@tiercache/core/testing'
+import { purgeUrl } from '@tiercache/http'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  get,
+  type Harness,
+  makeCache,
+  rawRequest,
+  SkewClock,
+  type TestServer,
+  type TierKind,
+  waitFor,
+} from './harness.js'
+
+const text = (body: string, headers: Record<string, string | string[]> = {}, status = 200) => ({
+  status,
+  headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+  body,
+})
+
+export function runScenarios(
+  harness: Harness,
+  kinds: readonly TierKind[] = ['memory', 'memory+redis'],
+): void {
+  describe.each(kinds)(`${harness.name} over %s`, (kind) => {
+    const clock = new SkewClock()
+    let cache: Cache
+    let srv: TestServer
+    beforeAll(async () => {
+      cache = makeCache(kind, clock).cache
+      srv = await harness.start(cache, { clock })
+    })
+    afterAll(async () => {
+      await srv?.close()
+      await cache?.close()
+    })
+
+    test('a GET is stored and served again with Age and X-Cache', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`hello ${n}`))
+      const a = await get(r.url)
+      expect([a.status, a.cache, a.text]).toEqual([200, 'MISS', 'hello 1'])
+      clock.advance(3000)
+      const b = await get(r.url)
+      expect([b.status, b.cache, b.text]).toEqual([200, 'HIT', 'hello 1'])
+      expect(Number(b.res.headers.get('age'))).toBeGreaterThanOrEqual(3)
+      expect(b.res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+      expect(r.calls).toBe(1)
+    })
+
+    test('HEAD is answered from the GET entry, without a body and with its length', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('0123456789'))
+      await get(r.url)
+      const h = await rawRequest(r.url, { method: 'HEAD' })
+      expect(h.status).toBe(200)
+      expect(h.headers['x-cache']).toBe('HIT')
+      expect(h.headers['content-length']).toBe('10')
+      expect(h.body.length).toBe(0)
+      expect(r.calls).toBe(1)
+    })
+
+    test('a HEAD miss is stored as a HEAD response and purged with the URL', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('abcdef'))
+      expect((await rawRequest(r.url, { method: 'HEAD' })).headers['x-cache']).toBe('MISS')
+      const again = await rawRequest(r.url, { method: 'HEAD' })
+      expect(again.headers['x-cache']).toBe('HIT')
+      expect(again.headers['content-length']).toBe('6')
+      await purgeUrl(cache, r.url)
+      expect((await rawRequest(r.url, { method: 'HEAD' })).headers['x-cache']).toBe('MISS')
+      // a GET is still a miss: HEAD entries never answer GET
+      expect((await get(r.url)).cache).toBe('MISS')
+    })
+
+    test('POST and other unsafe methods are neither served nor stored', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`post ${n}`))
+      expect((await get(r.url, {}, 'POST')).text).toBe('post 1')
+      expect((await get(r.url, {}, 'POST')).text).toBe('post 2')
+      expect(r.calls).toBe(2)
+    })
+
+    test('a successful unsafe request invalidates the URL; a failed one does not', async () => {
+      const r = srv.route({ ttl: '1m' }, (req, n) =>
+        req.method === 'PUT' ? text('no', {}, 500) : text(`v${n}`),
+      )
+      await get(r.url)
+      expect((await get(r.url)).cache).toBe('HIT')
+      await get(r.url, {}, 'PUT')
+      expect((await get(r.url)).cache).toBe('HIT')
+      await get(r.url, {}, 'DELETE')
+      await waitFor(async () => (await get(r.url)).cache === 'MISS', 2000, 'invalidation')
+    })
+
+    test('an unsafe request invalidates a same-host Location target', async () => {
+      const target = srv.route({ ttl: '1m' }, (_req, n) => text(`item ${n}`))
+      const r = srv.route({}, () => text('created', { location: target.path }, 201))
+      await get(target.url)
+      expect((await get(target.url)).cache).toBe('HIT')
+      await get(r.url, {}, 'POST')
+      await waitFor(async () => (await get(target.url)).cache === 'MISS', 2000, 'invalidation')
+    })
+
+    test('Range requests bypass the cache', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('0123456789'))
+      await get(r.url)
+      const ranged = await get(r.url, { range: 'bytes=0-3' })
+      expect(ranged.cache).toBe('BYPASS')
+      expect(r.calls).toBe(2)
+    })
+
+    test('the key sorts the query; a different query is another entry', async () => {
+      const r = srv.route({ ttl: '1m' }, (req) => text(`q=${req.url.split('?')[1]}`))
+      expect((await get(`${r.url}?a=1&b=2`)).cache).toBe('MISS')
+      const sorted = await get(`${r.url}?b=2&a=1`)
+      expect([sorted.cache, sorted.text]).toEqual(['HIT', 'q=a=1&b=2'])
+      expect((await get(`${r.url}?a=1&b=3`)).cache).toBe('MISS')
+    })
+
+    test('the key covers the host; X-Forwarded-Host is ignored without trust proxy', async () => {
+      const r = srv.route({ ttl: '1m' }, (req) => text(`host ${req.headers.host}`))
+      const a = await rawRequest(r.url, { headers: { host: 'a.example' } })
+      const b = await rawRequest(r.url, { headers: { host: 'b.example' } })
+      expect([a.headers['x-cache'], b.headers['x-cache']]).toEqual(['MISS', 'MISS'])
+      expect(b.body.toString()).toBe('host b.example')
+      const spoofed = await rawRequest(r.url, {
+        headers: { host: 'a.example', 'x-forwarded-host': 'evil.example' },
+      })
+      expect(spoofed.headers['x-cache']).toBe('HIT')
+      expect(spoofed.body.toString()).toBe('host a.example')
+    })
+
+    test('requests with Authorization or Cookie bypass by default', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`))
+      await get(r.url)
+      expect((await get(r.url, { authorization: 'Bearer x' })).cache).toBe('BYPASS')
+      expect((await get(r.url, { cookie: 'sid=1' })).cache).toBe('BYPASS')
+      expect(r.calls).toBe(3)
+    })
+
+    test('allowAuthorization stores only responses that say public, s-maxage or must-revalidate', async () => {
+      const plain = srv.route({ ttl: '1m', allowAuthorization: true }, (_req, n) => text(`v${n}`))
+      const pub = srv.route({ allowAuthorization: true }, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'public, max-age=60' }),
+      )
+      const auth = { authorization: 'Bearer x' }
+      await get(plain.url, auth)
+      expect((await get(plain.url, auth)).cache).toBe('MISS')
+      await get(pub.url, auth)
+      expect((await get(pub.url, auth)).cache).toBe('HIT')
+    })
+
+    test('allowCookies serves requests with cookies; Vary: Cookie keeps users apart', async () => {
+      const r = srv.route({ ttl: '1m', allowCookies: true }, (req) =>
+        text(`user ${req.headers.cookie}`, { vary: 'Cookie' }),
+      )
+      expect((await get(r.url, { cookie: 'u=1' })).text).toBe('user u=1')
+      expect((await get(r.url, { cookie: 'u=2' })).text).toBe('user u=2')
+      const again = await get(r.url, { cookie: 'u=1' })
+      expect([again.cache, again.text]).toEqual(['HIT', 'user u=1'])
+    })
+
+    test('a response with Set-Cookie is never stored', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) =>
+        text(`v${n}`, { 'set-cookie': `s=${n}; HttpOnly`, 'cache-control': 'public, max-age=60' }),
+      )
+      await get(r.url)
+      const b = await get(r.url)
+      expect([b.cache, b.text]).toEqual(['MISS', 'v2'])
+    })
+
+    test('collapsed requests never receive another client’s Set-Cookie response', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => ({
+        ...text(`v${n}`, { 'set-cookie': `s=${n}` }),
+        delay: 100,
+      }))
+      const all = await Promise.all(Array.from({ length: 6 }, () => fetch(r.url)))
+      const cookies = all.map((res) => res.headers.get('set-cookie'))
+      expect(new Set(cookies).size).toBe(6)
+      expect(r.calls).toBe(6)
+    })
+
+    test.each([
+      [404, false],
+      [301, true],
+      [308, true],
+      [206, false],
+      [500, false],
+      [503, false],
+    ])('status %i stored by default: %s', async (status, stored) => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) =>
+        text(`s${n}`, status === 301 || status === 308 ? { location: '/elsewhere' } : {}, status),
+      )
+      await rawRequest(r.url)
+      const b = await rawRequest(r.url)
+      expect(b.status).toBe(status)
+      expect(b.headers['x-cache']).toBe(stored ? 'HIT' : 'MISS')
+    })
+
+    test('statuses opts in to other codes', async () => {
+      const r = srv.route({ ttl: '1m', statuses: [200, 404] }, () => text('gone', {}, 404))
+      await get(r.url)
+      expect((await get(r.url)).cache).toBe('HIT')
+    })
+
+    test.each([
+      ['no-store'],
+      ['private, max-age=60'],
+      ['no-cache'],
+      ['s-maxage=0, max-age=60'],
+      ['max-age=0'],
+    ])('Cache-Control: %s is respected (not stored)', async (cc) => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`, { 'cache-control': cc }))
+      await get(r.url)
+      const b = await get(r.url)
+      expect([b.cache, b.text]).toEqual(['MISS', 'v2'])
+      expect(b.res.headers.get('cache-control')).toBe(cc)
+    })
+
+    test.each([['*'], ['Accept, *'], [' * ']])('Vary: "%s" is never stored', async (vary) => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`, { vary }))
+      await get(r.url)
+      expect((await get(r.url)).cache).toBe('MISS')
+    })
+
+    test('Vary produces separate variants', async () => {
+      const r = srv.route({ ttl: '1m' }, (req) =>
+        text(`lang ${req.headers['accept-language']}`, { vary: 'Accept-Language' }),
+      )
+      expect((await get(r.url, { 'accept-language': 'en' })).text).toBe('lang en')
+      expect((await get(r.url, { 'accept-language': 'fr' })).text).toBe('lang fr')
+      const en = await get(r.url, { 'accept-language': 'en' })
+      const fr = await get(r.url, { 'accept-language': 'fr' })
+      expect([en.cache, en.text, fr.cache, fr.text]).toEqual(['HIT', 'lang en', 'HIT', 'lang fr'])
+      expect(r.calls).toBe(2)
+      await purgeUrl(cache, r.url)
+      expect((await get(r.url, { 'accept-language': 'fr' })).cache).toBe('MISS')
+    })
+
+    test('the handler’s Cache-Control is kept; the route TTL applies only when it sets none', async () => {
+      const own = srv.route({ ttl: '1h' }, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'public, max-age=2' }),
+      )
+      const none = srv.route({ ttl: '10s' }, (_req, n) => text(`v${n}`))
+      await get(own.url)
+      await get(none.url)
+      const hit = await get(own.url)
+      expect([hit.cache, hit.res.headers.get('cache-control')]).toEqual(['HIT', 'public, max-age=2'])
+      expect((await get(none.url)).res.headers.get('cache-control')).toBeNull()
+      clock.advance(3000)
+      expect((await get(own.url)).cache).toBe('MISS')
+      expect((await get(none.url)).cache).toBe('HIT')
+      clock.advance(8000)
+      expect((await get(none.url)).cache).toBe('MISS')
+    })
+
+    test('Expires and Age from the handler count toward freshness', async () => {
+      const r = srv.route({}, () =>
+        text('x', {
+          expires: new Date(clock.now() + 60_000).toUTCString(),
+          date: new Date(clock.now()).toUTCString(),
+        }),
+      )
+      const aged = srv.route({}, () => text('y', { 'cache-control': 'max-age=10', age: '9' }))
+      await get(r.url)
+      expect((await get(r.url)).cache).toBe('HIT')
+      await get(aged.url)
+      clock.advance(1500)
+      const b = await get(aged.url)
+      expect(b.cache).toBe('MISS')
+    })
+
+    // fetch() adds `Cache-Control: no-cache` to conditional requests, so these go through node:http.
+    const cond = async (url: string, headers: Record<string, string>) => {
+      const r = await rawRequest(url, { headers })
+      return { status: r.status, cache: r.headers['x-cache'], text: r.body.toString(), headers: r.headers }
+    }
+
+    test('If-None-Match and If-Modified-Since get a 304 from the stored response', async () => {
+      const lm = new Date(Date.now() - 86_400_000).toUTCString()
+      const r = srv.route({ ttl: '1m' }, () => text('body', { etag: '"abc"', 'last-modified': lm }))
+      await get(r.url)
+      const inm = await cond(r.url, { 'if-none-match': 'W/"abc"' })
+      expect([inm.status, inm.cache, inm.text]).toEqual([304, 'HIT', ''])
+      expect(inm.headers.etag).toBe('"abc"')
+      expect(inm.headers.age).toBeDefined()
+      expect((await cond(r.url, { 'if-none-match': '"other"' })).status).toBe(200)
+      expect((await cond(r.url, { 'if-modified-since': new Date().toUTCString() })).status).toBe(304)
+      const older = new Date(Date.now() - 2 * 86_400_000).toUTCString()
+      expect((await cond(r.url, { 'if-modified-since': older })).status).toBe(200)
+      expect(r.calls).toBe(1)
+    })
+
+    test('a conditional miss answers 304 itself and still stores the full response', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('full body', { etag: '"v1"' }))
+      const first = await cond(r.url, { 'if-none-match': '"v1"' })
+      expect([first.status, first.cache, first.text]).toEqual([304, 'MISS', ''])
+      const full = await get(r.url)
+      expect([full.status, full.cache, full.text]).toEqual([200, 'HIT', 'full body'])
+      expect(r.calls).toBe(1)
+    })
+
+    test('statusHeader and cacheStatus are configurable', async () => {
+      const r = srv.route({ ttl: '1m', statusHeader: 'x-edge', cacheStatus: 'tiercache' }, () => text('x'))
+      const off = srv.route({ ttl: '1m', statusHeader: false }, () => text('x'))
+      const a = await get(r.url)
+      expect(a.res.headers.get('x-edge')).toBe('MISS')
+      expect(a.res.headers.get('cache-status')).toBe('tiercache; fwd=uri-miss; stored')
+      const b = await get(r.url)
+      expect(b.res.headers.get('x-edge')).toBe('HIT')
+      expect(b.res.headers.get('cache-status')).toMatch(/^tiercache; hit; ttl=\d+$/)
+      expect(b.cache).toBeNull()
+      await get(off.url)
+      expect((await get(off.url)).cache).toBeNull()
+    })
+
+    test('100 concurrent cold requests to a slow route run the handler once', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => ({ ...text(`slow ${n}`), delay: 150 }))
+      const all = await Promise.all(Array.from({ length: 100 }, () => get(r.url)))
+      expect(r.calls).toBe(1)
+      expect(new Set(all.map((a) => a.text))).toEqual(new Set(['slow 1']))
+      expect(all.filter((a) => a.cache === 'MISS')).toHaveLength(1)
+    })
+
+    test('after the lock timeout waiters run the handler themselves', async () => {
+      const r = srv.route({ ttl: '1m', lockTimeout: 30 }, (_req, n) => ({ ...text(`slow ${n}`), delay: 200 }))
+      await Promise.all(Array.from({ length: 4 }, () => get(r.url)))
+      expect(r.calls).toBe(4)
+    })
+
+    test('stale-while-revalidate serves the stale response and refreshes it in the background', async () => {
+      const r = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=1, stale-while-revalidate=60' }),
+      )
+      await get(r.url)
+      clock.advance(2000)
+      const stale = await get(r.url)
+      expect([stale.cache, stale.text]).toEqual(['STALE', 'v1'])
+      await waitFor(async () => (await get(r.url)).text === 'v2', 3000, 'the background refresh')
+      expect((await get(r.url)).cache).toBe('HIT')
+      expect(r.calls).toBe(2)
+    })
+
+    test('a route staleWhileRevalidate applies, but never to must-revalidate responses', async () => {
+      const r = srv.route({ ttl: 1000, staleWhileRevalidate: '1m' }, (_req, n) => text(`v${n}`))
+      const strict = srv.route({ staleWhileRevalidate: '1m' }, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=1, must-revalidate' }),
+      )
+      await get(r.url)
+      await get(strict.url)
+      clock.advance(2000)
+      expect((await get(r.url)).cache).toBe('STALE')
+      const s = await get(strict.url)
+      expect([s.cache, s.text]).toEqual(['MISS', 'v2'])
+    })
+
+    test('stale-if-error serves the stored response instead of a 5xx or a thrown error', async () => {
+      const r = srv.route({}, (_req, n) =>
+        n === 1 ? text('good', { 'cache-control': 'max-age=1, stale-if-error=60' }) : text('bad', {}, 500),
+      )
+      const thrown = srv.route({ ttl: 1000, staleIfError: '1m' }, (_req, n) =>
+        n === 1 ? text('fine') : { throws: 503 },
+      )
+      await get(r.url)
+      await get(thrown.url)
+      clock.advance(2000)
+      const a = await get(r.url)
+      expect([a.status, a.cache, a.text]).toEqual([200, 'STALE', 'good'])
+      const b = await get(thrown.url)
+      expect([b.status, b.cache, b.text]).toEqual([200, 'STALE', 'fine'])
+      clock.advance(120_000)
+      expect((await get(r.url)).status).toBe(500)
+    })
+
+    test('binary bodies come back byte-identical', async () => {
+      const bytes = randomBytes(70_000)
+      const r = srv.route({ ttl: '1m' }, () => ({
+        headers: { 'content-type': 'application/octet-stream' },
+        body: bytes,
+      }))
+      await get(r.url)
+      const res = await fetch(r.url)
+      expect(res.headers.get('x-cache')).toBe('HIT')
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true)
+    })
+
+    test('a body above maxEntryBytes streams through unstored', async () => {
+      const big = 'x'.repeat(5000)
+      const r = srv.route({ ttl: '1m', maxEntryBytes: 4096 }, () => ({
+        ...text(''),
+        body: undefined,
+        chunks: [big, big],
+      }))
+      const a = await get(r.url)
+      expect(a.text).toBe(big + big)
+      const b = await get(r.url)
+      expect([b.cache, b.text.length]).toEqual(['MISS', 10_000])
+    })
+
+    test('a streamed response is stored when it fits', async () => {
+      const r = srv.route({ ttl: '1m' }, () => ({
+        ...text(''),
+        body: undefined,
+        chunks: ['one,', Buffer.from('two,'), 'three'],
+      }))
+      expect((await get(r.url)).text).toBe('one,two,three')
+      const b = await get(r.url)
+      expect([b.cache, b.text]).toEqual(['HIT', 'one,two,three'])
+    })
+
+    test('purgeUrl removes a URL; tags from the route and the tag header invalidate', async () => {
+      const r = srv.route({ ttl: '1m', tags: ['products'] }, (_req, n) =>
+        text(`v${n}`, { 'cache-tag': `p1 shelf-${n}` }),
+      )
+      const a = await get(r.url)
+      expect(a.res.headers.get('cache-tag')).toBeNull()
+      expect((await get(r.url)).cache).toBe('HIT')
+      await purgeUrl(cache, r.url)
+      expect((await get(r.url)).text).toBe('v2')
+      await cache.invalidateTags(['p1'])
+      expect((await get(r.url)).text).toBe('v3')
+      await cache.invalidateTags(['products'])
+      expect((await get(r.url)).text).toBe('v4')
+      expect((await get(r.url)).cache).toBe('HIT')
+    })
+
+    test('request Cache-Control: no-cache refreshes, only-if-cached answers 504 on a miss', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`))
+      await get(r.url)
+      const fresh = await get(r.url, { 'cache-control': 'no-cache' })
+      expect([fresh.cache, fresh.text]).toEqual(['MISS', 'v2'])
+      expect((await get(r.url)).text).toBe('v2')
+      const other = srv.route({ ttl: '1m' }, () => text('x'))
+      expect((await get(other.url, { 'cache-control': 'only-if-cached' })).status).toBe(504)
+      expect(other.calls).toBe(0)
+    })
+  })
+}
+
+/** Two app instances sharing Redis (each with its own memory tier and a bus), and store failures. */
+export function runDistributedScenarios(harness: Harness): void {
+  describe(`${harness.name}: two instances sharing Redis`, () => {
+    const clock = new SkewClock()
+    let a: { cache: Cache; srv: TestServer }
+    let b: { cache: Cache; srv: TestServer }
+    beforeAll(async () => {
+      const one = makeCache('memory+redis', clock)
+      const two = makeCache('memory+redis', clock, one.prefix)
+      a = { cache: one.cache, srv: await harness.start(one.cache, { clock }) }
+      b = { cache: two.cache, srv: await harness.start(two.cache, { clock }) }
+    })
+    afterAll(async () => {
+      await a?.srv.close()
+      await b?.srv.close()
+      await a?.cache.close()
+      await b?.cache.close()
+    })
+
+    /** The same route on both instances (routes are named in registration order). */
+    function both(options: Parameters<TestServer['route']>[0], handle: Parameters<TestServer['route']>[1]) {
+      return [a.srv.route(options, handle), b.srv.route(options, handle)] as const
+    }
+
+    test('a response stored by one instance is a hit on the other', async () => {
+      const [ra, rb] = both({ ttl: '1m' }, (_req, n) => text(`v${n}`))
+      expect((await get(ra.url)).cache).toBe('MISS')
+      const other = await get(rb.url)
+      expect([other.cache, other.text]).toEqual(['HIT', 'v1'])
+      expect(rb.calls).toBe(0)
+    })
+
+    test('a purge on one instance is seen by the other', async () => {
+      const [ra, rb] = both({ ttl: '1m' }, (_req, n) => text(`v${n}`))
+      await get(ra.url)
+      expect((await get(rb.url)).cache).toBe('HIT')
+      expect((await get(rb.url)).cache).toBe('HIT')
+      await a.srv.purge(ra.url)
+      await waitFor(async () => (await get(rb.url)).cache === 'MISS', 3000, 'the purge to reach instance b')
+      expect(rb.calls).toBe(1)
+    })
+
+    test('tag invalidation on one instance is seen by the other', async () => {
+      const [ra, rb] = both({ ttl: '1m', tags: ['catalog'] }, (_req, n) => text(`v${n}`))
+      await get(ra.url)
+      expect((await get(rb.url)).cache).toBe('HIT')
+      await a.cache.invalidateTags(['catalog'])
+      await waitFor(async () => (await get(rb.url)).cache === 'MISS', 3000, 'the tag invalidation to reach b')
+    })
+  })
+
+  describe(`${harness.name}: store failures fall through to the handler`, () => {
+    const clock = new SkewClock()
+    let chaos: ChaosStore<any>
+    let cache: Cache
+    let srv: TestServer
+    beforeAll(async () => {
+      cache = makeCache('memory+redis', clock, undefined, (s) => {
+        chaos = chaosStore(s)
+        return chaos
+      }).cache
+      srv = await harness.start(cache, { clock })
+    })
+    afterAll(async () => {
+      chaos?.heal()
+      await srv?.close()
+      await cache?.close()
+    })
+
+    test('a hanging shared tier is given up after lookupTimeout', async () => {
+      const r = srv.route({ ttl: '1m', lookupTimeout: 50 }, (_req, n) => text(`v${n}`))
+      chaos.hang()
+      const started = Date.now()
+      const res = await get(r.url)
+      expect([res.status, res.text]).toEqual([200, 'v1'])
+      expect(Date.now() - started).toBeLessThan(2000)
+      chaos.heal()
+    })
+
+    test('a failing shared tier is a miss, and the in-process tier still serves', async () => {
+      const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`))
+      chaos.fail()
+      expect((await get(r.url)).text).toBe('v1')
+      expect((await get(r.url)).cache).toBe('HIT')
+      chaos.heal()
+    })
+  })
+}

@@ -1,0 +1,1 @@
+export { httpCache, type KoaApp, type KoaContext, type KoaMiddleware } from './middleware.js'

@@ -1,0 +1,156 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Cache } from '@tiercache/core'
+import {
+  createHttpCache,
+  type HttpCache,
+  type HttpCacheOptions,
+  type Reply,
+  teeStream,
+} from '@tiercache/http'
+
+/** The parts of a Koa application the middleware uses. */
+export interface KoaApp {
+  callback(): (req: IncomingMessage, res: ServerResponse) => unknown
+}
+
+/** The parts of a Koa context the middleware uses (Koa 2 and 3). */
+export interface KoaContext {
+  readonly method: string
+  /** `http` or `https`; honours `app.proxy` (`X-Forwarded-Proto`). */
+  readonly protocol: string
+  /** Host name; honours `app.proxy` (`X-Forwarded-Host`). */
+  readonly hostname: string
+  /** The URL before routers rewrote it. */
+  readonly originalUrl: string
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly response: { readonly headers: OutgoingHttpHeaders }
+  readonly app: KoaApp
+  status: number
+  body: unknown
+  respond?: boolean
+  set(field: string, value: string | string[]): void
+  remove(field: string): void
+}
+
+/** Koa middleware, with the neutral cache it runs on. */
+export interface KoaMiddleware {
+  (ctx: KoaContext, next: () => Promise<unknown>): Promise<void>
+  /** The framework-neutral cache behind this middleware. */
+  readonly http: HttpCache
+  /** Removes every stored response of an absolute URL, in every tier and instance. */
+  purge(url: string | URL): Promise<void>
+}
+
+const callbacks = new WeakMap<KoaApp, (req: IncomingMessage, res: ServerResponse) => unknown>()
+
+function dispatcher(app: KoaApp): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    let cb = callbacks.get(app)
+    if (cb === undefined) {
+      cb = app.callback()
+      callbacks.set(app, cb)
+    }
+    void cb(req, res)
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+function send(ctx: KoaContext, reply: Reply): void {
+  ctx.status = reply.status
+  // Koa turns a null body into 204 unless the status has no body anyway.
+  const body = reply.body ?? (reply.status === 204 || reply.status === 304 ? null : EMPTY)
+  ctx.body = body === null || Buffer.isBuffer(body) ? body : Buffer.from(body)
+  for (const [name, value] of reply.headers) ctx.set(name, value as string | string[])
+  for (let i = 0; i < reply.extra.length; i += 2)
+    ctx.set(reply.extra[i] as string, reply.extra[i + 1] as string)
+}
+
+function isStream(body: unknown): body is Readable {
+  return typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function'
+}
+
+/**
+ * Koa middleware that caches responses of the routes it is mounted on (GET and HEAD only),
+ * following RFC 9111 and RFC 5861; see `@tiercache/http` for the rules and every option. Any
+ * body kind is stored: string, Buffer, JSON object, and streams (teed as they are sent, stored
+ * when they fit `maxEntryBytes`). `X-Forwarded-*` headers count only when `app.proxy` is on.
+ *
+ * @param cache - a tiercache instance (`createCache`)
+ * @param options - e.g. `{ ttl: '5m', staleWhileRevalidate: '1m' }`
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for bad options
+ * @example
+ * ```ts
+ * import { httpCache } from '@tiercache/koa'
+ *
+ * router.get('/products/:id', httpCache(cache, { ttl: '5m' }), async (ctx) => {
+ *   ctx.body = await loadProduct(ctx.params.id)
+ * })
+ * ```
+ */
+export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddleware {
+  const http = createHttpCache(cache, options)
+  const middleware = async (ctx: KoaContext, next: () => Promise<unknown>): Promise<void> => {
+    const begun = http.begin({
+      method: ctx.method,
+      protocol: ctx.protocol,
+      host: ctx.hostname,
+      url: ctx.originalUrl,
+      headers: ctx.req.headers,
+    })
+    const plan = begun instanceof Promise ? await begun : begun
+    if (plan.kind === 'serve') {
+      send(ctx, plan.reply)
+      plan.revalidate?.(ctx.req, dispatcher(ctx.app))
+      return
+    }
+    if (plan.kind === 'pass') {
+      for (let i = 0; i < plan.extra.length; i += 2)
+        ctx.set(plan.extra[i] as string, plan.extra[i + 1] as string)
+      await next()
+      plan.settle?.(ctx.status, ctx.response.headers)
+      return
+    }
+    const capture = plan.capture
+    try {
+      await next()
+    } catch (error) {
+      const stale = capture.fail(error)
+      if (stale === undefined) throw error
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+      return send(ctx, stale)
+    }
+    const d = capture.head(ctx.status, ctx.response.headers)
+    if (d.kind === 'replace') {
+      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+      return send(ctx, d.reply)
+    }
+    for (const name of d.remove) ctx.remove(name)
+    for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
+    const body = ctx.body
+    if (body === null || body === undefined || ctx.method === 'HEAD') capture.end()
+    else if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      capture.chunk(typeof body === 'string' ? Buffer.from(body) : body)
+      capture.end()
+    } else if (isStream(body)) {
+      const tee = teeStream(body, capture)
+      if (d.notModified || capture.background) tee.resume()
+      else ctx.body = tee
+    } else if (
+      typeof body === 'object' &&
+      !(body instanceof Blob) &&
+      !(body instanceof ReadableStream) &&
+      !(body instanceof Response)
+    ) {
+      const json = JSON.stringify(body)
+      ctx.body = json
+      capture.chunk(Buffer.from(json))
+      capture.end()
+    } else capture.abandon()
+    if (d.notModified) ctx.status = 304
+    if (capture.background) ctx.respond = false
+  }
+  return Object.assign(middleware, { http, purge: (url: string | URL) => http.purge(url) })
+}
