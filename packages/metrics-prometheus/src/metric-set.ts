@@ -441,10 +441,21 @@ export class MetricSet implements SourceSink {
       }
     }
     this.#histogramSeries.delete(source)
+    this.releaseIfUnused()
+  }
+
+  /** With no cache left, removes the metrics from the registry and forgets this set. */
+  releaseIfUnused(): void {
     if (this.#sources.size > 0) return
-    for (const [name] of this.#metrics) this.registry.removeSingleMetric(name)
+    for (const [name] of this.#metrics) {
+      if (this.registry.getSingleMetric(name) === this.#byName(name)) this.registry.removeSingleMetric(name)
+    }
     const byPrefix = sets.get(this.registry)
     if (byPrefix?.get(this.options.prefix) === this) byPrefix.delete(this.options.prefix)
+  }
+
+  #byName(name: string): Metric | undefined {
+    return this.#metrics.find(([n]) => n === name)?.[1]
   }
 
   observeOperation(

@@ -97,6 +97,11 @@ interface TargetState {
   readonly pending: Map<string, Timed[]>
   readonly listeners: readonly [CacheEventName, (event: any) => void][]
   attached: boolean
+  /**
+   * L1 answers synchronously (a memory store): seen once a level-1 hit arrived inside a timed
+   * call. From then on a level-1 hit outside one belongs to an untimed call.
+   */
+  syncL1: boolean
 }
 
 /**
@@ -187,6 +192,7 @@ export class OperationTimer {
       pending: new Map(),
       listeners: this.#listenersFor(target),
       attached: false,
+      syncL1: false,
     }
     this.#targets.set(target.root, state)
     if (this.#state !== IDLE) this.#attach(state)
@@ -405,10 +411,15 @@ export class OperationTimer {
       [
         'hit',
         (e: CacheEvents['hit']) => {
-          const rec = this.#find(state(), 'r', e.key)
+          const s = state()
+          const rec = this.#find(s, 'r', e.key)
+          if (rec === undefined) return
+          if (rec === this.#current) {
+            // A hit during the synchronous call is an L1 hit: the value is in hand.
+            rec.sync = true
+            if (e.tier === 0 && s !== undefined) s.syncL1 = true
+          } else if (e.tier === 0 && s?.syncL1) return // another call's L1 hit
           confirm(rec, e.level, 'hit')
-          // A hit during the synchronous call is an L1 hit: the value is in hand.
-          if (rec !== undefined && rec === this.#current) rec.sync = true
         },
       ],
       [

@@ -57,8 +57,14 @@ export function prometheusMetrics(options: PrometheusMetricsOptions = {}): Prome
         )
       }
       const set = MetricSet.for(registry, resolved)
-      const source = new CacheSource(cache, resolved, set)
-      set.add(source)
+      let source: CacheSource
+      try {
+        source = new CacheSource(cache, resolved, set)
+        set.add(source)
+      } catch (error) {
+        set.releaseIfUnused()
+        throw error
+      }
       installed = source
       return () => {
         set.remove(source)

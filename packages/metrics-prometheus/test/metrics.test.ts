@@ -215,10 +215,11 @@ describe('level_up and circuit breakers', () => {
     await cache.close()
   })
 
-  test('a breaker for a level the cache does not have is refused at createCache', () => {
+  test('a breaker for a level the cache does not have is refused at createCache, registering nothing', () => {
     const breaker = withBreaker(remoteStore())
     for (const breakers of [{ l2_redis: breaker }, [withBreaker(remoteStore({ name: 'redis' }))]]) {
-      const metrics = prometheusMetrics({ breakers })
+      const registry = new Registry()
+      const metrics = prometheusMetrics({ breakers, registry })
       let error: unknown
       try {
         createCache({ namespace: 'app', tiers: [memoryStore(), breaker], plugins: [metrics] })
@@ -227,6 +228,7 @@ describe('level_up and circuit breakers', () => {
       }
       expect(error).toBeInstanceOf(InvalidOptionError)
       expect(String((error as Error).message)).toContain('l2_remote')
+      expect(registry.getMetricsAsArray()).toEqual([])
     }
   })
 })
