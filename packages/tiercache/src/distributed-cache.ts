@@ -37,6 +37,7 @@ import { type ResolvedConfig, type ResolvedRedisConfig, resolveConfig } from './
 import { consoleLogger, silentLogger } from './logger.js'
 import type { DistributedCacheConfig } from './options.js'
 import { formatSize } from './size.js'
+import { TrackedBus } from './tracked-bus.js'
 
 /** Breaker settings of the Redis tier unless `breaker` says otherwise. */
 export const DEFAULT_BREAKER_OPTIONS: Readonly<BreakerOptions> = Object.freeze({
@@ -44,6 +45,9 @@ export const DEFAULT_BREAKER_OPTIONS: Readonly<BreakerOptions> = Object.freeze({
   resetTimeout: '10s',
   timeout: '500ms',
 })
+
+/** Longest a write waits for Redis to take its bus message, in milliseconds. */
+const BUS_WAIT = 250
 
 /** Connection state of one tier, from {@link DistributedCache.health}. */
 export interface TierHealth {
@@ -83,6 +87,8 @@ export interface DistributedCache extends Cache {
   readonly metrics: PrometheusMetricsPlugin | undefined
   /** The metrics registry (serve it with `metricsHandler(cache.registry)`), when `enableMetrics` is on. */
   readonly registry: RegistryLike | undefined
+  /** A child view (keys prefixed `name:`), with the same composition. */
+  namespace(name: string): DistributedCache
   /** One line for start-up logs: the tiers and their settings, never credentials. */
   describe(): string
   /** Connection state of every tier. */
@@ -124,10 +130,25 @@ function describeDb(db: string): string {
   return `${u.protocol.replace(':', '')} ${u.hostname}:${u.port}${u.pathname}`
 }
 
-/** A `Cache` that forwards to the engine's and carries the composition. */
+/** What every view of one distributed cache shares. */
+interface Parts {
+  readonly config: ResolvedConfig
+  readonly breaker: BreakerStore | undefined
+  readonly bus: RedisBus | undefined
+  readonly tracked: TrackedBus | undefined
+  readonly metrics: PrometheusMetricsPlugin | undefined
+  readonly startup: Promise<void>
+  /** Longest wait for the bus after a write, in milliseconds; 0 = do not wait. */
+  readonly busWait: number
+}
+
+/**
+ * A `Cache` that forwards to the engine's and carries the composition. Writes and deletes
+ * resolve once Redis has taken their bus message (see `waitForBus`).
+ */
 class ComposedCache implements DistributedCache {
   readonly #cache: Cache
-  readonly #startup: Promise<void>
+  readonly #parts: Parts
   readonly config: ResolvedConfig
   readonly breaker: BreakerStore | undefined
   readonly bus: RedisBus | undefined
@@ -135,24 +156,25 @@ class ComposedCache implements DistributedCache {
   readonly registry: RegistryLike | undefined
   readonly namespacePath: string
 
-  constructor(
-    cache: Cache,
-    config: ResolvedConfig,
-    parts: {
-      breaker: BreakerStore | undefined
-      bus: RedisBus | undefined
-      metrics: PrometheusMetricsPlugin | undefined
-    },
-    startup: Promise<void>,
-  ) {
+  constructor(cache: Cache, parts: Parts) {
     this.#cache = cache
-    this.config = config
+    this.#parts = parts
+    this.config = parts.config
     this.breaker = parts.breaker
     this.bus = parts.bus
     this.metrics = parts.metrics
     this.registry = parts.metrics?.registry
     this.namespacePath = cache.namespacePath
-    this.#startup = startup
+  }
+
+  /** After a write: wait (bounded) until Redis took the bus messages, unless Redis is known to be down. */
+  #told<R>(result: R): R | Promise<R> {
+    const { tracked, busWait, breaker } = this.#parts
+    if (tracked === undefined || busWait === 0 || tracked.pending === 0 || breaker?.state !== 'closed') {
+      return result
+    }
+    const wait = tracked.settled(busWait)
+    return wait === undefined ? result : wait.then(() => result)
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
@@ -161,8 +183,8 @@ class ComposedCache implements DistributedCache {
   peek<T = unknown>(key: string): T | undefined {
     return this.#cache.peek<T>(key)
   }
-  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
-    return this.#cache.set(key, value, options)
+  async set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
+    return this.#told(await this.#cache.set(key, value, options))
   }
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T> {
     return this.#cache.getOrSet(key, loader, options)
@@ -170,29 +192,30 @@ class ComposedCache implements DistributedCache {
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     return this.#cache.getMany<T>(keys)
   }
-  setMany(items: readonly SetManyItem[]): Promise<void> {
-    return this.#cache.setMany(items)
+  async setMany(items: readonly SetManyItem[]): Promise<void> {
+    return this.#told(await this.#cache.setMany(items))
   }
-  deleteMany(keys: readonly string[]): Promise<number> {
-    return this.#cache.deleteMany(keys)
+  async deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#told(await this.#cache.deleteMany(keys))
   }
   has(key: string): Promise<boolean> {
     return this.#cache.has(key)
   }
-  delete(key: string): Promise<boolean> {
-    return this.#cache.delete(key)
+  async delete(key: string): Promise<boolean> {
+    return this.#told(await this.#cache.delete(key))
   }
-  deleteByPattern(pattern: string): Promise<number> {
-    return this.#cache.deleteByPattern(pattern)
+  async deleteByPattern(pattern: string): Promise<number> {
+    return this.#told(await this.#cache.deleteByPattern(pattern))
   }
-  invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.#cache.invalidateTags(tags)
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#told(await this.#cache.invalidateTags(tags))
   }
-  clear(): Promise<void> {
-    return this.#cache.clear()
+  async clear(): Promise<void> {
+    return this.#told(await this.#cache.clear())
   }
-  namespace(name: string): Cache {
-    return this.#cache.namespace(name)
+  /** A child view, with the same composition and the same wait for the bus. */
+  namespace(name: string): DistributedCache {
+    return new ComposedCache(this.#cache.namespace(name), this.#parts)
   }
   getStats(): CacheStats {
     return this.#cache.getStats()
@@ -223,7 +246,7 @@ class ComposedCache implements DistributedCache {
   }
   /** Resolves when start-up work is done: the warm restore, and the first Redis check. */
   async ready(): Promise<void> {
-    await Promise.all([this.#cache.ready(), this.#startup])
+    await Promise.all([this.#cache.ready(), this.#parts.startup])
   }
   flushLocal(): void {
     this.#cache.flushLocal()
@@ -313,6 +336,12 @@ async function probeRedis(breaker: BreakerStore, key: string, attempts: number):
 export function createDistributedCache(config: DistributedCacheConfig = {}): DistributedCache {
   const resolved = resolveConfig(config)
   const logger: Logger = config.logger === false ? silentLogger : (config.logger ?? consoleLogger('warn'))
+  const waitForBus = config.waitForBus ?? true
+  if (typeof waitForBus !== 'boolean') {
+    throw new InvalidOptionError('createDistributedCache: waitForBus must be true or false', {
+      option: 'waitForBus',
+    })
+  }
   const extra = config.cacheOptions ?? {}
   if (extra === null || typeof extra !== 'object') {
     throw new InvalidOptionError('createDistributedCache: cacheOptions must be an object', {
@@ -323,6 +352,7 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
   const tiers: Store<any>[] = [memoryStore({ maxBytes: resolved.maxMemorySize })]
   let breaker: BreakerStore | undefined
   let bus: RedisBus | undefined
+  let tracked: TrackedBus | undefined
   const r = resolved.redis
   if (r !== undefined) {
     const connection = redisConnection(r)
@@ -347,6 +377,7 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     })
     tiers.push(breaker)
     bus = redisBus({ ...connection, prefix: r.prefix })
+    tracked = new TrackedBus(bus)
   }
   if (resolved.fallbackToDb) {
     tiers.push(kyselyStore(sqlConnection(resolved.fallbackDb)))
@@ -373,7 +404,7 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
       ttl: resolved.defaultTtlMs,
       logger,
       plugins,
-      ...(bus === undefined ? {} : { bus }),
+      ...(tracked === undefined ? {} : { bus: tracked }),
       ...(resolved.enableCacheWarming ? { warming: { threshold: resolved.cacheWarmingThreshold } } : {}),
     })
   } catch (error) {
@@ -387,5 +418,13 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     breaker === undefined
       ? Promise.resolve()
       : probeRedis(breaker, `${resolved.namespace}#probe`, Math.min(failureThreshold, 20))
-  return new ComposedCache(cache, resolved, { breaker, bus, metrics }, startup)
+  return new ComposedCache(cache, {
+    config: resolved,
+    breaker,
+    bus,
+    tracked,
+    metrics,
+    startup,
+    busWait: waitForBus ? BUS_WAIT : 0,
+  })
 }

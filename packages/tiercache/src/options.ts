@@ -112,6 +112,16 @@ export interface DistributedCacheConfig {
    */
   readonly breaker?: BreakerOptions
   /**
+   * With Redis: `set`, `setMany`, `delete`, `deleteMany`, `deleteByPattern`,
+   * `invalidateTags` and `clear` resolve only once Redis has taken the bus message that tells
+   * the other instances to drop their L1 copies (Redis delivers it to every subscriber before it
+   * answers), so a read on another instance right after the call returns sees the change. Costs
+   * one Redis round trip per write; waits at most 250 ms, and not at all while the breaker is
+   * open.
+   * @default true
+   */
+  readonly waitForBus?: boolean
+  /**
    * Where warnings go (Redis unreachable, breaker open or closed again). `false` for silence.
    * @default warnings and errors to the console
    */

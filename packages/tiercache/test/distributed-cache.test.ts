@@ -129,7 +129,7 @@ describe('with Redis', () => {
     expect(await c.registry!.metrics()).toContain('cache_breaker_state')
   })
 
-  test('two instances: a write on one drops the copy the other holds in L1, at once', async () => {
+  test('two instances: a write resolves once Redis took its message; the other drops its L1 copy', async () => {
     const namespace = uniqueNamespace('pair')
     const config = {
       redisHost: '127.0.0.1',
@@ -149,7 +149,9 @@ describe('with Redis', () => {
     await waitFor(() => received === 1, 2000, 'the first bus message') // else it could drop b's copy below
     expect(await b.get('price')).toBe(1)
     expect(b.peek('price')).toBe(1)
+    const sent = a.bus!.stats().sent
     await a.set('price', 2)
+    expect(a.bus!.stats().sent).toBe(sent + 1) // Redis took the message before set resolved
     await waitFor(() => b.peek('price') === undefined, 2000, 'bus invalidation')
     expect(await b.get('price')).toBe(2)
     await a.invalidateTags(['none'])
@@ -300,4 +302,15 @@ describe('Redis TLS and ACL', () => {
       await server.stop()
     }
   })
+})
+
+test('waitForBus: false resolves writes without waiting for the bus', async () => {
+  const namespace = uniqueNamespace('nowait')
+  const c = make({ redisUrl: redis.url, fallbackToDb: false, namespace, waitForBus: false })
+  await c.ready()
+  const sent = c.bus!.stats().sent
+  await c.set('k', 1)
+  expect(c.bus!.stats().sent).toBe(sent) // the publish is still in flight
+  await waitFor(() => c.bus!.stats().sent === sent + 1, 2000, 'the publish')
+  expect(() => make({ waitForBus: 'yes' as never })).toThrow(/waitForBus/)
 })
