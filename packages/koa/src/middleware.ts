@@ -59,13 +59,15 @@ function dispatcher(app: KoaApp): (req: IncomingMessage, res: ServerResponse) =>
 const EMPTY = Buffer.alloc(0)
 
 function send(ctx: KoaContext, reply: Reply): void {
+  const res = ctx.res
   ctx.status = reply.status
+  // Stored headers first: with Content-Type already set, Koa's body setter does not guess one.
+  for (const [name, value] of reply.headers) res.setHeader(name, value)
   // Koa turns a null body into 204 unless the status has no body anyway.
   const body = reply.body ?? (reply.status === 204 || reply.status === 304 ? null : EMPTY)
   ctx.body = body === null || Buffer.isBuffer(body) ? body : Buffer.from(body)
-  for (const [name, value] of reply.headers) ctx.set(name, value as string | string[])
   for (let i = 0; i < reply.extra.length; i += 2)
-    ctx.set(reply.extra[i] as string, reply.extra[i + 1] as string)
+    res.setHeader(reply.extra[i] as string, reply.extra[i + 1] as string)
 }
 
 function isStream(body: unknown): body is Readable {

@@ -1,0 +1,177 @@
+// Issue: HTTP response caching. Each server runs in its own process (bench/src/_http-server.mjs);
+// autocannon drives them from this process. Contenders are measured side by side, interleaved
+// over rounds (A B C, A B C, …), each result the median over rounds:
+//   express constant route vs express + @tiercache/express (hit) vs apicache;
+//   koa constant route vs koa + @tiercache/koa (hit) vs koa-cash;
+//   a route doing 20 ms of CPU work, cached vs uncached.
+// Targets: cached ≥ 0.9x the constant route's req/s with p99 ≤ 1.2x; ≥ apicache / koa-cash;
+// the 20 ms route ≥ 20x cached vs uncached.
+//
+// Imports the built packages by path (run `pnpm build` first): bench/package.json does not list
+// @tiercache/express and @tiercache/koa yet.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { machineLine, save, target } from './lib.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 8)
+const DURATION = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
+const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32)
+
+async function startServer(mode) {
+  const child = spawn(process.execPath, [join(here, '_http-server.mjs'), mode], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  })
+  let out = ''
+  for await (const chunk of child.stdout) {
+    out += chunk
+    const m = /port (\d+)/.exec(out)
+    if (m) return { mode, child, url: `http://127.0.0.1:${m[1]}/x` }
+  }
+  throw new Error(`${mode} did not start`)
+}
+
+function run(url, duration) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1 }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    )
+  })
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid) {
+  const file = `/proc/${pid}/stat`
+  if (!existsSync(file)) return undefined
+  const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+async function measureGroup(title, modes) {
+  const servers = []
+  for (const mode of modes) servers.push(await startServer(mode))
+  try {
+    for (const s of servers) {
+      const first = await fetch(s.url)
+      await first.text()
+      await run(s.url, 1) // warm-up: JIT and cache fill
+    }
+    const samples = new Map(modes.map((m) => [m, { rps: [], p99: [], cpu: [], errors: 0 }]))
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? servers : [...servers].reverse()
+      for (const s of order) {
+        const before = cpuMs(s.child.pid)
+        const res = await run(s.url, DURATION)
+        const after = cpuMs(s.child.pid)
+        const sample = samples.get(s.mode)
+        sample.rps.push(res.requests.average)
+        sample.p99.push(res.latency.p99)
+        if (before !== undefined && after !== undefined && res.requests.total > 0) {
+          sample.cpu.push(((after - before) * 1000) / res.requests.total)
+        }
+        sample.errors += res.errors + res.non2xx
+      }
+    }
+    const out = {}
+    for (const [mode, s] of samples) {
+      out[mode] = {
+        rps: median(s.rps),
+        p99: median(s.p99),
+        cpuPerRequest: s.cpu.length ? Number(median(s.cpu).toFixed(1)) : undefined,
+        errors: s.errors,
+      }
+    }
+    console.log(`\n## ${title}\n${machineLine()}\n`)
+    console.log(`${CONNECTIONS} connections, ${ROUNDS} rounds × ${DURATION} s, median of rounds\n`)
+    console.log('| contender | req/s | p99 (ms) | server CPU per request (µs) | errors |')
+    console.log('| --- | ---: | ---: | ---: | ---: |')
+    for (const [mode, r] of Object.entries(out)) {
+      console.log(
+        `| ${mode} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p99} | ${r.cpuPerRequest ?? 'n/a'} | ${r.errors} |`,
+      )
+    }
+    return out
+  } finally {
+    for (const s of servers) s.child.kill('SIGTERM')
+    await Promise.all(servers.map((s) => (s.child.exitCode === null ? once(s.child, 'exit') : undefined)))
+  }
+}
+
+const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow').split(',')
+const checks = []
+const results = {}
+const p99Check = (label, value, base) => {
+  const ratio = value / base
+  const ok = ratio <= 1.2
+  console.log(`${ok ? 'MET ' : 'MISS'} ${label}: ${ratio.toFixed(2)}x (target ≤ 1.2x)`)
+  return { label, value: Number(ratio.toFixed(3)), target: 1.2, met: ok }
+}
+
+if (only.includes('express')) {
+  const ex = await measureGroup('Express: constant route vs cached hit vs apicache', [
+    'express-constant',
+    'express-tiercache',
+    'express-apicache',
+  ])
+  checks.push(
+    target(
+      'express cached req/s vs constant route',
+      ex['express-tiercache'].rps / ex['express-constant'].rps,
+      0.9,
+    ),
+  )
+  checks.push(
+    p99Check(
+      'express cached p99 vs constant route',
+      Math.max(ex['express-tiercache'].p99, 1),
+      Math.max(ex['express-constant'].p99, 1),
+    ),
+  )
+  checks.push(
+    target('express cached req/s vs apicache', ex['express-tiercache'].rps / ex['express-apicache'].rps, 1),
+  )
+  results.express = ex
+}
+
+if (only.includes('koa')) {
+  const koa = await measureGroup('Koa: constant route vs cached hit vs koa-cash', [
+    'koa-constant',
+    'koa-tiercache',
+    'koa-cash',
+  ])
+  checks.push(
+    target('koa cached req/s vs constant route', koa['koa-tiercache'].rps / koa['koa-constant'].rps, 0.9),
+  )
+  checks.push(
+    p99Check(
+      'koa cached p99 vs constant route',
+      Math.max(koa['koa-tiercache'].p99, 1),
+      Math.max(koa['koa-constant'].p99, 1),
+    ),
+  )
+  checks.push(target('koa cached req/s vs koa-cash', koa['koa-tiercache'].rps / koa['koa-cash'].rps, 1))
+  results.koa = koa
+}
+
+if (only.includes('slow')) {
+  const slow = await measureGroup('A route doing 20 ms of CPU work: cached vs uncached (Express)', [
+    'slow-uncached',
+    'slow-tiercache',
+  ])
+  checks.push(
+    target('20 ms route cached vs uncached', slow['slow-tiercache'].rps / slow['slow-uncached'].rps, 20),
+  )
+  results.slow = slow
+}
+
+if (only.length === 3) save('http', { ...results, checks })
