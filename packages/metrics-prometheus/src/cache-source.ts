@@ -46,6 +46,11 @@ export class CacheSource implements TimingTarget {
   readonly warmItems: { ok: number; error: number; seen: boolean } = { ok: 0, error: 0, seen: false }
   /** Operations being timed when the timer had to stop. */
   timingsDropped = 0
+  /** Label objects of this cache's operation histogram series, by operation, level and outcome. */
+  readonly operationSeries: Map<string, Map<string, Map<string, Readonly<Record<string, string>>>>> =
+    new Map()
+  /** Label objects of this cache's loader histogram series, by outcome. */
+  readonly loadSeries: Map<string, Readonly<Record<string, string>>> = new Map()
 
   readonly #sink: SourceSink
   readonly #listeners: [CacheEventName, (event: any) => void][]
