@@ -47,6 +47,16 @@ type Commands = Pick<
   'getBuffer' | 'mgetBuffer' | 'set' | 'unlink' | 'exists' | 'info' | 'scan'
 >
 
+type Resolve = (entry: RemoteEntry | undefined) => void
+type Reject = (error: unknown) => void
+
+/** Reads collected during one tick. */
+interface ReadBatch {
+  readonly keys: string[]
+  readonly resolve: Resolve[]
+  readonly reject: Reject[]
+}
+
 /** Checks a prefix option. */
 export function checkPrefix(prefix: unknown): string {
   if (prefix === undefined) return DEFAULT_PREFIX
@@ -79,6 +89,8 @@ export class RedisStore implements Store<Uint8Array> {
   readonly #clock: Clock
   readonly #batch: number
   #closing: Promise<void> | undefined
+  /** Reads waiting for the end of this tick, sent together by #flushReads. */
+  #reads: ReadBatch | undefined
 
   /**
    * @param options - connection, prefix and limits; see {@link RedisStoreOptions}
@@ -139,18 +151,66 @@ export class RedisStore implements Store<Uint8Array> {
   }
 
   /**
-   * Reads an entry (`GET`). Resolves `undefined` for a missing or expired key.
+   * Reads an entry. Resolves `undefined` for a missing or expired key. Reads issued in the same
+   * tick are sent together at the end of it: one `GET`, or one `MGET` for many keys.
    * @throws DeserializationError when the stored bytes are not an entry; StoreError on Redis errors
    */
-  async get(key: string): Promise<RemoteEntry | undefined> {
-    if (this.#conn.client.status !== 'ready') await this.#conn.waitReady('get', key)
-    let bytes: Buffer | null
-    try {
-      bytes = await this.#cmd.getBuffer(this.prefix + key)
-    } catch (e) {
-      throw this.#conn.fail('get', key, e)
+  get(key: string): Promise<RemoteEntry | undefined> {
+    if (this.#conn.client.status !== 'ready') {
+      return this.#conn.waitReady('get', key).then(() => this.get(key))
     }
-    return this.#decode(key, bytes)
+    return new Promise((resolve, reject) => {
+      let batch = this.#reads
+      if (batch === undefined) {
+        batch = this.#reads = { keys: [], resolve: [], reject: [] }
+        process.nextTick(this.#flushReads)
+      }
+      batch.keys.push(key)
+      batch.resolve.push(resolve)
+      batch.reject.push(reject)
+    })
+  }
+
+  /**
+   * Sends the reads collected during this tick: one `GET` for a single key, else `MGET`s (one
+   * per hash slot on a Cluster, at most `batchSize` keys each). Concurrent callers thus share
+   * one command, one reply and one timeout instead of one each.
+   */
+  readonly #flushReads = (): void => {
+    const batch = this.#reads
+    this.#reads = undefined
+    if (batch === undefined) return
+    const { keys, resolve, reject } = batch
+    if (keys.length === 1) {
+      const key = keys[0] as string
+      this.#cmd.getBuffer(this.prefix + key).then(
+        (bytes) => this.#settle(key, bytes, resolve[0] as Resolve, reject[0] as Reject),
+        (e: unknown) => (reject[0] as Reject)(this.#conn.fail('get', key, e)),
+      )
+      return
+    }
+    const full = keys.map((k) => this.prefix + k)
+    for (const indices of this.#batches(full)) {
+      this.#cmd.mgetBuffer(indices.map((i) => full[i] as string)).then(
+        (values) => {
+          for (let j = 0; j < indices.length; j++) {
+            const i = indices[j] as number
+            this.#settle(keys[i] as string, values[j] ?? null, resolve[i] as Resolve, reject[i] as Reject)
+          }
+        },
+        (e: unknown) => {
+          for (const i of indices) (reject[i] as Reject)(this.#conn.fail('get', keys[i], e))
+        },
+      )
+    }
+  }
+
+  #settle(key: string, bytes: Buffer | null, resolve: Resolve, reject: Reject): void {
+    try {
+      resolve(this.#decode(key, bytes))
+    } catch (e) {
+      reject(e)
+    }
   }
 
   #checkSize(key: string, entry: RemoteEntry, operation: string): void {

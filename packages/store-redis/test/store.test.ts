@@ -210,6 +210,36 @@ describe('keys, values and expiry in Redis', () => {
   })
 })
 
+describe('read batching', () => {
+  test('gets issued in the same tick share one MGET; each caller gets its own answer', async () => {
+    const prefix = uniquePrefix()
+    const store = redisStore({ url: server.url, prefix })
+    try {
+      const keys = Array.from({ length: 50 }, (_, i) => `ns:${i}`)
+      await store.setMany(keys.filter((_, i) => i % 2 === 0).map((k) => [k, entry(k)] as const))
+      await raw.set(`${prefix}ns:1`, 'junk')
+      await server.command('CONFIG', 'RESETSTAT')
+      const results = await Promise.allSettled(keys.map((k) => store.get(k)))
+      const stats = String(await server.command('INFO', 'commandstats'))
+      expect(stats).toMatch(/cmdstat_mget:calls=1,/)
+      expect(stats).not.toMatch(/cmdstat_get:/)
+      for (const [i, r] of results.entries()) {
+        if (i === 1) {
+          expect(r.status).toBe('rejected')
+          expect(isTierCacheError((r as PromiseRejectedResult).reason, 'E_DESERIALIZE')).toBe(true)
+        } else if (i % 2 === 0) expect(decode((r as PromiseFulfilledResult<RemoteEntry>).value)).toBe(keys[i])
+        else expect((r as PromiseFulfilledResult<RemoteEntry | undefined>).value).toBeUndefined()
+      }
+      // A lone get is a plain GET.
+      await server.command('CONFIG', 'RESETSTAT')
+      expect(decode(await store.get('ns:0'))).toBe('ns:0')
+      expect(String(await server.command('INFO', 'commandstats'))).toMatch(/cmdstat_get:calls=1,/)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
 describe('patterns and prefixes', () => {
   test('patterns translate to an escaped Redis glob (? widened to *, filtered exactly afterwards)', () => {
     expect(escapeRedisGlob('a*b?c[d]e\\f^g')).toBe('a\\*b\\?c\\[d\\]e\\\\f\\^g')
