@@ -264,3 +264,44 @@ export function syntheticRequest(
   const res = new ServerResponse(req)
   return { req, res }
 }
+
+function isStream(body: unknown): body is Readable {
+  return typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function'
+}
+
+/**
+ * Reports a framework's body value to a capture and returns what to send in its place: strings
+ * and bytes as they are, a Node stream teed as it is sent, any other object as its JSON text
+ * (what Koa would send). Web streams, `Blob` and `Response` bodies are not captured.
+ *
+ * @param send - false when the body will not be sent (304, background revalidation): a stream is then drained into the capture
+ */
+export function captureBody(capture: Capture, body: unknown, send: boolean): unknown {
+  if (body === null || body === undefined) {
+    capture.end()
+    return body
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    capture.chunk(typeof body === 'string' ? Buffer.from(body) : body)
+    capture.end()
+    return body
+  }
+  if (isStream(body)) {
+    const tee = teeStream(body, capture)
+    if (!send) tee.resume()
+    return tee
+  }
+  if (
+    typeof body !== 'object' ||
+    body instanceof Blob ||
+    body instanceof ReadableStream ||
+    body instanceof Response
+  ) {
+    capture.abandon()
+    return body
+  }
+  const json = JSON.stringify(body)
+  capture.chunk(Buffer.from(json))
+  capture.end()
+  return json
+}

@@ -1,12 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import {
+  captureBody,
   createHttpCache,
   type HttpCache,
   type HttpCacheOptions,
   type Reply,
-  teeStream,
 } from '@tiercache/http'
 
 /** The parts of a Koa application the middleware uses. */
@@ -70,10 +69,6 @@ function send(ctx: KoaContext, reply: Reply): void {
     res.setHeader(reply.extra[i] as string, reply.extra[i + 1] as string)
 }
 
-function isStream(body: unknown): body is Readable {
-  return typeof (body as Readable).pipe === 'function' && typeof (body as Readable).on === 'function'
-}
-
 /**
  * Koa middleware that caches responses of the routes it is mounted on (GET and HEAD only),
  * following RFC 9111 and RFC 5861; see `@tiercache/http` for the rules and every option. Any
@@ -131,26 +126,11 @@ export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddlewa
     }
     for (const name of d.remove) ctx.remove(name)
     for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
-    const body = ctx.body
-    if (body === null || body === undefined || ctx.method === 'HEAD') capture.end()
-    else if (typeof body === 'string' || Buffer.isBuffer(body)) {
-      capture.chunk(typeof body === 'string' ? Buffer.from(body) : body)
-      capture.end()
-    } else if (isStream(body)) {
-      const tee = teeStream(body, capture)
-      if (d.notModified || capture.background) tee.resume()
-      else ctx.body = tee
-    } else if (
-      typeof body === 'object' &&
-      !(body instanceof Blob) &&
-      !(body instanceof ReadableStream) &&
-      !(body instanceof Response)
-    ) {
-      const json = JSON.stringify(body)
-      ctx.body = json
-      capture.chunk(Buffer.from(json))
-      capture.end()
-    } else capture.abandon()
+    if (ctx.method === 'HEAD') capture.end()
+    else {
+      const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
+      if (body !== ctx.body) ctx.body = body
+    }
     if (d.notModified) ctx.status = 304
     if (capture.background) ctx.respond = false
   }
