@@ -79,8 +79,8 @@ export async function makeTlsCertificates(dir?: string): Promise<TlsCertificates
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
   )
   writeFileSync(join(out, 'client.ext'), 'extendedKeyUsage=clientAuth\n')
-  const sign = (name: string, cn: string): Promise<void[]> =>
-    openssl(out, [
+  const sign = async (name: string, cn: string): Promise<void> => {
+    await openssl(out, [
       'req',
       '-new',
       ...key,
@@ -90,28 +90,26 @@ export async function makeTlsCertificates(dir?: string): Promise<TlsCertificates
       `${name}.csr`,
       '-subj',
       `/CN=${cn}`,
-    ]).then(() =>
-      Promise.all([
-        openssl(out, [
-          'x509',
-          '-req',
-          '-in',
-          `${name}.csr`,
-          '-CA',
-          'ca.crt',
-          '-CAkey',
-          'ca.key',
-          '-set_serial',
-          String(Date.now() + (name === 'server' ? 1 : 2)),
-          '-out',
-          `${name}.crt`,
-          '-days',
-          '2',
-          '-extfile',
-          `${name}.ext`,
-        ]),
-      ]),
-    )
+    ])
+    await openssl(out, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-set_serial',
+      String(Date.now() + (name === 'server' ? 1 : 2)),
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    ])
+  }
   await Promise.all([sign('server', 'localhost'), sign('client', 'tiercache test client')])
   const file = (name: string): string => join(out, name)
   const read = (name: string): string => readFileSync(file(name), 'utf8')
