@@ -321,7 +321,19 @@ export class HttpCache {
       delete h['if-none-match']
       delete h['if-modified-since']
     }
-    const capture = new MissCapture(this, req, found, stale, flight, store, background, conditional, detail)
+    // A HEAD response has no body: it may never be stored as the GET entry it fell back on.
+    const storable = store && !(req.method === 'HEAD' && found.cls === 'G')
+    const capture = new MissCapture(
+      this,
+      req,
+      found,
+      stale,
+      flight,
+      storable,
+      background,
+      conditional,
+      detail,
+    )
     this.#shared.active.add(capture)
     return capture
   }

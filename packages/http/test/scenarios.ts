@@ -76,6 +76,18 @@ export function runScenarios(
       expect((await get(r.url)).cache).toBe('MISS')
     })
 
+    test('a HEAD that falls back on an expired GET entry never overwrites it with an empty body', async () => {
+      const r = srv.route({ ttl: 1000, staleIfError: '1m' }, (_req, n) => text(`body ${n}`))
+      await get(r.url)
+      clock.advance(2000)
+      const h = await rawRequest(r.url, { method: 'HEAD' })
+      expect([h.status, h.body.length]).toEqual([200, 0])
+      const g = await get(r.url)
+      expect(g.text).toMatch(/^body \d$/)
+      const again = await get(r.url)
+      expect([again.cache, again.text]).toEqual(['HIT', g.text])
+    })
+
     test('POST and other unsafe methods are neither served nor stored', async () => {
       const r = srv.route({ ttl: '1m' }, (_req, n) => text(`post ${n}`))
       expect((await get(r.url, {}, 'POST')).text).toBe('post 1')

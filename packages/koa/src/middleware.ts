@@ -126,7 +126,9 @@ export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddlewa
     }
     for (const name of d.remove) ctx.remove(name)
     for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
-    if (ctx.method === 'HEAD') capture.end()
+    if (ctx.respond === false)
+      capture.abandon() // the handler wrote to ctx.res itself
+    else if (ctx.method === 'HEAD') capture.end()
     else {
       const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
       if (body !== ctx.body) ctx.body = body
