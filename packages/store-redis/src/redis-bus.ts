@@ -91,6 +91,7 @@ export class RedisBus implements Bus {
   #nodeIndex = 0
   #rotations = 0
   #rotateTimer: ReturnType<typeof setTimeout> | undefined
+  #cancelWait: (() => void) | undefined
   readonly #maxQueue: number
   readonly #retryDelay: number
   readonly #maxRetryDelay: number
@@ -152,9 +153,11 @@ export class RedisBus implements Bus {
     }
     const onReady = (): void => {
       client.off('ready', onReady)
+      this.#cancelWait = undefined
       if (!this.#closed) fn()
     }
     client.on('ready', onReady)
+    this.#cancelWait = () => client.off('ready', onReady)
     if (client.status === 'wait') client.connect().catch(() => {})
   }
 
@@ -403,6 +406,7 @@ export class RedisBus implements Bus {
       clearTimeout(this.#retryTimer)
       clearTimeout(this.#resubscribeTimer)
       clearTimeout(this.#rotateTimer)
+      this.#cancelWait?.()
       this.#failed += this.#queue.length
       this.#queue.length = 0
       this.#firstSubscribe?.()
