@@ -369,6 +369,23 @@ export function runScenarios(
       expect([s.cache, s.text]).toEqual(['MISS', 'v2'])
     })
 
+    test('a request max-stale serves an expired response, unless it says must-revalidate', async () => {
+      // expired responses are kept only while a stale window (here the route's staleIfError) allows
+      const loose = srv.route({ staleIfError: '1m' }, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=1' }),
+      )
+      const strict = srv.route({ staleIfError: '1m' }, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=1, must-revalidate' }),
+      )
+      await get(loose.url)
+      await get(strict.url)
+      clock.advance(3000)
+      const a = await get(loose.url, { 'cache-control': 'max-stale=60' })
+      expect([a.cache, a.text]).toEqual(['STALE', 'v1'])
+      const b = await get(strict.url, { 'cache-control': 'max-stale=60' })
+      expect([b.cache, b.text]).toEqual(['MISS', 'v2'])
+    })
+
     test('stale-if-error serves the stored response instead of a 5xx or a thrown error', async () => {
       const r = srv.route({}, (_req, n) =>
         n === 1 ? text('good', { 'cache-control': 'max-age=1, stale-if-error=60' }) : text('bad', {}, 500),
