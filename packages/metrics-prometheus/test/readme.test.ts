@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { register } from 'prom-client'
+import { afterEach, expect, test, vi } from 'vitest'
+import {
+  DEFAULT_LOADER_BUCKETS,
+  DEFAULT_MAX_TIMED_PER_SECOND,
+  DEFAULT_OPERATION_BUCKETS,
+} from '../src/options.js'
+import { parseMetrics } from './helpers.js'
+import { exportedMetricNames } from './promql.js'
+
+const root = join(import.meta.dirname, '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const examples = readdirSync(join(root, 'test', 'examples')).map((f) => ({
+  file: `test/examples/${f}`,
+  code: readFileSync(join(root, 'test', 'examples', f), 'utf8'),
+}))
+
+/** Fenced blocks with the `<!-- ... -->` marker that may precede them. */
+const blocks = [...readme.matchAll(/(?:<!-- (.+?) -->\n)?```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
+  marker: m[1],
+  lang: m[2],
+  code: m[3] as string,
+}))
+
+afterEach(() => vi.restoreAllMocks())
+
+test('every TypeScript block is the literal source of an example file that a test runs, and back', () => {
+  const ts = blocks.filter((b) => b.lang === 'ts')
+  for (const block of ts) {
+    const example = examples.find((e) => e.code === block.code)
+    expect(example, `README block not in test/examples:\n${block.code.slice(0, 200)}`).toBeDefined()
+    if (block.marker !== 'not run') expect(block.marker).toBe(example!.file)
+  }
+  for (const example of examples)
+    expect(
+      ts.some((b) => b.code === example.code),
+      example.file,
+    ).toBe(true)
+})
+
+test('the install line names the package and every peer', () => {
+  const install = blocks.find((b) => b.lang === 'sh')!.code
+  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies)]) {
+    expect(install).toMatch(new RegExp(`\\s${name}(\\s|$)`))
+  }
+})
+
+test('the metrics table lists every exported metric, and only those', async () => {
+  const exported = await exportedMetricNames()
+  const listed = new Set([...readme.matchAll(/^\| `(cache_[a-z_]+)`/gm)].map((m) => m[1] as string))
+  // Histograms are listed once, without their _bucket, _sum and _count series.
+  const base = (n: string): string => {
+    const h = n.replace(/_(bucket|sum|count)$/, '')
+    return exported.has(`${h}_bucket`) ? h : n
+  }
+  const expected = new Set([...exported].map(base))
+  expect([...listed].sort()).toEqual([...expected].sort())
+})
+
+test('the documented defaults are the code defaults', () => {
+  expect(readme).toMatch(new RegExp(`\\| \`maxPerSecond\`\\s*\\| ${DEFAULT_MAX_TIMED_PER_SECOND}\\s*\\|`))
+  expect(readme).toContain(DEFAULT_OPERATION_BUCKETS.join(', '))
+  expect(readme).toContain(DEFAULT_LOADER_BUCKETS.join(', '))
+})
+
+test('the quick start runs', async () => {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  await import('./examples/quick-start.js')
+  expect(log.mock.calls).toEqual([
+    ['cache_hits_total{namespace="app",level="l1_memory"} 1'],
+    ['cache_misses_total{namespace="app",level="l1_memory"} 1'],
+  ])
+})
+
+test('the Redis example runs', async () => {
+  process.env.CACHE_PREFIX = `tc-test:metrics-readme:${randomUUID().slice(0, 8)}:`
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    await import('./examples/redis.js')
+    expect(log.mock.calls).toEqual([
+      ['cache_hits_total{namespace="app",level="l2_redis"} 1'],
+      ['cache_level_up{namespace="app",level="l2_redis"} 1'],
+    ])
+  } finally {
+    delete process.env.CACHE_PREFIX
+  }
+})
+
+test('the global registry example runs', async () => {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    await import('./examples/global-registry.js')
+    expect(log.mock.calls).toEqual([
+      [
+        [
+          'cache_misses_total{namespace="users",level="l1_memory"} 1',
+          'cache_misses_total{namespace="pages",level="l1_memory"} 1',
+        ],
+      ],
+      [true],
+    ])
+  } finally {
+    register.clear()
+  }
+})
+
+async function scrapeApp(server: Server): Promise<void> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)
+    expect(res.status).toBe(200)
+    const samples = parseMetrics(await res.text())
+    expect(samples.some((s) => s.name === 'cache_level_up' && s.labels.namespace === 'app')).toBe(true)
+  } finally {
+    await new Promise((r) => server.close(r))
+  }
+}
+
+test('the Express example serves /metrics', async () => {
+  const { app, cache } = await import('./examples/express.js')
+  await scrapeApp(createServer(app))
+  await cache.close()
+})
+
+test('the Koa example serves /metrics', async () => {
+  const { app, cache } = await import('./examples/koa.js')
+  await scrapeApp(createServer(app.callback()))
+  await cache.close()
+})
