@@ -1,0 +1,33 @@
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { afterAll, expect, test } from 'vitest'
+import { cache, homeChanged, server } from './examples/node-server.js'
+import { originOf } from './harness.js'
+import { checkReadme } from './readme.js'
+
+afterAll(async () => {
+  server.closeAllConnections()
+  server.close()
+  await cache.close()
+})
+
+test('the README shows the tested examples and the right install line', () => {
+  checkReadme(join(import.meta.dirname, '..'))
+})
+
+test('the node:http example caches, and purges by URL and by tag', async () => {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const origin = originOf(server)
+  const first = await fetch(`${origin}/`)
+  const body = await first.text()
+  const second = await fetch(`${origin}/`)
+  expect([first.headers.get('x-cache'), second.headers.get('x-cache'), await second.text()]).toEqual([
+    'MISS',
+    'HIT',
+    body,
+  ])
+  expect(second.headers.get('cache-status')).toMatch(/^site; hit/)
+  await homeChanged(origin)
+  expect((await fetch(`${origin}/`)).headers.get('x-cache')).toBe('MISS')
+})
