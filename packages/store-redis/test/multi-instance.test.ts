@@ -144,7 +144,10 @@ describe('multi-instance coherence (3 processes)', () => {
       'the warm-up messages',
     )
     await Promise.all(others.map((i) => i.call('received')))
+    // From the moment the writer's engine hands the invalidation to its bus to the moment the
+    // other instance has dropped its copy.
     const sentAt = await a.call<number[]>('setSeries', 'prop:', 1000)
+    expect(sentAt).toHaveLength(1000)
     // Collect until every receiver has all 1,000 messages.
     const perReceiver = await Promise.all(
       others.map(async (i) => {
