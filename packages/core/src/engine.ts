@@ -1432,6 +1432,8 @@ export class Engine {
       const r = bus.subscribe({
         message: (m) => this.#onBusMessage(m),
         reconnected: () => this.flushLocal('bus-reconnect'),
+        disconnected: () =>
+          this.logger.warn({}, 'tiercache: the invalidation bus is disconnected; L1 will be flushed when it reconnects'),
       })
       if (isThenable(r)) this.background(r)
     } catch (error) {
