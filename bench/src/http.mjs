@@ -1,4 +1,4 @@
-// Issue: HTTP response caching. Each server runs in its own process (bench/src/_http-server.mjs);
+// Issue: HTTP response caching. Each server runs in its own process (this file with `--serve <mode>`);
 // autocannon drives them from this process. Contenders are measured side by side, interleaved
 // over rounds (A B C, A B C, …), each result the median over rounds:
 //   express constant route vs express + @tiercache/express (hit) vs apicache;
@@ -9,21 +9,124 @@
 //
 // Imports the built packages by path (run `pnpm build` first): bench/package.json does not list
 // @tiercache/express and @tiercache/koa yet.
+
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import Router from '@koa/router'
+import { createCache } from '@tiercache/core'
+import { memoryStore } from '@tiercache/store-memory'
+import apicache from 'apicache'
 import autocannon from 'autocannon'
+import express from 'express'
+import Koa from 'koa'
+import koaCash from 'koa-cash'
+import { LRUCache } from 'lru-cache'
+import { httpCache as expressCache } from '../../packages/express/dist/index.js'
+import { httpCache as koaCache } from '../../packages/koa/dist/index.js'
 import { machineLine, save, target } from './lib.mjs'
 
-const here = dirname(fileURLToPath(import.meta.url))
+const BODY = JSON.stringify({
+  id: 12345,
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  roles: ['admin', 'editor', 'viewer'],
+  address: { street: '12 Analytical Engine Way', city: 'London', zip: 'NW1 6XE', country: 'UK' },
+  bio: 'Mathematician and writer, known for her work on the proposed mechanical general-purpose computer, the Analytical Engine. '.repeat(
+    6,
+  ),
+}).slice(0, 1024)
+
+const tiercache = () => createCache({ namespace: 'bench', tiers: [memoryStore({ maxBytes: 64 * 2 ** 20 })] })
+
+/** 20 ms of CPU work, as a handler doing real work would spend. */
+function work() {
+  const until = performance.now() + 20
+  let x = 0
+  while (performance.now() < until) x += Math.sqrt(x + 1)
+  return x
+}
+
+const expressHandler = (_req, res) => {
+  res.type('application/json')
+  res.send(BODY)
+}
+const koaHandler = (ctx) => {
+  ctx.type = 'application/json'
+  ctx.body = BODY
+}
+
+function expressApp(...middleware) {
+  const app = express()
+  app.get('/x', ...middleware, expressHandler)
+  return app
+}
+
+function koaApp(...middleware) {
+  const app = new Koa()
+  const router = new Router()
+  router.get('/x', ...middleware, koaHandler)
+  app.use(router.routes())
+  return app
+}
+
+const modes = {
+  'express-constant': () => expressApp(),
+  'express-tiercache': () => expressApp(expressCache(tiercache(), { ttl: '1h' })),
+  'express-apicache': () => expressApp(apicache.middleware('1 hour')),
+  'koa-constant': () => koaApp(),
+  'koa-tiercache': () => koaApp(koaCache(tiercache(), { ttl: '1h' })),
+  'koa-cash': () => {
+    const lru = new LRUCache({ max: 1000 })
+    const app = new Koa()
+    app.use(koaCash({ get: (k) => lru.get(k), set: (k, v) => lru.set(k, v), maxAge: 3_600_000 }))
+    const router = new Router()
+    router.get('/x', async (ctx) => {
+      if (await ctx.cashed()) return
+      koaHandler(ctx)
+    })
+    app.use(router.routes())
+    return app
+  },
+  'slow-uncached': () => {
+    const app = express()
+    app.get('/x', (req, res) => {
+      work()
+      expressHandler(req, res)
+    })
+    return app
+  },
+  'slow-tiercache': () => {
+    const app = express()
+    app.get('/x', expressCache(tiercache(), { ttl: '1h' }), (req, res) => {
+      work()
+      expressHandler(req, res)
+    })
+    return app
+  },
+}
+
+/** Server mode: `node http.mjs --serve <mode>` listens on a free port and prints it. */
+function serve(mode) {
+  const make = modes[mode]
+  if (!make) throw new Error(`unknown mode ${mode}`)
+  const server = make().listen(0, '127.0.0.1', () => {
+    console.log(`port ${server.address().port}`)
+  })
+  process.on('SIGTERM', () => server.close(() => process.exit(0)))
+  process.on('disconnect', () => process.exit(0))
+}
+
+const _here = dirname(fileURLToPath(import.meta.url))
 const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 8)
 const DURATION = Number(process.env.BENCH_HTTP_SECONDS ?? 2)
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 32)
 
 async function startServer(mode) {
-  const child = spawn(process.execPath, [join(here, '_http-server.mjs'), mode], {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', mode], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
   let out = ''
@@ -107,71 +210,76 @@ async function measureGroup(title, modes) {
   }
 }
 
-const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow').split(',')
-const checks = []
-const results = {}
-const p99Check = (label, value, base) => {
-  const ratio = value / base
-  const ok = ratio <= 1.2
-  console.log(`${ok ? 'MET ' : 'MISS'} ${label}: ${ratio.toFixed(2)}x (target ≤ 1.2x)`)
-  return { label, value: Number(ratio.toFixed(3)), target: 1.2, met: ok }
+async function bench() {
+  const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow').split(',')
+  const checks = []
+  const results = {}
+  const p99Check = (label, value, base) => {
+    const ratio = value / base
+    const ok = ratio <= 1.2
+    console.log(`${ok ? 'MET ' : 'MISS'} ${label}: ${ratio.toFixed(2)}x (target ≤ 1.2x)`)
+    return { label, value: Number(ratio.toFixed(3)), target: 1.2, met: ok }
+  }
+
+  if (only.includes('express')) {
+    const ex = await measureGroup('Express: constant route vs cached hit vs apicache', [
+      'express-constant',
+      'express-tiercache',
+      'express-apicache',
+    ])
+    checks.push(
+      target(
+        'express cached req/s vs constant route',
+        ex['express-tiercache'].rps / ex['express-constant'].rps,
+        0.9,
+      ),
+    )
+    checks.push(
+      p99Check(
+        'express cached p99 vs constant route',
+        Math.max(ex['express-tiercache'].p99, 1),
+        Math.max(ex['express-constant'].p99, 1),
+      ),
+    )
+    checks.push(
+      target('express cached req/s vs apicache', ex['express-tiercache'].rps / ex['express-apicache'].rps, 1),
+    )
+    results.express = ex
+  }
+
+  if (only.includes('koa')) {
+    const koa = await measureGroup('Koa: constant route vs cached hit vs koa-cash', [
+      'koa-constant',
+      'koa-tiercache',
+      'koa-cash',
+    ])
+    checks.push(
+      target('koa cached req/s vs constant route', koa['koa-tiercache'].rps / koa['koa-constant'].rps, 0.9),
+    )
+    checks.push(
+      p99Check(
+        'koa cached p99 vs constant route',
+        Math.max(koa['koa-tiercache'].p99, 1),
+        Math.max(koa['koa-constant'].p99, 1),
+      ),
+    )
+    checks.push(target('koa cached req/s vs koa-cash', koa['koa-tiercache'].rps / koa['koa-cash'].rps, 1))
+    results.koa = koa
+  }
+
+  if (only.includes('slow')) {
+    const slow = await measureGroup('A route doing 20 ms of CPU work: cached vs uncached (Express)', [
+      'slow-uncached',
+      'slow-tiercache',
+    ])
+    checks.push(
+      target('20 ms route cached vs uncached', slow['slow-tiercache'].rps / slow['slow-uncached'].rps, 20),
+    )
+    results.slow = slow
+  }
+
+  if (only.length === 3) save('http', { ...results, checks })
 }
 
-if (only.includes('express')) {
-  const ex = await measureGroup('Express: constant route vs cached hit vs apicache', [
-    'express-constant',
-    'express-tiercache',
-    'express-apicache',
-  ])
-  checks.push(
-    target(
-      'express cached req/s vs constant route',
-      ex['express-tiercache'].rps / ex['express-constant'].rps,
-      0.9,
-    ),
-  )
-  checks.push(
-    p99Check(
-      'express cached p99 vs constant route',
-      Math.max(ex['express-tiercache'].p99, 1),
-      Math.max(ex['express-constant'].p99, 1),
-    ),
-  )
-  checks.push(
-    target('express cached req/s vs apicache', ex['express-tiercache'].rps / ex['express-apicache'].rps, 1),
-  )
-  results.express = ex
-}
-
-if (only.includes('koa')) {
-  const koa = await measureGroup('Koa: constant route vs cached hit vs koa-cash', [
-    'koa-constant',
-    'koa-tiercache',
-    'koa-cash',
-  ])
-  checks.push(
-    target('koa cached req/s vs constant route', koa['koa-tiercache'].rps / koa['koa-constant'].rps, 0.9),
-  )
-  checks.push(
-    p99Check(
-      'koa cached p99 vs constant route',
-      Math.max(koa['koa-tiercache'].p99, 1),
-      Math.max(koa['koa-constant'].p99, 1),
-    ),
-  )
-  checks.push(target('koa cached req/s vs koa-cash', koa['koa-tiercache'].rps / koa['koa-cash'].rps, 1))
-  results.koa = koa
-}
-
-if (only.includes('slow')) {
-  const slow = await measureGroup('A route doing 20 ms of CPU work: cached vs uncached (Express)', [
-    'slow-uncached',
-    'slow-tiercache',
-  ])
-  checks.push(
-    target('20 ms route cached vs uncached', slow['slow-tiercache'].rps / slow['slow-uncached'].rps, 20),
-  )
-  results.slow = slow
-}
-
-if (only.length === 3) save('http', { ...results, checks })
+if (process.argv[2] === '--serve') serve(process.argv[3])
+else await bench()
