@@ -63,6 +63,7 @@ describe('memory + Redis, scraped over HTTP', () => {
     const cache = createCache({ namespace, tiers: [memoryStore(), l2], bus, plugins: [metrics] })
     const http = await serve(metrics.registry)
     try {
+      await waitFor(() => bus.stats().connected, 'the bus to subscribe')
       const N = 40
       for (let i = 0; i < N; i++) await cache.set(`user:${i}`, { id: i, name: `user ${i}` })
       for (let i = 0; i < N; i++) await cache.get(`user:${i}`) // N L1 hits
@@ -73,6 +74,8 @@ describe('memory + Redis, scraped over HTTP', () => {
       for (let i = 0; i < 10; i++) await cache.getOrSet(`report:${i}`, () => ({ rows: i })) // 10 loads
       for (let i = 0; i < 10; i++) await cache.getOrSet(`report:${i}`, () => ({ rows: -1 })) // 10 L1 hits
       for (let i = 0; i < 5; i++) await cache.delete(`user:${i}`)
+      // Bus publishes finish in the background: wait for the last one before scraping.
+      await waitFor(() => bus.stats().sent === N + 10 + 5, 'the bus to publish every write')
 
       const s = await http.scrape()
       const l1 = { namespace, level: 'l1_memory' }
@@ -96,12 +99,6 @@ describe('memory + Redis, scraped over HTTP', () => {
       expect(c({ operation: 'getOrSet', level: 'l1_memory', outcome: 'hit' })).toBe(10)
       expect(c({ operation: 'delete', level: 'l2_redis', outcome: 'ok' })).toBe(5)
       expect(c({})).toBe(N + 2 * N + 15 + 20 + 5)
-      // A Redis round trip is slower than an L1 hit, on average.
-      const mean = (labels: Record<string, string>) =>
-        one(s, `${H}_sum`, { namespace, ...labels }) / one(s, `${H}_count`, { namespace, ...labels })
-      expect(mean({ operation: 'get', level: 'l2_redis', outcome: 'hit' })).toBeGreaterThan(
-        mean({ operation: 'get', level: 'l1_memory', outcome: 'hit' }),
-      )
       expect(one(s, 'cache_loader_duration_seconds_count', { namespace, outcome: 'ok' })).toBe(10)
       // Levels, sizes, breaker, bus.
       expect(one(s, 'cache_level_up', l1)).toBe(1)

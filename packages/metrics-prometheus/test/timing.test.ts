@@ -1,5 +1,5 @@
 import { channels, createCache } from '@tiercache/core'
-import { chaosStore } from '@tiercache/core/testing'
+import { chaosStore, ManualClock } from '@tiercache/core/testing'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { afterEach, describe, expect, test, vi } from 'vitest'
@@ -61,7 +61,14 @@ describe('below the budget every operation is timed, by operation, level and out
   })
 
   test('getOrSet outcomes: collapsed calls, stale values, failures', async () => {
-    const { metrics, cache } = twoTier()
+    const clock = new ManualClock()
+    const metrics = prometheusMetrics()
+    const cache = createCache({
+      namespace: 'app',
+      tiers: [memoryStore({ clock }), remoteStore({ clock })],
+      clock,
+      plugins: [metrics],
+    })
     let release!: () => void
     const gate = new Promise<void>((r) => {
       release = r
@@ -74,12 +81,12 @@ describe('below the budget every operation is timed, by operation, level and out
     )
     release()
     await Promise.all(calls)
-    await cache.getOrSet('g', () => 'old', { ttl: 1, grace: 60_000 })
-    await new Promise((r) => setTimeout(r, 5))
+    await cache.getOrSet('g', () => 'old', { ttl: 1000, grace: 60_000 })
+    await clock.advance(2000)
     const failing = (): never => {
       throw new Error('down')
     }
-    expect(await cache.getOrSet('g', failing, { ttl: 1, grace: 60_000 })).toBe('old')
+    expect(await cache.getOrSet('g', failing, { ttl: 1000, grace: 60_000 })).toBe('old')
     await expect(cache.getOrSet('e', failing)).rejects.toThrow('down')
     const s = await scrape(metrics.registry)
     const op = { namespace: 'app', operation: 'getOrSet' }
