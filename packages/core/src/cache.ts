@@ -12,6 +12,7 @@ import type {
   CacheStats,
   GetOrSetOptions,
   Loader,
+  PluginContext,
   SetManyItem,
   SetOptions,
   WarmOptions,
@@ -311,12 +312,28 @@ export function createCache(options: CacheOptions): Cache {
     engine.warming = createWarming(engine, cache, options.warming)
   }
   const disposers: (() => void | Promise<void>)[] = []
-  for (const plugin of options.plugins ?? []) {
-    if (typeof plugin?.install !== 'function') {
-      throw new InvalidOptionError('each plugin needs an install(cache) function', { option: 'plugins' })
+  const context: PluginContext = {
+    tiers: engine.tiers.map((t) => ({ level: t.level, store: t.store })),
+    bus: options.bus,
+    namespace: engine.root,
+  }
+  try {
+    for (const plugin of options.plugins ?? []) {
+      if (typeof plugin?.install !== 'function') {
+        throw new InvalidOptionError('each plugin needs an install(cache) function', { option: 'plugins' })
+      }
+      const dispose = plugin.install(cache, context)
+      if (typeof dispose === 'function') disposers.push(dispose)
     }
-    const dispose = plugin.install(cache)
-    if (typeof dispose === 'function') disposers.push(dispose)
+  } catch (error) {
+    // Undo what the plugins installed so far set up (subscriptions, timers), then the engine.
+    for (const d of disposers) {
+      try {
+        void Promise.resolve(d()).catch(() => {})
+      } catch {}
+    }
+    void engine.close().catch(() => {})
+    throw error
   }
   if (disposers.length > 0) {
     const close = cache.close.bind(cache)

@@ -1433,7 +1433,10 @@ export class Engine {
         message: (m) => this.#onBusMessage(m),
         reconnected: () => this.flushLocal('bus-reconnect'),
         disconnected: () =>
-          this.logger.warn({}, 'tiercache: the invalidation bus is disconnected; L1 will be flushed when it reconnects'),
+          this.logger.warn(
+            {},
+            'tiercache: the invalidation bus is disconnected; L1 will be flushed when it reconnects',
+          ),
       })
       if (isThenable(r)) this.background(r)
     } catch (error) {
@@ -1503,6 +1506,7 @@ export class Engine {
       index: tier.index,
       level: tier.level,
       name: store.name,
+      kind: tier.local ? 'memory' : 'remote',
       hits: tier.hits,
       misses: tier.misses,
       hitRatio: ratio(tier.hits, tier.misses),

@@ -77,6 +77,7 @@ export type {
   Loader,
   LoaderContext,
   Logger,
+  PluginContext,
   SetManyItem,
   SetOptions,
   StaleReason,

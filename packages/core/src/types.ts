@@ -96,12 +96,26 @@ export interface LoaderContext<T = unknown> {
 /** A value producer for {@link Cache.getOrSet}. */
 export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>
 
+/** What a plugin learns about the cache it is installed into. */
+export interface PluginContext {
+  /** The tiers, L1 first, with their level names (`l1_memory`, `l2_redis`, …). */
+  readonly tiers: readonly { readonly level: string; readonly store: Store<any> }[]
+  /** The bus, when the cache has one. */
+  readonly bus: Bus | undefined
+  /** The root namespace. */
+  readonly namespace: string
+}
+
 /** A plugin hooks into a cache when it is created; see `prometheusMetrics()`. */
 export interface CachePlugin {
   /** Plugin name, for diagnostics. */
   readonly name: string
-  /** Called once by `createCache`. May return a function called on `close()`. */
-  install(cache: Cache): void | (() => void | Promise<void>)
+  /**
+   * Called once by `createCache`. May return a function called on `close()`. If a later plugin's
+   * `install` throws, the disposers of the plugins installed before it run and `createCache`
+   * rethrows.
+   */
+  install(cache: Cache, context: PluginContext): void | (() => void | Promise<void>)
 }
 
 /** Options for {@link createCache}. */
@@ -203,6 +217,8 @@ export interface TierStats {
   readonly level: string
   /** The store's name. */
   readonly name: string
+  /** `memory` (live values, synchronous) or `remote` (bytes). */
+  readonly kind: 'memory' | 'remote'
   /** Reads answered fresh from this tier. */
   readonly hits: number
   /** Reads this tier could not answer fresh. */

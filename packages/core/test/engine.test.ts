@@ -534,3 +534,40 @@ describe('a tier whose breaker is open', () => {
     expect(s.tiers[1]!.connected).toBe(false)
   })
 })
+
+describe('plugins', () => {
+  test('receive the tiers, bus and namespace; a failing install undoes earlier plugins', async () => {
+    const clock = new ManualClock()
+    const seen: string[] = []
+    const l2 = remoteStore(clock, { name: 'redis' })
+    const cache = createCache({
+      namespace: 'ctx',
+      tiers: [localStore(clock), l2],
+      clock,
+      plugins: [
+        { name: 'p', install: (_c, ctx) => void seen.push(ctx.namespace, ...ctx.tiers.map((t) => t.level)) },
+      ],
+    })
+    expect(seen).toEqual(['ctx', 'l1_memory', 'l2_redis'])
+    expect(cache.getStats().tiers.map((t) => t.kind)).toEqual(['memory', 'remote'])
+    await cache.close()
+
+    let disposed = 0
+    expect(() =>
+      createCache({
+        tiers: [localStore(clock)],
+        clock,
+        plugins: [
+          { name: 'ok', install: () => () => void disposed++ },
+          {
+            name: 'bad',
+            install: () => {
+              throw new Error('cannot install')
+            },
+          },
+        ],
+      }),
+    ).toThrow('cannot install')
+    expect(disposed).toBe(1)
+  })
+})
