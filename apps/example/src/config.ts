@@ -10,6 +10,12 @@ export interface AppConfig {
   readonly databasePath: string
   /** `KEYWORDS_COUNT`: rows seeded on first start. @default 200_000 */
   readonly keywordsCount: number
+  /**
+   * `SEARCH_WORKERS`: worker threads that run searches (each a full table scan) off the event
+   * loop; 0 runs them on the main thread.
+   * @default 2
+   */
+  readonly searchWorkers: number
   /** `CACHE=off` bypasses every cache (the load test's baseline). @default true */
   readonly cache: boolean
   /** `LOG_LEVEL`: `debug`, `info`, `warn` or `error`. @default 'info' */
@@ -43,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST?.trim() || '127.0.0.1',
     databasePath: resolve(env.DATABASE_PATH?.trim() || './.tiercache/keywords.db'),
     keywordsCount: integer(env, 'KEYWORDS_COUNT', 200_000, 1, 10_000_000),
+    searchWorkers: integer(env, 'SEARCH_WORKERS', 2, 0, 64),
     cache: cacheRaw === 'on' || cacheRaw === 'true' || cacheRaw === '1',
     logLevel,
   }

@@ -36,27 +36,33 @@ export interface KeywordDatabase {
 }
 
 /**
- * Opens (and creates) the SQLite database at `path` in WAL mode, with the tables.
+ * Opens (and creates) the SQLite database at `path` in WAL mode, with the tables. With
+ * `readonly`, opens an existing database for reading only (the search workers' connections).
  *
  * @param path - file path, created with its directory if missing
  */
-export function openDatabase(path: string): KeywordDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-  const sqlite = new Database(path)
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
+export function openDatabase(path: string, options: { readonly?: boolean } = {}): KeywordDatabase {
+  let sqlite: Database.Database
+  if (options.readonly) {
+    sqlite = new Database(path, { readonly: true, fileMustExist: true })
+  } else {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    sqlite = new Database(path)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = NORMAL')
+    sqlite.exec(`
+      CREATE TABLE IF NOT EXISTS keywords (
+        id INTEGER PRIMARY KEY,
+        term TEXT NOT NULL UNIQUE,
+        volume INTEGER NOT NULL,
+        difficulty INTEGER NOT NULL,
+        related TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `)
+  }
   sqlite.pragma('busy_timeout = 5000')
-  sqlite.exec(`
-    CREATE TABLE IF NOT EXISTS keywords (
-      id INTEGER PRIMARY KEY,
-      term TEXT NOT NULL UNIQUE,
-      volume INTEGER NOT NULL,
-      difficulty INTEGER NOT NULL,
-      related TEXT NOT NULL,
-      updated_at INTEGER NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  `)
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) })
   return {
     db,

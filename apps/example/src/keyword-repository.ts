@@ -23,16 +23,52 @@ export interface QueryCounters {
   writes: number
 }
 
+/** Runs a search: in this thread ({@link searchKeywords}) or on the worker pool. */
+export type SearchRunner = (query: string, limit: number) => Promise<SearchResult>
+
+/**
+ * Keywords whose term contains `query` (case-insensitive), the `limit` largest by volume, and
+ * how many matched. A `LIKE '%query%'` cannot use an index: every search scans the whole table.
+ */
+export async function searchKeywords(
+  db: Kysely<Schema>,
+  query: string,
+  limit: number,
+): Promise<SearchResult> {
+  const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+  const rows = await db
+    .selectFrom('keywords')
+    .select(['id', 'term', 'volume', 'difficulty', sql<number>`count(*) over ()`.as('total')])
+    .where(sql<boolean>`term LIKE ${pattern} ESCAPE '\\'`)
+    .orderBy('volume', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+  const results: KeywordSummary[] = rows.map((r) => ({
+    id: r.id,
+    term: r.term,
+    volume: r.volume,
+    difficulty: r.difficulty,
+  }))
+  return { query, total: rows[0]?.total ?? 0, results }
+}
+
 /**
  * The source of truth: every read here is a SQL query on the `keywords` table (the seed's
  * repository pattern, without any cache; the service adds it).
  */
 export class KeywordRepository {
   readonly #db: Kysely<Schema>
+  readonly #search: SearchRunner
   readonly counters: QueryCounters = { reads: 0, searches: 0, writes: 0 }
 
-  constructor(db: Kysely<Schema>) {
+  /**
+   * @param db - the database
+   * @param search - where searches run; by default in this thread on `db`
+   */
+  constructor(db: Kysely<Schema>, search?: SearchRunner) {
     this.#db = db
+    this.#search = search ?? ((query, limit) => searchKeywords(db, query, limit))
   }
 
   /** The keyword, or `null` when there is none with this id. */
@@ -42,28 +78,10 @@ export class KeywordRepository {
     return row === undefined ? null : toKeyword(row)
   }
 
-  /**
-   * Keywords whose term contains `query` (case-insensitive), the `limit` largest by volume, and
-   * how many matched. A `LIKE '%query%'` cannot use an index: every search scans the whole table.
-   */
-  async search(query: string, limit: number): Promise<SearchResult> {
+  /** See {@link searchKeywords}. */
+  search(query: string, limit: number): Promise<SearchResult> {
     this.counters.searches++
-    const pattern = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    const rows = await this.#db
-      .selectFrom('keywords')
-      .select(['id', 'term', 'volume', 'difficulty', sql<number>`count(*) over ()`.as('total')])
-      .where(sql<boolean>`term LIKE ${pattern} ESCAPE '\\'`)
-      .orderBy('volume', 'desc')
-      .orderBy('id')
-      .limit(limit)
-      .execute()
-    const results: KeywordSummary[] = rows.map((r) => ({
-      id: r.id,
-      term: r.term,
-      volume: r.volume,
-      difficulty: r.difficulty,
-    }))
-    return { query, total: rows[0]?.total ?? 0, results }
+    return this.#search(query, limit)
   }
 
   /** Applies the patch; the updated keyword, or `null` when there is none with this id. */

@@ -8,6 +8,7 @@ import type { AppConfig } from './config.js'
 import { openDatabase } from './database.js'
 import { KeywordRepository } from './keyword-repository.js'
 import { CachedKeywordService, DirectKeywordService } from './keyword-service.js'
+import { SearchPool } from './search-pool.js'
 import { seedKeywords } from './seed.js'
 
 /** A started service. */
@@ -35,6 +36,7 @@ export async function startService(config: AppConfig): Promise<RunningService> {
 
   const database = openDatabase(config.databasePath)
   let cache: DistributedCache | undefined
+  let pool: SearchPool | undefined
   let server: Server | undefined
   try {
     const seed = seedKeywords(database, config.keywordsCount, process.stderr)
@@ -48,7 +50,12 @@ export async function startService(config: AppConfig): Promise<RunningService> {
       setDefaultCache(cache) // for @cached
       await cache.ready()
     }
-    const repo = new KeywordRepository(database.db)
+    if (config.searchWorkers > 0) pool = new SearchPool(config.databasePath, config.searchWorkers)
+    const searches = pool
+    const repo = new KeywordRepository(
+      database.db,
+      searches === undefined ? undefined : (query, limit) => searches.search(query, limit),
+    )
     const service =
       cache === undefined ? new DirectKeywordService(repo) : new CachedKeywordService(repo, cache)
     const app = createApp({ service, repo, database, cache, registry, keywordsCount: seed.count, log })
@@ -57,6 +64,7 @@ export async function startService(config: AppConfig): Promise<RunningService> {
     server.listen(config.port, config.host)
     await once(server, 'listening')
   } catch (error) {
+    await pool?.close().catch(() => {})
     await cache?.close().catch(() => {})
     await database.close().catch(() => {})
     throw error
@@ -64,9 +72,11 @@ export async function startService(config: AppConfig): Promise<RunningService> {
 
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  log('info', `listening on ${url} (${cache === undefined ? 'cache off' : `cache: ${cache.describe()}`})`)
+  // The ready line, whatever the log level: scripts and tests wait for it.
+  console.log(`listening on ${url} (${cache === undefined ? 'cache off' : `cache: ${cache.describe()}`})`)
 
   const running = server
+  const workers = pool
   let closing: Promise<void> | undefined
   return {
     url,
@@ -79,12 +89,13 @@ export async function startService(config: AppConfig): Promise<RunningService> {
         const force = setTimeout(() => running.closeAllConnections(), 5000)
         await closed
         clearTimeout(force)
+        await workers?.close()
         if (cache !== undefined) {
           await cache.close()
           setDefaultCache(undefined)
         }
         await database.close()
-        log('info', 'closed: HTTP server, cache tiers, database')
+        log('info', 'closed: HTTP server, search workers, cache tiers, database')
       })()
       return closing
     },

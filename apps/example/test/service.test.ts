@@ -177,7 +177,7 @@ describe('lifecycle and cache off', () => {
     expect((await request(`${other.url}/keywords/3`)).status).toBe(200)
     expect(await other.stop()).toBe(0)
     expect(other.output()).toContain('SIGTERM: shutting down')
-    expect(other.output()).toContain('closed: HTTP server, cache tiers, database')
+    expect(other.output()).toContain('closed: HTTP server, search workers, cache tiers, database')
   })
 
   test('CACHE=off: every read is a query, no cache anywhere', async () => {
