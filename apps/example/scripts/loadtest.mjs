@@ -25,7 +25,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 
@@ -312,13 +312,15 @@ async function measure(label, env) {
 // Run and report
 
 const cacheDb = join(work, 'cache.db')
+/** A path relative to the service's working directory, for shorter lines in the report. */
+const local = (path) => `./${relative(appDir, path)}`
 for (const f of [cacheDb, `${cacheDb}-wal`, `${cacheDb}-shm`]) rmSync(f, { force: true })
-const common = { DATABASE_PATH: join(work, 'keywords.db') }
+const common = { DATABASE_PATH: local(join(work, 'keywords.db')) }
 const off = await measure('cache off', { ...common, CACHE: 'off' })
 const on = await measure('cache on', {
   ...common,
   CACHE: 'on',
-  TIERCACHE_FALLBACK_DB: cacheDb,
+  TIERCACHE_FALLBACK_DB: local(cacheDb),
   TIERCACHE_NAMESPACE: `loadtest-${process.pid}`,
 })
 
@@ -341,15 +343,15 @@ const machine = `Node ${process.version}, ${cpu[0]?.model.trim() ?? 'unknown CPU
 
 const lines = [
   '',
-  `Machine: ${machine}`,
-  `Workload: ${KEYWORDS.toLocaleString('en-US')} keywords; ${CONNECTIONS} connections; ${DURATION} s measured per run; ` +
+  `- Machine: ${machine}`,
+  `- Workload: ${KEYWORDS.toLocaleString('en-US')} keywords; ${CONNECTIONS} connections; ${DURATION} s measured per run; ` +
     `${pct(SEARCH_SHARE)} GET /search?q= (Zipf s=${ZIPF_S} over ${queries.length.toLocaleString('en-US')} queries), ` +
     `${pct(1 - SEARCH_SHARE - PUT_SHARE)} GET /keywords/:id (${pct(CLICK_SHARE)} clicks on search results, the rest Zipf s=${ZIPF_S} over all ids), ` +
     `${pct(PUT_SHARE)} PUT /keywords/:id (uniform ids)`,
-  `Cache on: ${on.composition}`,
-  `Warm-up (same mix, not measured): cache off ${off.warmup} s (${off.warmupRequests.toLocaleString('en-US')} requests); ` +
+  `- Cache on: ${on.composition}`,
+  `- Warm-up (same mix, not measured): cache off ${off.warmup} s (${off.warmupRequests.toLocaleString('en-US')} requests); ` +
     `cache on ${on.warmup} s (${on.warmupRequests.toLocaleString('en-US')} requests), its first ${WARMUP} s from cold at ${Math.round(on.first?.rps ?? 0).toLocaleString('en-US')} req/s with a hit ratio of ${pct(on.first?.hit ?? 0)}`,
-  `Keyword reads that were clicks on learned results: ${pct(off.issued.click / off.issued.keyword)} (cache off), ${pct(on.issued.click / on.issued.keyword)} (cache on)`,
+  `- Keyword reads that were clicks on learned results: ${pct(off.issued.click / off.issued.keyword)} (cache off), ${pct(on.issued.click / on.issued.keyword)} (cache on)`,
   '',
   '| metric | cache off | cache on | on vs off | seed target | our target | met |',
   '| --- | ---: | ---: | ---: | --- | --- | :-: |',
