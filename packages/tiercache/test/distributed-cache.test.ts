@@ -60,6 +60,16 @@ describe('embedded (no Redis configured)', () => {
     expect(b.peek('user:1')).toEqual({ name: 'Ada', born: new Date('1815-12-10') }) // backfilled
   })
 
+  test('fallbackDb: a PostgreSQL or MySQL URL picks that dialect (described without credentials)', async () => {
+    const pg = make({ fallbackDb: 'postgres://app:secret@127.0.0.1:5432/test' })
+    expect(pg.describe()).toContain('-> L2 postgres 127.0.0.1:5432/test (')
+    expect(pg.describe()).not.toContain('secret')
+    const my = make({ fallbackDb: 'mariadb://root@127.0.0.1:3306/test' })
+    expect(my.describe()).toContain('-> L2 mysql 127.0.0.1:3306/test (')
+    const file = join(tmp.dir, 'prefixed.db')
+    expect(make({ fallbackDb: `sqlite:${file}` }).describe()).toContain(`-> L2 sqlite ${file} (`)
+  })
+
   test('fallbackToDb: false is memory only', async () => {
     const c = make({ fallbackToDb: false, maxMemorySize: '1mb', defaultTtl: 2 })
     expect(c.getStats().tiers.map((t) => t.level)).toEqual(['l1_memory'])
