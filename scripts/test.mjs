@@ -31,7 +31,12 @@ if (!existsSync(report)) {
 }
 const json = JSON.parse(readFileSync(report, 'utf8'))
 const passed = json.numPassedTests ?? 0
-const failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0)
+// A test file that fails before running its tests (an import error, a failing beforeAll) has no
+// failed test of its own; count each such file as one failure so it cannot pass unnoticed.
+const brokenFiles = (json.testResults ?? []).filter(
+  (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
+).length
+const failed = (json.numFailedTests ?? 0) + brokenFiles
 const skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0)
 if (skipped > 0) console.log(`\n${skipped} skipped or todo tests are counted as failed`)
 console.log(`\n${passed} passed, ${failed + skipped} failed`)
