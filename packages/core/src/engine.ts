@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Bus, BusMessage, DistributedLock, LockHandle } from './bus.js'
-import { type Clock, clockTimers, systemClock } from './clock.js'
+import { type Clock, clockTimers, preciseNow, systemClock } from './clock.js'
 import { addDuration, NEVER, optionalDuration, parseDuration, timerDelay } from './duration.js'
 import {
   CacheClosedError,
@@ -201,7 +201,7 @@ export class Engine {
     this.clock = options.clock ?? systemClock
     const clock = this.clock
     this.now = clock === systemClock ? systemClock.now : () => clock.now()
-    this.preciseNow = clock === systemClock ? Date.now : () => clock.now()
+    this.preciseNow = clock === systemClock ? preciseNow : () => clock.now()
     const timers = clockTimers(clock)
     this.setTimer = timers.set
     this.clearTimer = timers.clear

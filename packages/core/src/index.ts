@@ -9,7 +9,7 @@ export type {
   LockHandle,
 } from './bus.js'
 export { channels, createCache } from './cache.js'
-export { type Clock, coarseNow, systemClock } from './clock.js'
+export { type Clock, coarseNow, preciseNow, systemClock } from './clock.js'
 export {
   addDuration,
   type Duration,

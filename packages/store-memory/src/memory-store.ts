@@ -3,6 +3,7 @@ import {
   compilePattern,
   InvalidOptionError,
   parseDuration,
+  preciseNow,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
@@ -99,7 +100,7 @@ export class MemoryStore implements Store<unknown> {
     if (options.maxTtl !== undefined) this.maxTtl = parseDuration(options.maxTtl, 'maxTtl')
     const clock: Clock = options.clock ?? systemClock
     this.#now = clock === systemClock ? systemClock.now : () => clock.now()
-    this.#preciseNow = clock === systemClock ? Date.now : () => clock.now()
+    this.#preciseNow = clock === systemClock ? preciseNow : () => clock.now()
     const lruOptions: LRUCache.Options<string, StoreEntry<unknown>, unknown> = {
       dispose: (_value, _key, reason) => {
         if (reason === 'evict') this.#evictions++
