@@ -14,10 +14,17 @@ const N = 512
 const keys = Array.from({ length: N }, (_, i) => `user:${i}`)
 const value = (i) => ({ id: i, name: `user ${i}`, roles: ['a', 'b'], active: true })
 
-const lru = new LRUCache({ max: 10_000 })
+// Bounded by bytes like the L1 below: two lru-cache modes in one process would slow both.
+const lru = new LRUCache({ maxSize: 64 * 2 ** 20, sizeCalculation: () => 64 })
 const tc = createCache({ tiers: [memoryStore({ maxBytes: 64 * 2 ** 20 })], ttl: '1h' })
-const bentoDefault = new BentoCache({ default: 'm', stores: { m: bentostore().useL1Layer(memoryDriver({ maxSize: '64mb' })) } })
-const bentoRaw = new BentoCache({ default: 'm', stores: { m: bentostore().useL1Layer(memoryDriver({ serialize: false, maxItems: 10_000 })) } })
+const bentoDefault = new BentoCache({
+  default: 'm',
+  stores: { m: bentostore().useL1Layer(memoryDriver({ maxSize: '64mb' })) },
+})
+const bentoRaw = new BentoCache({
+  default: 'm',
+  stores: { m: bentostore().useL1Layer(memoryDriver({ serialize: false, maxItems: 10_000 })) },
+})
 const cmDefault = createCacheManager()
 const rawKeyv = new Keyv()
 rawKeyv.serialize = undefined
@@ -38,7 +45,12 @@ for (const [i, k] of keys.entries()) {
   await cacheableRaw.set(k, v, '1h')
 }
 // Sanity: every contender answers the same value.
-for (const c of [await tc.get('user:7'), await bentoDefault.get({ key: 'user:7' }), await cmRaw.get('user:7'), await cacheableRaw.get('user:7')]) {
+for (const c of [
+  await tc.get('user:7'),
+  await bentoDefault.get({ key: 'user:7' }),
+  await cmRaw.get('user:7'),
+  await cacheableRaw.get('user:7'),
+]) {
   if (c?.id !== 7) throw new Error('a contender did not answer the cached value')
 }
 const loader = () => {
@@ -53,7 +65,11 @@ const results = await measure([
   { name: 'tiercache get', fn: () => tc.get(next()), async: true },
   { name: 'tiercache getOrSet', fn: () => tc.getOrSet(next(), loader), async: true },
   { name: 'tiercache peek (sync)', fn: () => tc.peek(next()) },
-  { name: 'BentoCache get (default: serialized L1)', fn: () => bentoDefault.get({ key: next() }), async: true },
+  {
+    name: 'BentoCache get (default: serialized L1)',
+    fn: () => bentoDefault.get({ key: next() }),
+    async: true,
+  },
   { name: 'BentoCache get (serialize: false)', fn: () => bentoRaw.get({ key: next() }), async: true },
   { name: 'cache-manager get (default)', fn: () => cmDefault.get(next()), async: true },
   { name: 'cache-manager get (Keyv without serializer)', fn: () => cmRaw.get(next()), async: true },
@@ -73,12 +89,28 @@ const targets = [
   target('tiercache get vs BentoCache default', speed('BentoCache get (default: serialized L1)'), 10),
   target('tiercache get vs best peer with serialization skipped', bestRawPeer / tcGet, 2),
   target('tiercache get vs raw lru-cache get (sync)', results['lru-cache get (sync)'] / tcGet, 0.5),
-  target('tiercache getOrSet vs raw lru-cache get (sync)', results['lru-cache get (sync)'] / results['tiercache getOrSet'], 0.4),
+  target(
+    'tiercache getOrSet vs raw lru-cache get (sync)',
+    results['lru-cache get (sync)'] / results['tiercache getOrSet'],
+    0.4,
+  ),
 ]
 console.log('\nfor reference (same harness, not targets):')
-target('tiercache get vs awaited lru-cache get (the floor of any async get)', results['lru-cache get, awaited (async floor)'] / tcGet, 0)
-target('tiercache getOrSet vs awaited lru-cache get', results['lru-cache get, awaited (async floor)'] / results['tiercache getOrSet'], 0)
-target('tiercache peek (sync) vs raw lru-cache get (sync)', results['lru-cache get (sync)'] / results['tiercache peek (sync)'], 0.5)
+target(
+  'tiercache get vs awaited lru-cache get (the floor of any async get)',
+  results['lru-cache get, awaited (async floor)'] / tcGet,
+  0,
+)
+target(
+  'tiercache getOrSet vs awaited lru-cache get',
+  results['lru-cache get, awaited (async floor)'] / results['tiercache getOrSet'],
+  0,
+)
+target(
+  'tiercache peek (sync) vs raw lru-cache get (sync)',
+  results['lru-cache get (sync)'] / results['tiercache peek (sync)'],
+  0.5,
+)
 
 save('engine', { results, targets })
 await Promise.all([tc.close(), bentoDefault.disconnectAll?.(), bentoRaw.disconnectAll?.()])

@@ -125,28 +125,40 @@ class TierCache implements Cache {
       rel = this.#rel(key)
       if (typeof loader !== 'function')
         throw new InvalidOptionError('getOrSet needs a loader function', { option: 'loader' })
-      opts = this.#e.resolveLoadOptions(setOptions(options) as GetOrSetOptions | undefined)
+      opts = this.#e.resolveLoadOptions(
+        options === undefined ? undefined : (setOptions(options) as GetOrSetOptions),
+      )
       if (this.#e.closed) this.#e.assertOpen()
     } catch (error) {
       return fail(error)
     }
-    const e = this.#e
-    const run = (): Promise<T> => {
-      if (!opts.forceFresh) {
-        const entry = e.l1Fresh(rel)
-        if (entry !== undefined) {
-          if (opts.refreshAhead > 0 && e.refreshDue(entry, opts.refreshAhead)) {
-            e.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
-          }
-          e.warming?.touch(rel, entry, loader, opts, key)
-          return Promise.resolve(entry.value as T)
-        }
-      }
-      return e.getOrSetSlow(rel, key, loader, opts) as Promise<T>
+    if (channels.getOrSet.hasSubscribers) {
+      return channels.getOrSet.tracePromise(() => this.#getOrSet(rel, key, loader, opts), {
+        key: rel,
+        namespace: this.#e.root,
+      })
     }
-    return channels.getOrSet.hasSubscribers
-      ? channels.getOrSet.tracePromise(run, { key: rel, namespace: e.root })
-      : run()
+    return this.#getOrSet(rel, key, loader, opts)
+  }
+
+  #getOrSet<T>(
+    rel: string,
+    key: string,
+    loader: Loader<T>,
+    opts: ReturnType<Engine['resolveLoadOptions']>,
+  ): Promise<T> {
+    const e = this.#e
+    if (!opts.forceFresh) {
+      const entry = e.l1Fresh(rel)
+      if (entry !== undefined) {
+        if (opts.refreshAhead > 0 && e.refreshDue(entry, opts.refreshAhead)) {
+          e.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
+        }
+        e.warming?.touch(rel, entry, loader, opts, key)
+        return Promise.resolve(entry.value as T)
+      }
+    }
+    return e.getOrSetSlow(rel, key, loader, opts) as Promise<T>
   }
 
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
