@@ -1,7 +1,7 @@
 /**
  * The store's queries built with Kysely, for every dialect: dialect-correct upserts
  * (`ON CONFLICT … DO UPDATE` for SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE` for MySQL),
- * `IN (…)` batch reads, exact prefix ranges plus `LIKE … ESCAPE` / `GLOB` pattern deletes, and
+ * `= any($1)` (PostgreSQL) or `IN (…)` batch reads, exact prefix ranges plus `LIKE … ESCAPE` / `GLOB` pattern deletes, and
  * batched pruning.
  *
  * @module
@@ -77,10 +77,16 @@ export class KyselyQueries implements SqlBackend {
     if (keys.length === 0) return out
     const found = new Map<string, RemoteEntry>()
     for (const part of keys.length <= MAX_ROWS ? [keys] : slices(keys, MAX_ROWS)) {
+      // PostgreSQL: one array parameter (`= any($1)`) parses and plans much faster than a list of
+      // hundreds of parameters. MySQL has no arrays: `IN (…)`.
+      const matchKeys =
+        this.#dialect === 'postgres'
+          ? sql<SqlBool>`${sql.ref(COLUMNS.key)} = any(${sql.val([...part])}::text[])`
+          : sql<SqlBool>`${sql.ref(COLUMNS.key)} in (${sql.join(part.map((k) => sql.val(k)))})`
       const rows = (await this.#db
         .selectFrom(this.#table)
         .select([COLUMNS.key, ...SELECT])
-        .where(COLUMNS.key, 'in', part)
+        .where(matchKeys)
         .where(COLUMNS.staleUntil, '>', now)
         .execute()) as (EntryRow & { cache_key: unknown })[]
       for (const r of rows) found.set(toKey(r.cache_key), fromRow(r))
