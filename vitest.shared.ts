@@ -24,6 +24,8 @@ export function sourceAliases(): Record<string, string> {
  * @param test - extra test options
  */
 export function tiercacheProject(dir: string, test: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  const { setupFiles, ...rest } = test ?? {}
+  const extraSetup = setupFiles === undefined ? [] : Array.isArray(setupFiles) ? setupFiles : [setupFiles]
   return defineProject({
     resolve: { alias: sourceAliases() },
     test: {
@@ -33,7 +35,9 @@ export function tiercacheProject(dir: string, test: UserWorkspaceConfig['test'] 
       environment: 'node',
       testTimeout: 30_000,
       hookTimeout: 60_000,
-      ...test,
+      // Every project fails a test on an unhandled rejection or uncaught exception.
+      setupFiles: [join(root, 'test/support/fail-on-unhandled.ts'), ...extraSetup],
+      ...rest,
     },
   })
 }

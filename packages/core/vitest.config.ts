@@ -1,3 +1,3 @@
 import { tiercacheProject } from '../../vitest.shared.js'
 
-export default tiercacheProject(import.meta.dirname, { setupFiles: ['test/setup.ts'] })
+export default tiercacheProject(import.meta.dirname)

@@ -355,7 +355,7 @@ describe('refresh-ahead, forceFresh, loader context', () => {
       refreshAhead: 0.5,
     })
     await clock.advance(0)
-    // setup.ts fails the test if anything above leaked a rejection
+    // test/support/fail-on-unhandled.ts fails the test if anything above leaked a rejection
     expect(await cache.getOrSet('r', () => 'x', { ttl: 1000 })).toBe('v')
   })
 })

@@ -1,3 +1,8 @@
+/**
+ * Loaded by every test project (see vitest.shared.ts): any unhandled rejection or uncaught
+ * exception during a test fails that test, so background work that leaks a rejection cannot
+ * pass unnoticed.
+ */
 import { afterAll, afterEach } from 'vitest'
 
 // Any unhandled rejection or uncaught exception during a test file fails it.
