@@ -41,7 +41,8 @@ for (const dir of readdirSync(join(root, 'packages'))) {
   const isPrivate = existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).private === true
   // Packages with their own test/readme.test.ts check their README blocks themselves (often
   // against private servers); the rest are run here.
-  const ownCheck = existsSync(join(root, 'packages', dir, 'test', 'readme.test.ts')) || dir === 'store-test-suite'
+  const ownCheck =
+    existsSync(join(root, 'packages', dir, 'test', 'readme.test.ts')) || dir === 'store-test-suite'
   if (existsSync(file) && !isPrivate && !ownCheck) {
     all.push(...blocks(dir, readFileSync(file, 'utf8')))
   }

@@ -58,5 +58,9 @@ console.log('| tiers | promises per read | get calls per lower tier (5 reads + 1
 console.log('| ---: | ---: | --- |')
 for (const r of rows) console.log(`| ${r.tiers} | ${r.promisesPerRead} | ${r.lowerTierGets.join(', ')} |`)
 const same = rows.every((r) => r.promisesPerRead === rows[0].promisesPerRead)
-console.log(same ? 'MET  promise count does not grow with unvisited tiers' : 'MISS promise count grows with unvisited tiers')
+console.log(
+  same
+    ? 'MET  promise count does not grow with unvisited tiers'
+    : 'MISS promise count grows with unvisited tiers',
+)
 save('alloc', { rows, met: same })

@@ -1,6 +1,6 @@
 // Shared benchmark harness: contenders run side by side in one process, interleaved across rounds
 // (A B C, A B C, …) so machine noise hits all of them alike; each result is the median over rounds.
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -73,7 +73,9 @@ export function report(title, results, baseline) {
   console.log('| contender | ns/op | ops/s | speed vs baseline |')
   console.log('| --- | ---: | ---: | ---: |')
   for (const [name, ns] of Object.entries(results)) {
-    console.log(`| ${name}${name === baseline ? ' (baseline)' : ''} | ${ns.toFixed(1)} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${(base / ns).toFixed(2)}x |`)
+    console.log(
+      `| ${name}${name === baseline ? ' (baseline)' : ''} | ${ns.toFixed(1)} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${(base / ns).toFixed(2)}x |`,
+    )
   }
 }
 
@@ -85,7 +87,10 @@ export function ratio(results, a, b) {
 /** Saves a suite's results under bench/results/<name>.json. */
 export function save(name, data) {
   mkdirSync(resultsDir, { recursive: true })
-  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ machine: machineLine(), date: new Date().toISOString(), ...data }, null, 2)}\n`)
+  writeFileSync(
+    join(resultsDir, `${name}.json`),
+    `${JSON.stringify({ machine: machineLine(), date: new Date().toISOString(), ...data }, null, 2)}\n`,
+  )
 }
 
 /** Prints a target check line. */
