@@ -20,7 +20,7 @@ import type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-import { createWarming, warm } from './warming.js'
+import { createWarming, type LocalEntry, warm } from './warming.js'
 import { wrapFunction } from './wrap.js'
 
 /**
@@ -154,7 +154,7 @@ class TierCache implements Cache {
         if (opts.refreshAhead > 0 && e.refreshDue(entry, opts.refreshAhead)) {
           e.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
         }
-        e.warming?.touch(rel, entry, loader, opts, key)
+        e.warming?.touchL1(rel, entry as LocalEntry, loader, opts, key)
         return Promise.resolve(entry.value as T)
       }
     }

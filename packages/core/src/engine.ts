@@ -32,7 +32,7 @@ import type {
   StaleReason,
   TierStats,
 } from './types.js'
-import type { Warming } from './warming.js'
+import type { LocalEntry, Warming } from './warming.js'
 
 /** Internal per-tier state. */
 export interface Tier {
@@ -122,6 +122,25 @@ function makeEntry<V>(value: V, m: Meta, size: number): StoreEntry<V> {
     staleUntil: m.staleUntil,
     tags: m.tags,
     size,
+  }
+}
+
+/**
+ * Builds an L1 entry: the entry fields plus three the engine keeps for warming (the hot-key
+ * record, and reads counted within the current window), so an L1 hit can be tracked with a few
+ * writes on the object it just read. Every L1 entry has this one shape.
+ */
+function makeLocalEntry(value: unknown, m: Meta, size: number): LocalEntry {
+  return {
+    value,
+    createdAt: m.createdAt,
+    freshUntil: m.freshUntil,
+    staleUntil: m.staleUntil,
+    tags: m.tags,
+    size,
+    hot: undefined,
+    reads: 0,
+    win: -1,
   }
 }
 
@@ -462,7 +481,7 @@ export class Engine {
   get(rel: string): Promise<unknown> {
     const entry = this.l1Fresh(rel)
     if (entry !== undefined) {
-      this.warming?.touch(rel, entry)
+      this.warming?.touchL1(rel, entry as LocalEntry)
       return Promise.resolve(entry.value)
     }
     return this.#getSlow(rel)
@@ -586,7 +605,7 @@ export class Engine {
       const tier = this.tiers[i] as Tier
       if (i < 31 && skip & (1 << i)) continue
       if (tier.local) {
-        this.#setLocal(tier, rel, makeEntry(found.value, meta, found.size), now)
+        this.#setLocal(tier, rel, found.value, meta, found.size, now)
       } else {
         remoteBytes ??=
           this.tiers[from]?.local === false
@@ -605,13 +624,15 @@ export class Engine {
   }
 
   /** Sets an entry in a local tier; an entry it refuses (too large) removes the key there instead. */
-  #setLocal(tier: Tier, rel: string, entry: StoreEntry<unknown>, now: number): boolean {
+  #setLocal(tier: Tier, rel: string, value: unknown, meta: Meta, size: number, now: number): boolean {
     try {
-      if (tier.maxEntryBytes !== undefined && (entry.size ?? 0) > tier.maxEntryBytes) {
+      if (tier.maxEntryBytes !== undefined && size > tier.maxEntryBytes) {
         tier.store.delete(rel)
         return false
       }
-      const result = tier.store.set(rel, this.#cap(tier, entry, now))
+      const entry = makeLocalEntry(value, this.#capMeta(tier, meta, now), size)
+      this.warming?.linkL1(rel, entry)
+      const result = tier.store.set(rel, entry)
       if (isThenable(result)) this.background(result)
       tier.sets++
       return true
@@ -621,6 +642,19 @@ export class Engine {
         tier.store.delete(rel)
       } catch {}
       return false
+    }
+  }
+
+  /** Entry times capped by a tier's `maxTtl`. */
+  #capMeta(tier: Tier, m: Meta, now: number): Meta {
+    if (tier.maxTtl === undefined) return m
+    const limit = addDuration(now, tier.maxTtl)
+    if (m.staleUntil <= limit) return m
+    return {
+      createdAt: m.createdAt,
+      freshUntil: Math.min(m.freshUntil, limit),
+      staleUntil: limit,
+      tags: m.tags,
     }
   }
 
@@ -699,8 +733,7 @@ export class Engine {
   }
 
   async #writeAll(rel: string, value: unknown, bytes: Uint8Array, meta: Meta, now: number): Promise<void> {
-    for (const tier of this.#localTiers)
-      this.#setLocal(tier, rel, makeEntry(value, meta, bytes.byteLength), now)
+    for (const tier of this.#localTiers) this.#setLocal(tier, rel, value, meta, bytes.byteLength, now)
     const remote = this.#remoteTiers
     if (remote.length === 0) return
     const key = this.remoteKey(rel)
@@ -745,7 +778,7 @@ export class Engine {
     })
     for (const tier of this.#localTiers) {
       for (const [i, p] of prepared.entries()) {
-        this.#setLocal(tier, p.rel, makeEntry(p.value, metas[i] as Meta, p.bytes.byteLength), now)
+        this.#setLocal(tier, p.rel, p.value, metas[i] as Meta, p.bytes.byteLength, now)
       }
     }
     const results = await Promise.all(

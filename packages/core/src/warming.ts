@@ -16,19 +16,34 @@ import type {
 
 type LoadOptions = ReturnType<Engine['resolveLoadOptions']>
 
-interface HotKey {
+/** A hot key's record. */
+export interface HotKey {
   readonly rel: string
   key: string | undefined
   loader: Loader<unknown> | undefined
   opts: LoadOptions | undefined
   hits: number
   prevHits: number
-  lastRead: number
+  /** The counting window (generation) of its last read; keys idle for a whole window cool down. */
+  gen: number
   /** Bumped whenever the key is rescheduled; stale heap nodes are skipped. */
   version: number
   /** `createdAt` of the entry the pending refresh was scheduled for. */
   scheduledFor: number
   refreshing: boolean
+}
+
+/**
+ * An entry as the engine stores it in L1: the entry plus the warming fields an L1 hit updates in
+ * place (the key's hot record, and reads counted within the current window).
+ */
+export interface LocalEntry extends StoreEntry<unknown> {
+  /** The key's hot record, once it is hot. */
+  hot: HotKey | undefined
+  /** Reads of this entry within window `win`. */
+  reads: number
+  /** The counting window `reads` belongs to. */
+  win: number
 }
 
 interface Due {
@@ -106,6 +121,8 @@ export class Warming {
   readonly #intervals: unknown[] = []
   #active = 0
   #closed = false
+  /** The current counting window; advanced every `window`. */
+  #gen = 0
   #refreshes = 0
   #promotions = 0
   /** Resolves when restore (if asked) is done. */
@@ -149,8 +166,59 @@ export class Warming {
   }
 
   /**
-   * Records a read. `entry` is the fresh entry served (undefined on a miss); `loader` and
-   * `opts` are known for `getOrSet` and `wrap` reads.
+   * Records an L1 hit. Costs a few field writes on the entry just read: reads are counted on the
+   * entry itself within the current window, and a hot key's record hangs off its entry.
+   */
+  touchL1(rel: string, entry: LocalEntry, loader?: Loader<any>, opts?: LoadOptions, key?: string): void {
+    const hk = entry.hot
+    if (hk !== undefined) {
+      hk.hits++
+      hk.gen = this.#gen
+      if (
+        loader !== undefined &&
+        !hk.refreshing &&
+        (hk.loader === undefined || hk.scheduledFor !== entry.createdAt)
+      ) {
+        this.#attach(hk, entry, loader, opts, key)
+      }
+      return
+    }
+    if (entry.win !== this.#gen) {
+      if (entry.win === undefined) return this.touch(rel, entry, loader, opts, key) // not an engine-built entry
+      entry.win = this.#gen
+      entry.reads = 1
+      // A hot key whose entry was just replaced (a refresh, a set): link the new entry.
+      const known = this.#hot.get(rel)
+      if (known !== undefined) {
+        entry.hot = known
+        this.touchL1(rel, entry, loader, opts, key)
+      }
+      return
+    }
+    if (++entry.reads >= this.#threshold) this.#becomeHot(rel, entry, loader, opts, entry.reads, key)
+  }
+
+  /**
+   * Prepares a new L1 entry: links it to its key's hot record if the key is hot, otherwise starts
+   * its read count from the sketch (the reads that missed L1 before it was written).
+   */
+  linkL1(rel: string, entry: LocalEntry): void {
+    const hk = this.#hot.get(rel)
+    if (hk === undefined) {
+      const seen = this.#sketch.estimate(rel)
+      if (seen > 0) {
+        entry.win = this.#gen
+        entry.reads = seen
+      }
+      return
+    }
+    entry.hot = hk
+    if (hk.loader !== undefined && !hk.refreshing) this.#schedule(hk, entry)
+  }
+
+  /**
+   * Records a read that did not hit L1: a miss (`entry` undefined) or a hit in a lower tier.
+   * Counted in the frequency sketch. `loader` and `opts` are known for `getOrSet` and `wrap`.
    */
   touch(
     rel: string,
@@ -162,25 +230,31 @@ export class Warming {
     const hk = this.#hot.get(rel)
     if (hk !== undefined) {
       hk.hits++
-      hk.lastRead = this.#e.now()
-      if (loader !== undefined && hk.loader === undefined) {
-        hk.loader = loader
-        hk.opts = opts
-        hk.key = key ?? rel
-      }
-      if (
-        entry !== undefined &&
-        hk.loader !== undefined &&
-        !hk.refreshing &&
-        hk.scheduledFor !== entry.createdAt
-      ) {
-        this.#schedule(hk, entry)
-      }
+      hk.gen = this.#gen
+      if (loader !== undefined && entry !== undefined && !hk.refreshing)
+        this.#attach(hk, entry, loader, opts, key)
+      else if (loader !== undefined && hk.loader === undefined) this.#attach(hk, undefined, loader, opts, key)
       return
     }
     const count = this.#sketch.increment(rel)
     if (count < this.#threshold) return
     this.#becomeHot(rel, entry, loader, opts, count, key)
+  }
+
+  /** Records the loader of a hot key and schedules its refresh for `entry`. */
+  #attach(
+    hk: HotKey,
+    entry: StoreEntry<unknown> | undefined,
+    loader: Loader<any>,
+    opts: LoadOptions | undefined,
+    key: string | undefined,
+  ): void {
+    if (hk.loader === undefined) {
+      hk.loader = loader
+      hk.opts = opts
+      hk.key = key ?? hk.rel
+    }
+    if (entry !== undefined && hk.scheduledFor !== entry.createdAt) this.#schedule(hk, entry)
   }
 
   #becomeHot(
@@ -202,13 +276,19 @@ export class Warming {
       opts,
       hits: count,
       prevHits: 0,
-      lastRead: this.#e.now(),
+      gen: this.#gen,
       version: 0,
       scheduledFor: -1,
       refreshing: false,
     }
     if (loader !== undefined) hk.key = key ?? rel
     this.#hot.set(rel, hk)
+    if (entry !== undefined && (entry as LocalEntry).win !== undefined) (entry as LocalEntry).hot = hk
+    else {
+      // Found below L1: the backfill just wrote an L1 entry; link it.
+      const l1 = this.#e.l1Fresh(rel, false) as LocalEntry | undefined
+      if (l1 !== undefined && l1.win !== undefined) l1.hot = hk
+    }
     if (this.#e.emitter.listening.hot) this.#e.emitter.emit('hot', { key: rel })
     if (entry !== undefined && this.#e.tiers[0]?.local && this.#e.l1Fresh(rel, false) !== undefined)
       this.#promotions++
@@ -259,8 +339,8 @@ export class Warming {
       this.#heap.pop()
       const hk = this.#hot.get(top.rel)
       if (hk === undefined || hk.version !== top.version || hk.loader === undefined || hk.refreshing) continue
-      if (hk.lastRead < now - this.#window) {
-        // Cooled down: cold keys are not refreshed.
+      if (hk.gen < this.#gen - 1) {
+        // Not read during the last whole window: cooled down, and cold keys are not refreshed.
         this.#hot.delete(hk.rel)
         continue
       }
@@ -297,8 +377,10 @@ export class Warming {
       hk.refreshing = false
       this.#active--
       const entry = l1?.local ? (l1.store.get(hk.rel) as StoreEntry<unknown> | undefined) : undefined
-      if (entry !== undefined && this.#hot.get(hk.rel) === hk) this.#schedule(hk, entry)
-      else this.#arm()
+      if (entry !== undefined && this.#hot.get(hk.rel) === hk) {
+        if ((entry as LocalEntry).win !== undefined) (entry as LocalEntry).hot = hk
+        this.#schedule(hk, entry)
+      } else this.#arm()
     }
     if (started === undefined) done()
     else void started.then(done, done)
@@ -306,9 +388,9 @@ export class Warming {
 
   #age(): void {
     this.#sketch.age()
-    const cutoff = this.#e.now() - this.#window
+    this.#gen++
     for (const [rel, hk] of this.#hot) {
-      if (hk.lastRead < cutoff) this.#hot.delete(rel)
+      if (hk.gen < this.#gen - 1) this.#hot.delete(rel)
       else {
         hk.prevHits = hk.hits
         hk.hits = 0
