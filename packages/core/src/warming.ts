@@ -184,7 +184,11 @@ export class Warming {
       return
     }
     if (entry.win !== this.#gen) {
-      if (entry.win === undefined) return this.touch(rel, entry, loader, opts, key) // not an engine-built entry
+      if (entry.win === undefined) {
+        // Not an entry the engine built (a memory store that copies entries): use the sketch.
+        this.touch(rel, entry, loader, opts, key)
+        return
+      }
       entry.win = this.#gen
       entry.reads = 1
       // A hot key whose entry was just replaced (a refresh, a set): link the new entry.
