@@ -20,7 +20,7 @@ import type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-import { createWarming, type LocalEntry, warm } from './warming.js'
+import { createWarming, warm } from './warming.js'
 import { wrapFunction } from './wrap.js'
 
 /**
@@ -109,7 +109,11 @@ class TierCache implements Cache {
     try {
       const rel = this.#rel(key)
       const o = this.#e.resolveSetOptions(setOptions(options))
-      const run = (): Promise<void> => this.#e.set(rel, value, o.ttl, o.grace, o.tags)
+      const e = this.#e
+      const run = (): Promise<void> =>
+        e.observing
+          ? e.track('set', performance.now(), e.set(rel, value, o.ttl, o.grace, o.tags))
+          : e.set(rel, value, o.ttl, o.grace, o.tags)
       return channels.set.hasSubscribers
         ? channels.set.tracePromise(run, { key: rel, namespace: this.#e.root })
         : run()
@@ -147,18 +151,7 @@ class TierCache implements Cache {
     loader: Loader<T>,
     opts: ReturnType<Engine['resolveLoadOptions']>,
   ): Promise<T> {
-    const e = this.#e
-    if (!opts.forceFresh) {
-      const entry = e.l1Fresh(rel)
-      if (entry !== undefined) {
-        if (opts.refreshAhead > 0 && e.refreshDue(entry, opts.refreshAhead)) {
-          e.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
-        }
-        e.warming?.touchL1(rel, entry as LocalEntry, loader, opts, key)
-        return Promise.resolve(entry.value as T)
-      }
-    }
-    return e.getOrSetSlow(rel, key, loader, opts) as Promise<T>
+    return this.#e.getOrSet(rel, key, loader, opts) as Promise<T>
   }
 
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
@@ -166,7 +159,9 @@ class TierCache implements Cache {
       if (!Array.isArray(keys)) throw new InvalidKeyError('getMany needs an array of keys')
       const rels = keys.map((k) => this.#rel(k))
       this.#e.assertOpen()
-      return this.#e.getMany(rels) as Promise<(T | undefined)[]>
+      const e = this.#e
+      const p = e.observing ? e.track('getMany', performance.now(), e.getMany(rels)) : e.getMany(rels)
+      return p as Promise<(T | undefined)[]>
     } catch (error) {
       return fail(error)
     }
@@ -184,7 +179,8 @@ class TierCache implements Cache {
         }
         return { rel: this.#rel(item.key), item }
       })
-      return this.#e.setMany(prepared)
+      const e = this.#e
+      return e.observing ? e.track('setMany', performance.now(), e.setMany(prepared)) : e.setMany(prepared)
     } catch (error) {
       return fail(error)
     }
@@ -193,24 +189,36 @@ class TierCache implements Cache {
   deleteMany(keys: readonly string[]): Promise<number> {
     try {
       if (!Array.isArray(keys)) throw new InvalidKeyError('deleteMany needs an array of keys')
-      return this.#e.deleteMany(keys.map((k) => this.#rel(k)))
+      const rels = keys.map((k) => this.#rel(k))
+      const e = this.#e
+      return e.observing ? e.track('deleteMany', performance.now(), e.deleteMany(rels)) : e.deleteMany(rels)
     } catch (error) {
       return fail(error)
     }
   }
 
-  async has(key: string): Promise<boolean> {
-    const rel = this.#rel(key)
-    this.#e.assertOpen()
-    if (this.#e.l1Fresh(rel) !== undefined) return true
-    const { fresh } = await this.#e.lookup(rel, true, false)
-    return fresh !== undefined
+  has(key: string): Promise<boolean> {
+    try {
+      const rel = this.#rel(key)
+      const e = this.#e
+      e.assertOpen()
+      const run = async (): Promise<boolean> => {
+        if (e.l1Fresh(rel) !== undefined) return true
+        const { fresh } = await e.lookup(rel, true, false)
+        return fresh !== undefined
+      }
+      return e.observing ? e.track('has', performance.now(), run()) : run()
+    } catch (error) {
+      return fail(error)
+    }
   }
 
   delete(key: string): Promise<boolean> {
     try {
       const rel = this.#rel(key)
-      const run = (): Promise<boolean> => this.#e.delete(rel)
+      const e = this.#e
+      const run = (): Promise<boolean> =>
+        e.observing ? e.track('delete', performance.now(), e.delete(rel)) : e.delete(rel)
       return channels.delete.hasSubscribers
         ? channels.delete.tracePromise(run, { key: rel, namespace: this.#e.root })
         : run()
@@ -223,7 +231,11 @@ class TierCache implements Cache {
     try {
       parsePattern(pattern)
       const rel = this.#prefix === '' ? pattern : escapePattern(this.#prefix) + pattern
-      const run = (): Promise<number> => this.#e.deleteByPattern(rel)
+      const e = this.#e
+      const run = (): Promise<number> =>
+        e.observing
+          ? e.track('deleteByPattern', performance.now(), e.deleteByPattern(rel))
+          : e.deleteByPattern(rel)
       return channels.deleteByPattern.hasSubscribers
         ? channels.deleteByPattern.tracePromise(run, { pattern: rel, namespace: this.#e.root })
         : run()
@@ -234,7 +246,11 @@ class TierCache implements Cache {
 
   invalidateTags(tags: readonly string[]): Promise<void> {
     try {
-      const run = (): Promise<void> => this.#e.invalidateTags(tags)
+      const e = this.#e
+      const run = (): Promise<void> =>
+        e.observing
+          ? e.track('invalidateTags', performance.now(), e.invalidateTags(tags))
+          : e.invalidateTags(tags)
       return channels.invalidateTags.hasSubscribers
         ? channels.invalidateTags.tracePromise(run, { tags, namespace: this.#e.root })
         : run()
@@ -245,7 +261,9 @@ class TierCache implements Cache {
 
   clear(): Promise<void> {
     const prefix = this.#prefix === '' ? '' : this.#prefix.slice(0, -1)
-    const run = (): Promise<void> => this.#e.clear(prefix)
+    const e = this.#e
+    const run = (): Promise<void> =>
+      e.observing ? e.track('clear', performance.now(), e.clear(prefix)) : e.clear(prefix)
     return channels.clear.hasSubscribers
       ? channels.clear.tracePromise(run, { namespace: this.namespacePath })
       : run()
@@ -328,6 +346,8 @@ export function createCache(options: CacheOptions): Cache {
     tiers: engine.tiers.map((t) => ({ level: t.level, store: t.store })),
     bus: options.bus,
     namespace: engine.root,
+    observe: (observer) => engine.addObserver(observer),
+    l1SampleEvery: engine.l1SampleEvery,
   }
   try {
     for (const plugin of options.plugins ?? []) {

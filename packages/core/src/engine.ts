@@ -27,6 +27,9 @@ import type {
   Loader,
   LoaderContext,
   Logger,
+  ObservedOperation,
+  ObservedOutcome,
+  OperationObserver,
   SetManyItem,
   SetOptions,
   StaleReason,
@@ -88,6 +91,9 @@ interface Flight {
   settled: boolean
   /** Callers sharing the answer (0 for a background refresh nobody awaits). */
   callers: number
+  /** How the answer came about, for observers: `hit` in tier `level`, `stale`, or `miss` (loaded). */
+  outcome: ObservedOutcome
+  level: string
   staleAnswered: boolean
   softExpired: boolean
   stale: Found | undefined
@@ -192,6 +198,17 @@ export class Engine {
   #closed = false
   readonly #background = new Set<Promise<unknown>>()
 
+  // Operation observers (metrics). L1 hits are timed one in `l1SampleEvery`, weighted.
+  #observers: OperationObserver[] = []
+  /** True while an observer is registered: the hot path reads this one field. */
+  observing = false
+  readonly l1SampleEvery: number
+  #getCountdown = 0
+  #getOrSetCountdown = 0
+  #timeNextGet = false
+  #timeNextGetOrSet = false
+  readonly #lastLevel: string
+
   // Overall counters.
   hits = 0
   misses = 0
@@ -287,6 +304,12 @@ export class Engine {
     this.#localTiers = built.filter((t) => t.local)
     this.#remoteTiers = built.filter((t) => !t.local)
     this.#firstRemote = this.#remoteTiers[0]?.index ?? built.length
+    this.#lastLevel = (built[built.length - 1] as Tier).level
+    const every = options.l1SampleEvery ?? 64
+    if (!Number.isInteger(every) || every < 1) {
+      throw new InvalidOptionError('l1SampleEvery must be a positive integer', { option: 'l1SampleEvery' })
+    }
+    this.l1SampleEvery = every
     for (const tier of built) {
       if (typeof tier.store.onStatusChange === 'function') {
         tier.unsubscribe = tier.store.onStatusChange((connected) => {
@@ -357,6 +380,64 @@ export class Engine {
 
   remoteKey(rel: string): string {
     return `${this.root}:${rel}`
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Operation observers
+
+  /** Registers an observer; returns the function that unregisters it. */
+  addObserver(observer: OperationObserver): () => void {
+    if (typeof observer?.observe !== 'function') {
+      throw new InvalidOptionError('an operation observer needs an observe() method', { option: 'observer' })
+    }
+    this.#observers = [...this.#observers, observer]
+    if (!this.observing) {
+      this.#getCountdown = this.l1SampleEvery - 1
+      this.#getOrSetCountdown = this.l1SampleEvery - 1
+      this.#timeNextGet = this.l1SampleEvery === 1
+      this.#timeNextGetOrSet = this.l1SampleEvery === 1
+    }
+    this.observing = true
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== observer)
+      this.observing = this.#observers.length > 0
+      if (!this.observing) {
+        this.#timeNextGet = false
+        this.#timeNextGetOrSet = false
+      }
+    }
+  }
+
+  /** Reports an operation that started at `t0` (a `performance.now()` reading). */
+  report(
+    operation: ObservedOperation,
+    level: string,
+    outcome: ObservedOutcome,
+    t0: number,
+    weight = 1,
+  ): void {
+    const seconds = (performance.now() - t0) / 1000
+    for (const o of this.#observers) {
+      try {
+        o.observe(operation, level, outcome, seconds, weight)
+      } catch (error) {
+        this.logger.warn({ err: error }, 'tiercache: an operation observer threw')
+      }
+    }
+  }
+
+  /** Reports a write or invalidation when its promise settles; returns the same promise. */
+  track<T>(operation: ObservedOperation, t0: number, p: Promise<T>): Promise<T> {
+    p.then(
+      () => this.report(operation, this.#lastLevel, 'ok', t0),
+      () => this.report(operation, this.#lastLevel, 'error', t0),
+    )
+    return p
+  }
+
+  /** Counts an L1 hit of `get` toward the next timed one. */
+  #countGetHit(): void {
+    if (--this.#getCountdown <= 0) this.#timeNextGet = true
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -479,25 +560,75 @@ export class Engine {
   }
 
   get(rel: string): Promise<unknown> {
+    if (this.#timeNextGet) return this.#getTimed(rel)
     const entry = this.l1Fresh(rel)
     if (entry !== undefined) {
       this.warming?.touchL1(rel, entry as LocalEntry)
+      if (this.observing) this.#countGetHit()
       return Promise.resolve(entry.value)
     }
-    return this.#getSlow(rel)
+    return this.#getSlow(rel, this.observing ? performance.now() : -1)
   }
 
-  async #getSlow(rel: string): Promise<unknown> {
-    this.assertOpen()
-    const { fresh } = await this.lookup(rel, true, false)
-    if (fresh !== undefined) {
-      this.warming?.touch(rel, fresh.entry)
-      return fresh.value
+  /** An L1 hit chosen for timing (one in `l1SampleEvery`), or a read that leaves L1. */
+  #getTimed(rel: string): Promise<unknown> {
+    const t0 = performance.now()
+    const entry = this.l1Fresh(rel)
+    if (entry === undefined) return this.#getSlow(rel, t0)
+    this.warming?.touchL1(rel, entry as LocalEntry)
+    this.#timeNextGet = false
+    this.#getCountdown = this.l1SampleEvery - 1
+    this.report('get', (this.#l1 as Tier).level, 'hit', t0, this.l1SampleEvery)
+    return Promise.resolve(entry.value)
+  }
+
+  /** A read past L1; reported to observers when `t0 >= 0`. */
+  async #getSlow(rel: string, t0: number): Promise<unknown> {
+    try {
+      this.assertOpen()
+      const { fresh } = await this.lookup(rel, true, false)
+      if (fresh !== undefined) {
+        this.warming?.touch(rel, fresh.entry)
+        if (t0 >= 0) this.report('get', (this.tiers[fresh.tier] as Tier).level, 'hit', t0)
+        return fresh.value
+      }
+      this.misses++
+      if (this.emitter.listening.miss) this.emitter.emit('miss', { key: rel })
+      this.warming?.touch(rel, undefined)
+      if (t0 >= 0) this.report('get', this.#lastLevel, 'miss', t0)
+      return undefined
+    } catch (error) {
+      if (t0 >= 0) this.report('get', this.#lastLevel, 'error', t0)
+      throw error
     }
-    this.misses++
-    if (this.emitter.listening.miss) this.emitter.emit('miss', { key: rel })
-    this.warming?.touch(rel, undefined)
-    return undefined
+  }
+
+  /**
+   * The `getOrSet` L1 fast path (the caller validated the input), with sampled timing; falls back
+   * to {@link Engine.getOrSetSlow}.
+   */
+  getOrSet(rel: string, key: string, loader: Loader<any>, opts: LoadOptions): Promise<unknown> {
+    if (!opts.forceFresh) {
+      const timed = this.#timeNextGetOrSet
+      const t0 = timed ? performance.now() : 0
+      const entry = this.l1Fresh(rel)
+      if (entry !== undefined) {
+        if (opts.refreshAhead > 0 && this.refreshDue(entry, opts.refreshAhead)) {
+          this.refreshInBackground(rel, key, loader, opts, entry, 'refresh-ahead')
+        }
+        this.warming?.touchL1(rel, entry as LocalEntry, loader, opts, key)
+        if (timed) {
+          this.#timeNextGetOrSet = false
+          this.#getOrSetCountdown = this.l1SampleEvery - 1
+          this.report('getOrSet', (this.#l1 as Tier).level, 'hit', t0, this.l1SampleEvery)
+        } else if (this.observing && --this.#getOrSetCountdown <= 0) {
+          this.#timeNextGetOrSet = true
+        }
+        return Promise.resolve(entry.value)
+      }
+      return this.getOrSetSlow(rel, key, loader, opts, timed ? t0 : this.observing ? performance.now() : -1)
+    }
+    return this.getOrSetSlow(rel, key, loader, opts, this.observing ? performance.now() : -1)
   }
 
   /**
@@ -1125,18 +1256,25 @@ export class Engine {
   // getOrSet
 
   /** Starts or joins the load for `rel`. */
-  getOrSetSlow(rel: string, key: string, loader: Loader<any>, opts: LoadOptions): Promise<unknown> {
+  getOrSetSlow(rel: string, key: string, loader: Loader<any>, opts: LoadOptions, t0 = -1): Promise<unknown> {
     this.assertOpen()
-    const existing = this.#flights.get(rel)
-    if (existing !== undefined) {
+    let flight = this.#flights.get(rel)
+    if (flight !== undefined) {
       this.collapsed++
-      if (!existing.settled) existing.callers++
-      else if (existing.staleAnswered) this.staleServed++
+      if (!flight.settled) flight.callers++
+      else if (flight.staleAnswered) this.staleServed++
       if (this.emitter.listening.collapse) this.emitter.emit('collapse', { key: rel })
-      return existing.promise
+    } else {
+      flight = this.#startFlight(rel, key, loader, opts)
+      this.background(this.#runFlight(flight))
     }
-    const flight = this.#startFlight(rel, key, loader, opts)
-    this.background(this.#runFlight(flight))
+    if (t0 >= 0) {
+      const f = flight
+      f.promise.then(
+        () => this.report('getOrSet', f.level, f.outcome, t0),
+        () => this.report('getOrSet', this.#lastLevel, 'error', t0),
+      )
+    }
     return flight.promise
   }
 
@@ -1156,6 +1294,8 @@ export class Engine {
       invalidated: false,
       settled: false,
       callers: 1,
+      outcome: 'miss',
+      level: this.#lastLevel,
       staleAnswered: false,
       softExpired: false,
       stale: undefined,
@@ -1201,6 +1341,8 @@ export class Engine {
   #answerStale(flight: Flight, reason: StaleReason): void {
     if (flight.settled || flight.stale === undefined) return
     flight.staleAnswered = true
+    flight.outcome = 'stale'
+    flight.level = (this.tiers[flight.stale.tier] as Tier | undefined)?.level ?? this.#lastLevel
     this.staleServed += flight.callers
     if (this.emitter.listening.stale) this.emitter.emit('stale', { key: flight.rel, reason })
     this.#settle(flight, flight.stale.value)
@@ -1233,7 +1375,10 @@ export class Engine {
     })
     if (fresh !== undefined && !opts.forceFresh) {
       this.warming?.touch(rel, fresh.entry, flight.loader, opts, flight.key)
+      flight.outcome = 'hit'
+      flight.level = (this.tiers[fresh.tier] as Tier).level
       this.#settle(flight, fresh.value)
+      this.#endFlight(flight) // done: a call right after the answer starts afresh
       return
     }
     this.misses++
@@ -1284,7 +1429,10 @@ export class Engine {
       if (this.#firstRemote < this.tiers.length) {
         const again = await this.lookup(rel, false, false, this.#firstRemote)
         if (again.fresh !== undefined && !opts.forceFresh) {
+          flight.outcome = 'hit'
+          flight.level = (this.tiers[again.fresh.tier] as Tier).level
           this.#settle(flight, again.fresh.value)
+          this.#endFlight(flight)
           return
         }
       }
@@ -1378,6 +1526,7 @@ export class Engine {
     if (this.emitter.listening.set) this.emitter.emit('set', { key: rel })
     this.publish({ type: 'set', keys: [rel] })
     this.#settle(flight, value)
+    this.#endFlight(flight) // done: a call right after the answer starts afresh
   }
 
   /** Starts a background refresh for a key whose loader is known (refresh-ahead, warming). */

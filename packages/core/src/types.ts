@@ -96,6 +96,51 @@ export interface LoaderContext<T = unknown> {
 /** A value producer for {@link Cache.getOrSet}. */
 export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>
 
+/** An operation the engine times for {@link OperationObserver}s. */
+export type ObservedOperation =
+  | 'get'
+  | 'getOrSet'
+  | 'getMany'
+  | 'has'
+  | 'set'
+  | 'setMany'
+  | 'delete'
+  | 'deleteMany'
+  | 'deleteByPattern'
+  | 'invalidateTags'
+  | 'clear'
+
+/**
+ * How an observed operation ended. Reads: `hit` (a fresh value from a tier), `stale` (a stale
+ * value served), `miss` (no value, or `getOrSet` ran the loader), `error` (rejected). Writes and
+ * invalidations: `ok` or `error`.
+ */
+export type ObservedOutcome = 'hit' | 'stale' | 'miss' | 'ok' | 'error'
+
+/**
+ * Receives the duration of cache operations, for metrics (see `prometheusMetrics`). Register it
+ * with {@link PluginContext.observe}. Every operation that leaves L1 is timed. L1 hits of `get`
+ * and `getOrSet` are timed one in `l1SampleEvery` (default 64) and reported with that weight, so
+ * summing weights counts every operation while an L1 hit pays only a counter decrement.
+ */
+export interface OperationObserver {
+  /**
+   * @param operation - the operation
+   * @param level - reads: the level of the tier that answered (`l1_memory`, `l2_redis`, …); misses,
+   *   loads, writes and invalidations: the level of the last tier
+   * @param outcome - see {@link ObservedOutcome}
+   * @param seconds - how long the operation took, in seconds
+   * @param weight - how many operations this observation stands for (1, or the L1 sampling interval)
+   */
+  observe(
+    operation: ObservedOperation,
+    level: string,
+    outcome: ObservedOutcome,
+    seconds: number,
+    weight: number,
+  ): void
+}
+
 /** What a plugin learns about the cache it is installed into. */
 export interface PluginContext {
   /** The tiers, L1 first, with their level names (`l1_memory`, `l2_redis`, …). */
@@ -104,6 +149,10 @@ export interface PluginContext {
   readonly bus: Bus | undefined
   /** The root namespace. */
   readonly namespace: string
+  /** Registers an operation observer; returns the function that unregisters it. */
+  observe(observer: OperationObserver): () => void
+  /** How many L1 hits one timed L1 hit stands for (the `weight` of those observations). */
+  readonly l1SampleEvery: number
 }
 
 /** A plugin hooks into a cache when it is created; see `prometheusMetrics()`. */
@@ -170,6 +219,12 @@ export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags
   readonly maxTrackedTags?: number
   /** Access tracking and hot-key refresh; see the README's warming section. */
   readonly warming?: WarmingOptions
+  /**
+   * While an {@link OperationObserver} is registered, one L1 hit of `get` and of `getOrSet` in this
+   * many is timed (and reported with this weight). Operations that leave L1 are always timed.
+   * @default 64
+   */
+  readonly l1SampleEvery?: number
 }
 
 /** Hot-key tracking options (`warming`). */

@@ -2,7 +2,7 @@ import * as dc from 'node:diagnostics_channel'
 import { describe, expect, test } from 'vitest'
 import { createCache, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
-import { caught, localStore, remoteStore } from './helpers.js'
+import { caught, deferred, localStore, remoteStore } from './helpers.js'
 
 function setup(
   opts: { l2Caps?: Record<string, boolean>; maxTtl?: number; strict?: boolean; l1Max?: number } = {},
@@ -569,5 +569,119 @@ describe('plugins', () => {
       }),
     ).toThrow('cannot install')
     expect(disposed).toBe(1)
+  })
+})
+
+describe('operation observers', () => {
+  function observed(l1SampleEvery = 4) {
+    const clock = new ManualClock()
+    const l1 = localStore(clock)
+    const l2 = chaosStore(remoteStore(clock, { name: 'redis' }))
+    const seen: { op: string; level: string; outcome: string; weight: number; seconds: number }[] = []
+    let remove!: () => void
+    const cache = createCache({
+      tiers: [l1, l2],
+      clock,
+      grace: '1m',
+      l1SampleEvery,
+      plugins: [
+        {
+          name: 'observer',
+          install: (_c, ctx) => {
+            remove = ctx.observe({
+              observe: (op, level, outcome, seconds, weight) =>
+                seen.push({ op, level, outcome, weight, seconds }),
+            })
+          },
+        },
+      ],
+    })
+    return { clock, l1, l2, cache, seen, remove: () => remove() }
+  }
+  const weightOf = (seen: { op: string; outcome: string; weight: number }[], op: string, outcome: string) =>
+    seen.filter((s) => s.op === op && s.outcome === outcome).reduce((a, s) => a + s.weight, 0)
+
+  test('L1 hits are timed one in l1SampleEvery with that weight: weights add up to every hit', async () => {
+    const { cache, seen } = observed(4)
+    await cache.set('k', 1)
+    for (let i = 0; i < 12; i++) await cache.get('k')
+    for (let i = 0; i < 8; i++) await cache.getOrSet('k', () => 2)
+    expect(weightOf(seen, 'get', 'hit')).toBe(12)
+    expect(seen.filter((s) => s.op === 'get').length).toBe(3)
+    expect(weightOf(seen, 'getOrSet', 'hit')).toBe(8)
+    expect(seen.every((s) => s.level === 'l1_memory' || s.op === 'set')).toBe(true)
+    expect(seen.find((s) => s.op === 'set')).toMatchObject({ outcome: 'ok', level: 'l2_redis', weight: 1 })
+    expect(seen.every((s) => s.seconds >= 0 && s.seconds < 1)).toBe(true)
+  })
+
+  test('reads that leave L1 are each timed with their level and outcome', async () => {
+    const { cache, l1, l2, seen, clock } = observed(64)
+    await cache.set('k', 1)
+    l1.map.clear()
+    await cache.get('k') // L2 hit
+    await cache.get('nope') // miss
+    await cache.getOrSet('loaded', () => 'v') // loaded
+    l1.map.clear()
+    await cache.getOrSet('loaded', () => 'again') // L2 hit through getOrSet
+    await cache.set('s', 'old', '1s')
+    await clock.advance(1001)
+    await cache.getOrSet('s', () => {
+      throw new Error('down')
+    }) // stale
+    await expect(cache.getOrSet('boom', () => Promise.reject(new Error('x')))).rejects.toThrow('x')
+    l2.fail()
+    await cache.set('x', 1, undefined)
+    const rows = seen.filter((s) => s.op !== 'set').map((s) => `${s.op} ${s.level} ${s.outcome} ${s.weight}`)
+    expect(rows).toEqual([
+      'get l2_redis hit 1',
+      'get l2_redis miss 1',
+      'getOrSet l2_redis miss 1',
+      'getOrSet l2_redis hit 1',
+      'getOrSet l1_memory stale 1',
+      'getOrSet l2_redis error 1',
+    ])
+    l2.heal()
+  })
+
+  test('collapsed getOrSet callers are each timed; writes and invalidations too; unregistering stops it', async () => {
+    const { cache, seen, remove } = observed(64)
+    const gate = deferred()
+    const all = Array.from({ length: 5 }, () =>
+      cache.getOrSet('c', async () => {
+        await gate.promise
+        return 1
+      }),
+    )
+    gate.resolve()
+    await Promise.all(all)
+    await new Promise((r) => setImmediate(r))
+    expect(weightOf(seen, 'getOrSet', 'miss')).toBe(5)
+    await cache.setMany([{ key: 'a', value: 1 }])
+    await cache.getMany(['a'])
+    await cache.has('a')
+    await cache.delete('a')
+    await cache.deleteMany(['a'])
+    await cache.deleteByPattern('a*')
+    await cache.invalidateTags(['t'])
+    await cache.clear()
+    await new Promise((r) => setImmediate(r))
+    const ops = seen.map((s) => s.op)
+    for (const op of [
+      'setMany',
+      'getMany',
+      'has',
+      'delete',
+      'deleteMany',
+      'deleteByPattern',
+      'invalidateTags',
+      'clear',
+    ]) {
+      expect(ops, op).toContain(op)
+    }
+    remove()
+    const before = seen.length
+    await cache.set('after', 1)
+    await cache.get('after')
+    expect(seen.length).toBe(before)
   })
 })
