@@ -108,6 +108,11 @@ const noop = (): void => {}
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop }
 const claimedLocalStores = new WeakSet<object>()
 
+/** What one tier did in an operation run on every tier. */
+type TierOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown }
+
 /** Entry metadata without the value. */
 interface Meta {
   readonly createdAt: number
@@ -869,28 +874,48 @@ export class Engine {
     if (remote.length === 0) return
     const key = this.remoteKey(rel)
     const entry: RemoteEntry = makeEntry(bytes, meta, bytes.byteLength)
-    const writes = remote.map((tier) =>
-      this.#guard(tier, 'set', () => tier.store.set(key, this.#cap(tier, entry, now))).then(
-        () => {
-          tier.sets++
-          return undefined
-        },
-        (error: unknown) => {
-          this.reportError(error, 'set', tier, rel)
-          return error
-        },
-      ),
+    await this.#eachTier(
+      remote,
+      'set',
+      async (tier) => {
+        await tier.store.set(key, this.#cap(tier, entry, now))
+        tier.sets++
+      },
+      rel,
     )
-    const results = writes.length === 1 ? [await writes[0]] : await Promise.all(writes)
-    if (this.#strict) this.#throwFirst(results, 'set', rel)
   }
 
-  #throwFirst(results: unknown[], operation: string, rel?: string): void {
-    const failure = results.find((r) => r !== undefined && r !== true && r !== false && typeof r !== 'number')
-    if (failure === undefined) return
-    throw isTierCacheError(failure)
-      ? failure
-      : new StoreError(`${operation} failed in a tier`, { operation, key: rel, cause: failure })
+  /**
+   * Runs `run` on each tier in parallel, each bounded by `tierTimeout`. A tier that fails is
+   * reported (counters, `error` event) and never rejects the call; in strict mode the first failure
+   * is thrown once every tier is done. Resolves each tier's value (`undefined` where it failed).
+   */
+  async #eachTier<T>(
+    tiers: readonly Tier[],
+    operation: string,
+    run: (tier: Tier) => MaybePromise<T>,
+    key?: string,
+  ): Promise<(T | undefined)[]> {
+    const outcomes = await Promise.all(
+      tiers.map((tier) =>
+        this.#guard(tier, operation, () => run(tier)).then(
+          (value): TierOutcome<T> => ({ ok: true, value }),
+          (error: unknown): TierOutcome<T> => {
+            this.reportError(error, operation, tier, key)
+            return { ok: false, error }
+          },
+        ),
+      ),
+    )
+    if (this.#strict) {
+      for (const o of outcomes) {
+        if (o.ok) continue
+        throw isTierCacheError(o.error)
+          ? o.error
+          : new StoreError(`${operation} failed in a tier`, { operation, key, cause: o.error })
+      }
+    }
+    return outcomes.map((o) => (o.ok ? o.value : undefined))
   }
 
   /** Writes many values; every input is validated and serialized before any tier is touched. */
@@ -912,35 +937,19 @@ export class Engine {
         this.#setLocal(tier, p.rel, p.value, metas[i] as Meta, p.bytes.byteLength, now)
       }
     }
-    const results = await Promise.all(
-      this.#remoteTiers.map((tier) => {
-        const batch = prepared.map(
-          (p, i) =>
-            [
-              this.remoteKey(p.rel),
-              this.#cap(tier, makeEntry(p.bytes, metas[i] as Meta, p.bytes.byteLength), now),
-            ] as const,
-        )
-        const run = (): MaybePromise<void> =>
-          tier.store.capabilities.setMany && tier.store.setMany
-            ? tier.store.setMany(batch)
-            : Promise.all(batch.map(([k, e]) => this.#guard(tier, 'set', () => tier.store.set(k, e)))).then(
-                noop,
-              )
-        return this.#guard(tier, 'setMany', run).then(
-          () => {
-            tier.sets += batch.length
-            return undefined
-          },
-          (error: unknown) => {
-            this.reportError(error, 'setMany', tier)
-            return error
-          },
-        )
-      }),
-    )
+    await this.#eachTier(this.#remoteTiers, 'setMany', async (tier) => {
+      const batch = prepared.map(
+        (p, i) =>
+          [
+            this.remoteKey(p.rel),
+            this.#cap(tier, makeEntry(p.bytes, metas[i] as Meta, p.bytes.byteLength), now),
+          ] as const,
+      )
+      if (tier.store.capabilities.setMany && tier.store.setMany) await tier.store.setMany(batch)
+      else await Promise.all(batch.map(([k, e]) => this.#guard(tier, 'set', () => tier.store.set(k, e))))
+      tier.sets += batch.length
+    })
     this.sets += prepared.length
-    if (this.#strict) this.#throwFirst(results, 'setMany')
     this.publish({ type: 'set', keys: prepared.map((p) => p.rel) })
   }
 
@@ -981,28 +990,17 @@ export class Engine {
     let count = this.#deleteLocal(rels)
     for (const tier of this.#localTiers) tier.deletes += rels.length
     const keys = rels.map((r) => this.remoteKey(r))
-    const results = await Promise.all(
-      this.#remoteTiers.map((tier) =>
-        this.#guard(tier, 'deleteMany', () =>
-          tier.store.capabilities.deleteMany && tier.store.deleteMany
-            ? tier.store.deleteMany(keys)
-            : Promise.all(keys.map((k) => this.#guard(tier, 'delete', () => tier.store.delete(k)))).then(
-                (r) => r.filter(Boolean).length,
-              ),
-        ).then(
-          (n) => {
-            tier.deletes += rels.length
-            return n
-          },
-          (error: unknown) => {
-            this.reportError(error, 'deleteMany', tier)
-            return error
-          },
-        ),
-      ),
-    )
-    if (this.#strict) this.#throwFirst(results, 'deleteMany')
-    for (const r of results) if (typeof r === 'number') count = r
+    const counts = await this.#eachTier(this.#remoteTiers, 'deleteMany', async (tier) => {
+      const n =
+        tier.store.capabilities.deleteMany && tier.store.deleteMany
+          ? await tier.store.deleteMany(keys)
+          : (
+              await Promise.all(keys.map((k) => this.#guard(tier, 'delete', () => tier.store.delete(k))))
+            ).filter(Boolean).length
+      tier.deletes += rels.length
+      return n
+    })
+    for (const n of counts) if (n !== undefined) count = n
     this.deletes += rels.length
     if (this.emitter.listening.delete) for (const rel of rels) this.emitter.emit('delete', { key: rel })
     this.publish({ type: 'delete', keys: rels })
@@ -1018,21 +1016,16 @@ export class Engine {
     const remote = this.#remoteTiers
     if (remote.length > 0) {
       const key = this.remoteKey(rel)
-      const results = await Promise.all(
-        remote.map((tier) =>
-          this.#guard(tier, 'delete', () => tier.store.delete(key)).then(
-            (r) => {
-              tier.deletes++
-              return r
-            },
-            (error: unknown) => {
-              this.reportError(error, 'delete', tier, rel)
-              return error
-            },
-          ),
-        ),
+      const results = await this.#eachTier(
+        remote,
+        'delete',
+        async (tier) => {
+          const r = await tier.store.delete(key)
+          tier.deletes++
+          return r
+        },
+        rel,
       )
-      if (this.#strict) this.#throwFirst(results, 'delete', rel)
       existed = results.some((r) => r === true) || existed
     }
     this.deletes++
@@ -1057,25 +1050,13 @@ export class Engine {
     this.#epoch++
     this.#invalidateFlights(compilePattern(relPattern))
     const remotePattern = `${escapePattern(`${this.root}:`)}${relPattern}`
+    const counts = await this.#eachTier(this.tiers, 'deleteByPattern', async (tier) => {
+      const n = await tier.store.deleteByPattern!(tier.local ? relPattern : remotePattern)
+      tier.deletes += n
+      return n
+    })
     let count = 0
-    const results = await Promise.all(
-      this.tiers.map((tier) =>
-        this.#guard(tier, 'deleteByPattern', () =>
-          tier.store.deleteByPattern!(tier.local ? relPattern : remotePattern),
-        ).then(
-          (n) => {
-            tier.deletes += n
-            count = Math.max(count, n)
-            return n
-          },
-          (error: unknown) => {
-            this.reportError(error, 'deleteByPattern', tier)
-            return error
-          },
-        ),
-      ),
-    )
-    if (this.#strict) this.#throwFirst(results, 'deleteByPattern')
+    for (const n of counts) if (n !== undefined && n > count) count = n
     this.deletes++
     if (this.emitter.listening['delete:pattern']) this.emitter.emit('delete:pattern', { pattern: relPattern })
     this.publish({ type: 'pattern', pattern: relPattern })
@@ -1088,24 +1069,13 @@ export class Engine {
     this.#epoch++
     this.#clearLocal(prefix)
     const remoteNs = prefix === '' ? this.root : `${this.root}:${prefix}`
-    const results = await Promise.all(
-      this.#remoteTiers.map((tier) =>
-        this.#guard(tier, 'clear', async () => {
-          await tier.store.clear(remoteNs)
-          if (prefix === '') {
-            await tier.store.clear(this.#internalNamespace('tags'))
-            await tier.store.clear(this.#internalNamespace('warm'))
-          }
-        }).then(
-          () => undefined,
-          (error: unknown) => {
-            this.reportError(error, 'clear', tier)
-            return error
-          },
-        ),
-      ),
-    )
-    if (this.#strict) this.#throwFirst(results, 'clear')
+    await this.#eachTier(this.#remoteTiers, 'clear', async (tier) => {
+      await tier.store.clear(remoteNs)
+      if (prefix === '') {
+        await tier.store.clear(this.#internalNamespace('tags'))
+        await tier.store.clear(this.#internalNamespace('warm'))
+      }
+    })
     this.deletes++
     if (this.emitter.listening.clear) this.emitter.emit('clear', { namespace: remoteNs })
     this.publish({ type: 'clear', prefix })
@@ -1197,23 +1167,11 @@ export class Engine {
       staleUntil: NEVER,
       tags: [],
     }
-    const results = await Promise.all(
-      this.#remoteTiers.map((tier) => {
-        const items = list.map((tag) => [this.#tagKey(tag), record] as const)
-        return this.#guard(tier, 'invalidateTags', () =>
-          tier.store.capabilities.setMany && tier.store.setMany
-            ? tier.store.setMany(items)
-            : Promise.all(items.map(([k, e]) => tier.store.set(k, e))).then(noop),
-        ).then(
-          () => undefined,
-          (error: unknown) => {
-            this.reportError(error, 'invalidateTags', tier)
-            return error
-          },
-        )
-      }),
-    )
-    if (this.#strict) this.#throwFirst(results, 'invalidateTags')
+    const items = list.map((tag) => [this.#tagKey(tag), record] as const)
+    await this.#eachTier(this.#remoteTiers, 'invalidateTags', async (tier) => {
+      if (tier.store.capabilities.setMany && tier.store.setMany) await tier.store.setMany(items)
+      else await Promise.all(items.map(([k, e]) => tier.store.set(k, e)))
+    })
     if (this.emitter.listening['invalidate:tags']) this.emitter.emit('invalidate:tags', { tags: list })
     this.publish({ type: 'tags', tags: list, at })
   }
