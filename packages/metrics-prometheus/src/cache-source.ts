@@ -1,17 +1,10 @@
 import type { BusStats, Cache, CacheEventName, CacheEvents, CacheStats } from '@tiercache/core'
 import { InvalidOptionError } from '@tiercache/core'
-import type { TimedOperation, TimingTarget } from './operation-timer.js'
+import type { OperationRecorder } from './operation-recorder.js'
 import type { BreakerLike, BusLike, ResolvedOptions } from './options.js'
 
 /** Where a source reports what it measures from events. */
 export interface SourceSink {
-  observeOperation(
-    source: CacheSource,
-    operation: TimedOperation,
-    level: string,
-    outcome: string,
-    seconds: number,
-  ): void
   observeLoad(source: CacheSource, outcome: string, seconds: number): void
 }
 
@@ -19,16 +12,16 @@ export interface SourceSink {
 export const NO_LEVEL = 'none'
 
 /**
- * One instrumented cache: its identity and levels, the counters kept from its events, and a
- * stats snapshot per scrape. Counters that core keeps are read from `refreshStats()`.
+ * One instrumented cache: its identity and levels, the counters kept from its events, its
+ * operation recorder, and a stats snapshot per scrape. Counters that core keeps are read from
+ * `refreshStats()`.
  */
-export class CacheSource implements TimingTarget {
+export class CacheSource {
   readonly cache: Cache
   readonly root: string
   /** Labels every series of this cache carries: `{ namespace }`, or none. */
   readonly labels: Readonly<Record<string, string>>
   readonly levels: readonly string[]
-  readonly lastLevel: string
   /** Breakers by level. */
   readonly breakers: ReadonlyMap<string, BreakerLike>
   readonly bus: BusLike | undefined
@@ -44,11 +37,8 @@ export class CacheSource implements TimingTarget {
   }
   /** Items of finished `warm()` runs. */
   readonly warmItems: { ok: number; error: number; seen: boolean } = { ok: 0, error: 0, seen: false }
-  /** Operations being timed when the timer had to stop. */
-  timingsDropped = 0
-  /** Label objects of this cache's operation histogram series, by operation, level and outcome. */
-  readonly operationSeries: Map<string, Map<string, Map<string, Readonly<Record<string, string>>>>> =
-    new Map()
+  /** The observer that times this cache's operations; set by the metric set when timing is on. */
+  operations: OperationRecorder | undefined
   /** Label objects of this cache's loader histogram series, by outcome. */
   readonly loadSeries: Map<string, Readonly<Record<string, string>>> = new Map()
 
@@ -61,7 +51,6 @@ export class CacheSource implements TimingTarget {
     this.labels = options.namespaceLabel ? { namespace: this.root } : {}
     const stats = cache.getStats()
     this.levels = stats.tiers.map((t) => t.level)
-    this.lastLevel = this.levels[this.levels.length - 1] ?? NO_LEVEL
     this.breakers = resolveBreakers(options.breakers, stats)
     this.bus = options.bus
     this.#sink = sink
@@ -125,14 +114,6 @@ export class CacheSource implements TimingTarget {
     } catch {
       return undefined
     }
-  }
-
-  observe(operation: TimedOperation, level: string, outcome: string, seconds: number): void {
-    this.#sink.observeOperation(this, operation, level, outcome, seconds)
-  }
-
-  dropped(count: number): void {
-    this.timingsDropped += count
   }
 }
 

@@ -8,16 +8,13 @@
 export { NO_LEVEL } from './cache-source.js'
 export { BREAKER_STATE_VALUE } from './metric-set.js'
 export { type MetricsRequest, type MetricsResponse, metricsHandler } from './metrics-handler.js'
-export type { TimedOperation } from './operation-timer.js'
 export {
   type BreakerLike,
   type BreakerStateName,
   type BusLike,
   DEFAULT_LOADER_BUCKETS,
-  DEFAULT_MAX_TIMED_PER_SECOND,
   DEFAULT_OPERATION_BUCKETS,
   type PrometheusMetricsOptions,
   type RegistryLike,
-  type TimingOptions,
 } from './options.js'
 export { type PrometheusMetricsPlugin, prometheusMetrics } from './prometheus-metrics.js'

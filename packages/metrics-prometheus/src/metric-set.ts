@@ -1,9 +1,10 @@
 import type { CacheStats, TierStats } from '@tiercache/core'
 import { InvalidOptionError } from '@tiercache/core'
-import { Counter, Gauge, Histogram } from 'prom-client'
+import { Counter, Gauge, Histogram, type Metric as PromMetric } from 'prom-client'
 import { type CacheSource, NO_LEVEL, type SourceSink } from './cache-source.js'
-import { OperationTimer, type TimedOperation } from './operation-timer.js'
+import { OperationRecorder } from './operation-recorder.js'
 import type { BreakerLike, BreakerStateName, RegistryLike, ResolvedOptions } from './options.js'
+import { WeightedHistogram } from './weighted-histogram.js'
 
 /** One cache's counters at scrape time. */
 interface Snapshot {
@@ -308,16 +309,7 @@ const SCRAPE_SPECS: readonly ScrapeSpec[] = [
   },
 ]
 
-const TIMING_DROPPED: ScrapeSpec = {
-  name: 'operation_timings_dropped_total',
-  help: 'Operations being timed when the timer stopped to bound its cost (long operations under heavy traffic); not in the duration histogram.',
-  type: 'counter',
-  labels: [],
-  aggregate: 'sum',
-  read: ({ source }) => [[{}, source.timingsDropped]],
-}
-
-type Metric = Counter<string> | Gauge<string> | Histogram<string>
+type Metric = Counter<string> | Gauge<string> | Histogram<string> | WeightedHistogram
 
 /** Shared metric sets by registry, then by prefix. */
 const sets = new WeakMap<object, Map<string, MetricSet>>()
@@ -331,10 +323,9 @@ export class MetricSet implements SourceSink {
   readonly options: ResolvedOptions
   readonly #sources = new Map<string, CacheSource>()
   readonly #metrics: [name: string, metric: Metric][] = []
-  readonly #operations: Histogram<string> | undefined
+  readonly #operations: WeightedHistogram | undefined
   readonly #loads: Histogram<string>
-  readonly #timer: OperationTimer | undefined
-  /** Histogram label sets each cache used, to remove them when it closes. */
+  /** Loader histogram label sets each cache used, to remove them when it closes. */
   readonly #histogramSeries = new Map<CacheSource, [Histogram<string>, Labels][]>()
   #snapshot: Promise<Snapshot[]> | undefined
 
@@ -360,11 +351,10 @@ export class MetricSet implements SourceSink {
     this.options = options
     const p = options.prefix
     const ns = options.namespaceLabel ? ['namespace'] : []
-    const specs = options.maxTimedPerSecond > 0 ? [...SCRAPE_SPECS, TIMING_DROPPED] : SCRAPE_SPECS
     const names = [
-      ...specs.map((s) => p + s.name),
+      ...SCRAPE_SPECS.map((s) => p + s.name),
       `${p}loader_duration_seconds`,
-      ...(options.maxTimedPerSecond > 0 ? [`${p}operations_duration_seconds`] : []),
+      ...(options.timing ? [`${p}operations_duration_seconds`] : []),
     ]
     for (const name of names) {
       if (registry.getSingleMetric(name) !== undefined) {
@@ -375,7 +365,7 @@ export class MetricSet implements SourceSink {
       }
     }
     const set = this
-    for (const spec of specs) {
+    for (const spec of SCRAPE_SPECS) {
       const config = {
         name: p + spec.name,
         help: spec.help,
@@ -396,18 +386,17 @@ export class MetricSet implements SourceSink {
       registers: [],
     })
     this.#metrics.push([`${p}loader_duration_seconds`, this.#loads])
-    if (options.maxTimedPerSecond > 0) {
-      this.#operations = new Histogram({
+    if (options.timing) {
+      this.#operations = new WeightedHistogram({
         name: `${p}operations_duration_seconds`,
-        help: 'Cache operation time in seconds by operation, level (the level that answered a hit, else the last level) and outcome. Every operation while traffic is below the timing budget, a sample above it; see the package README.',
+        help: 'Cache operation time in seconds by operation, level (the level that answered a read, else the last level) and outcome. _count counts every operation: L1 hits of get and getOrSet are timed one in l1SampleEvery (a cache option, default 64) and weighted by it; see the package README.',
         labelNames: [...ns, 'operation', 'level', 'outcome'],
-        buckets: [...options.buckets],
-        registers: [],
+        buckets: options.buckets,
       })
       this.#metrics.push([`${p}operations_duration_seconds`, this.#operations])
-      this.#timer = new OperationTimer(options.maxTimedPerSecond)
     }
-    for (const [, metric] of this.#metrics) registry.registerMetric(metric)
+    // prom-client's Registry needs only name, help, type, aggregator, get() and reset() of a metric.
+    for (const [, metric] of this.#metrics) registry.registerMetric(metric as PromMetric)
   }
 
   /** Names of the metrics this set registered (histograms without their suffixes). */
@@ -415,7 +404,7 @@ export class MetricSet implements SourceSink {
     return this.#metrics.map(([name]) => name)
   }
 
-  /** Starts reporting a cache. */
+  /** Starts reporting a cache; with timing on, gives it its `operations` recorder. */
   add(source: CacheSource): void {
     const other = this.#sources.get(source.root)
     if (other !== undefined) {
@@ -426,7 +415,9 @@ export class MetricSet implements SourceSink {
     }
     this.#sources.set(source.root, source)
     source.attach()
-    this.#timer?.add(source)
+    if (this.#operations !== undefined) {
+      source.operations = new OperationRecorder(this.#operations, source.labels, source.levels)
+    }
   }
 
   /** Stops reporting a cache; the last one out unregisters the metrics. */
@@ -434,12 +425,14 @@ export class MetricSet implements SourceSink {
     if (this.#sources.get(source.root) !== source) return
     this.#sources.delete(source.root)
     source.detach()
-    this.#timer?.remove(source)
+    // Without the namespace label, caches of the registry share their series: they stay.
     if (this.options.namespaceLabel) {
+      source.operations?.removeSeries()
       for (const [histogram, labels] of this.#histogramSeries.get(source) ?? []) {
         histogram.remove(labels)
       }
     }
+    source.operations = undefined
     this.#histogramSeries.delete(source)
     this.releaseIfUnused()
   }
@@ -448,7 +441,9 @@ export class MetricSet implements SourceSink {
   releaseIfUnused(): void {
     if (this.#sources.size > 0) return
     for (const [name] of this.#metrics) {
-      if (this.registry.getSingleMetric(name) === this.#byName(name)) this.registry.removeSingleMetric(name)
+      if ((this.registry.getSingleMetric(name) as unknown) === this.#byName(name)) {
+        this.registry.removeSingleMetric(name)
+      }
     }
     const byPrefix = sets.get(this.registry)
     if (byPrefix?.get(this.options.prefix) === this) byPrefix.delete(this.options.prefix)
@@ -456,35 +451,6 @@ export class MetricSet implements SourceSink {
 
   #byName(name: string): Metric | undefined {
     return this.#metrics.find(([n]) => n === name)?.[1]
-  }
-
-  observeOperation(
-    source: CacheSource,
-    operation: TimedOperation,
-    level: string,
-    outcome: string,
-    seconds: number,
-  ): void {
-    const histogram = this.#operations
-    if (histogram === undefined) return
-    // Label objects are reused: prom-client observes several times faster with the same object,
-    // and three lookups of constant strings cost less than building one key.
-    let byLevel = source.operationSeries.get(operation)
-    if (byLevel === undefined) {
-      byLevel = new Map()
-      source.operationSeries.set(operation, byLevel)
-    }
-    let byOutcome = byLevel.get(level)
-    if (byOutcome === undefined) {
-      byOutcome = new Map()
-      byLevel.set(level, byOutcome)
-    }
-    let labels = byOutcome.get(outcome)
-    if (labels === undefined) {
-      labels = this.#track(source, histogram, { operation, level, outcome })
-      byOutcome.set(outcome, labels)
-    }
-    histogram.observe(labels, seconds)
   }
 
   observeLoad(source: CacheSource, outcome: string, seconds: number): void {
@@ -512,7 +478,7 @@ export class MetricSet implements SourceSink {
     const a = this.options
     const same =
       a.namespaceLabel === options.namespaceLabel &&
-      a.maxTimedPerSecond === options.maxTimedPerSecond &&
+      a.timing === options.timing &&
       a.buckets.join() === options.buckets.join() &&
       a.loaderBuckets.join() === options.loaderBuckets.join()
     if (!same) {

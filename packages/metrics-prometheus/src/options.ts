@@ -40,17 +40,6 @@ export interface BusLike {
   stats?(): BusStats
 }
 
-/** How operation durations are sampled; see the README's "What the histogram means". */
-export interface TimingOptions {
-  /**
-   * Most operations timed per second (all caches of the registry together). While traffic stays
-   * below it, every operation is timed; above it, a window of this many consecutive operations
-   * is timed each second and the others are not. `Infinity` times every operation.
-   * @default 1000
-   */
-  readonly maxPerSecond?: number
-}
-
 /** Options for {@link prometheusMetrics}. */
 export interface PrometheusMetricsOptions {
   /**
@@ -81,10 +70,14 @@ export interface PrometheusMetricsOptions {
    */
   readonly namespaceLabel?: boolean
   /**
-   * Operation timing for `<prefix>operations_duration_seconds`; `false` turns the histogram off.
-   * @default { maxPerSecond: 1000 }
+   * Time the cache's operations into `<prefix>operations_duration_seconds`, through an observer
+   * registered with the cache. Every operation that leaves L1 is timed; L1 hits of `get` and
+   * `getOrSet` are timed one in `l1SampleEvery` (a `createCache` option, default 64) and counted
+   * with that weight, so `_count` counts every operation. `false` registers neither the histogram
+   * nor the observer.
+   * @default true
    */
-  readonly timing?: TimingOptions | false
+  readonly timing?: boolean
   /**
    * The cache's circuit breakers, for `<prefix>breaker_*` and `<prefix>level_up`: by level
    * (`{ l2_redis: l2 }`), or as a list matched to the tier of the same store name.
@@ -111,17 +104,14 @@ export const DEFAULT_LOADER_BUCKETS: readonly number[] = Object.freeze([
   0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ])
 
-/** Default {@link TimingOptions.maxPerSecond}. */
-export const DEFAULT_MAX_TIMED_PER_SECOND = 1000
-
 /** Options after validation. */
 export interface ResolvedOptions {
   readonly prefix: string
   readonly buckets: readonly number[]
   readonly loaderBuckets: readonly number[]
   readonly namespaceLabel: boolean
-  /** Operations timed per second; 0 when timing is off. */
-  readonly maxTimedPerSecond: number
+  /** Operation timing on: the histogram is registered and each cache gets an observer. */
+  readonly timing: boolean
   readonly breakers: Readonly<Record<string, BreakerLike>> | readonly BreakerLike[]
   readonly bus: BusLike | undefined
 }
@@ -154,22 +144,13 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
   if (typeof prefix !== 'string' || (prefix !== '' && !PREFIX.test(prefix))) {
     throw new InvalidOptionError('prefix must match [a-zA-Z_:][a-zA-Z0-9_:]*', { option: 'prefix' })
   }
-  const timing = options.timing ?? {}
-  let maxTimedPerSecond = 0
-  if (timing !== false) {
-    if (timing === null || typeof timing !== 'object') {
-      throw new InvalidOptionError('timing must be an object or false', { option: 'timing' })
-    }
-    maxTimedPerSecond = timing.maxPerSecond ?? DEFAULT_MAX_TIMED_PER_SECOND
-    if (
-      typeof maxTimedPerSecond !== 'number' ||
-      !(maxTimedPerSecond >= 1) ||
-      (Number.isFinite(maxTimedPerSecond) && !Number.isInteger(maxTimedPerSecond))
-    ) {
-      throw new InvalidOptionError('timing.maxPerSecond must be a positive integer or Infinity', {
-        option: 'timing.maxPerSecond',
-      })
-    }
+  const timing: unknown = options.timing ?? true
+  if (typeof timing !== 'boolean') {
+    const removed =
+      timing !== null && typeof timing === 'object' && 'maxPerSecond' in timing
+        ? ': timing.maxPerSecond is gone, every operation is timed (L1 hits one in the cache option l1SampleEvery, weighted)'
+        : ''
+    throw new InvalidOptionError(`timing must be true or false${removed}`, { option: 'timing' })
   }
   const namespaceLabel = options.namespaceLabel ?? true
   if (typeof namespaceLabel !== 'boolean') {
@@ -207,7 +188,7 @@ export function resolveOptions(options: PrometheusMetricsOptions): ResolvedOptio
     buckets: buckets(options.buckets, DEFAULT_OPERATION_BUCKETS, 'buckets'),
     loaderBuckets: buckets(options.loaderBuckets, DEFAULT_LOADER_BUCKETS, 'loaderBuckets'),
     namespaceLabel,
-    maxTimedPerSecond,
+    timing,
     breakers,
     bus,
   }

@@ -68,6 +68,11 @@ describe('dashboards/tiercache.json', () => {
     expect(exprs(/^Circuit breaker state/)).toContain('cache_breaker_state')
     expect(exprs(/^Loader runs and errors/)).toContain('cache_loader_errors_total')
     expect(exprs(/^Bus messages/)).toContain('cache_bus_messages_total')
+    // The histogram's _count is every operation (L1 hits by weight), not a sample of them.
+    expect(exprs(/^Operations per second by operation and outcome$/)).toBe(
+      'sum by (operation, outcome) (rate(cache_operations_duration_seconds_count{namespace=~"$namespace"}[$__rate_interval]))',
+    )
+    expect(panels.filter((p) => /timed/i.test(p.title))).toEqual([])
   })
 
   test('every exported metric is on the dashboard', () => {

@@ -4,13 +4,11 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { createCache } from '@tiercache/core'
+import { memoryStore } from '@tiercache/store-memory'
 import { register } from 'prom-client'
 import { afterEach, expect, test, vi } from 'vitest'
-import {
-  DEFAULT_LOADER_BUCKETS,
-  DEFAULT_MAX_TIMED_PER_SECOND,
-  DEFAULT_OPERATION_BUCKETS,
-} from '../src/options.js'
+import { DEFAULT_LOADER_BUCKETS, DEFAULT_OPERATION_BUCKETS } from '../src/options.js'
 import { parseMetrics } from './helpers.js'
 import { exportedMetricNames } from './promql.js'
 
@@ -64,8 +62,24 @@ test('the metrics table lists every exported metric, and only those', async () =
   expect([...listed].sort()).toEqual([...expected].sort())
 })
 
-test('the documented defaults are the code defaults', () => {
-  expect(readme).toMatch(new RegExp(`\\| \`maxPerSecond\`\\s*\\| ${DEFAULT_MAX_TIMED_PER_SECOND}\\s*\\|`))
+test('the documented defaults are the code defaults', async () => {
+  expect(readme).toMatch(/\| `timing` +\| `true` +\|/)
+  // The L1 sampling interval is core's: the one a plugin is told about by default.
+  let l1SampleEvery = 0
+  const cache = createCache({
+    tiers: [memoryStore()],
+    plugins: [
+      {
+        name: 'probe',
+        install: (_cache, context) => {
+          l1SampleEvery = context.l1SampleEvery
+        },
+      },
+    ],
+  })
+  await cache.close()
+  expect(l1SampleEvery).toBe(64)
+  expect(readme).toContain(`(\`l1SampleEvery\`, default ${l1SampleEvery}:`)
   expect(readme).toContain(DEFAULT_OPERATION_BUCKETS.join(', '))
   expect(readme).toContain(DEFAULT_LOADER_BUCKETS.join(', '))
 })

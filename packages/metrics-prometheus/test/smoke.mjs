@@ -43,8 +43,13 @@ expect('cache_hits_total{namespace="smoke",level="l1_memory"} 1')
 expect('cache_misses_total{namespace="smoke",level="l1_memory"} 2')
 expect('cache_entries{namespace="smoke",level="l1_memory"} 2')
 expect('cache_loads_total{namespace="smoke"} 1')
+// Timed by the plugin's operation observer: the miss and the write exactly (the one L1 hit is
+// below l1SampleEvery, so it is not in the histogram yet).
 expect(
-  'cache_operations_duration_seconds_count{namespace="smoke",operation="get",level="l1_memory",outcome="hit"} 1',
+  'cache_operations_duration_seconds_count{namespace="smoke",operation="get",level="l1_memory",outcome="miss"} 1',
+)
+expect(
+  'cache_operations_duration_seconds_count{namespace="smoke",operation="set",level="l1_memory",outcome="ok"} 1',
 )
 if (res.status !== 200) throw new Error(`status ${res.status}`)
 
