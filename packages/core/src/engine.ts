@@ -581,7 +581,7 @@ export class Engine {
     const entry = this.l1Fresh(rel)
     if (entry === undefined) return this.#getSlow(rel, t0)
     this.warming?.touchL1(rel, entry as LocalEntry)
-    this.#timeNextGet = false
+    this.#timeNextGet = this.l1SampleEvery === 1
     this.#getCountdown = this.l1SampleEvery - 1
     this.report('get', (this.#l1 as Tier).level, 'hit', t0, this.l1SampleEvery)
     return Promise.resolve(entry.value)
@@ -623,7 +623,7 @@ export class Engine {
         }
         this.warming?.touchL1(rel, entry as LocalEntry, loader, opts, key)
         if (timed) {
-          this.#timeNextGetOrSet = false
+          this.#timeNextGetOrSet = this.l1SampleEvery === 1
           this.#getOrSetCountdown = this.l1SampleEvery - 1
           this.report('getOrSet', (this.#l1 as Tier).level, 'hit', t0, this.l1SampleEvery)
         } else if (this.observing && --this.#getOrSetCountdown <= 0) {

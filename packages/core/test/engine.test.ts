@@ -614,6 +614,17 @@ describe('operation observers', () => {
     expect(seen.every((s) => s.seconds >= 0 && s.seconds < 1)).toBe(true)
   })
 
+  test.each([1, 2, 3, 64])('with l1SampleEvery %i the weights add up to every L1 hit', async (every) => {
+    const { cache, seen } = observed(every)
+    await cache.set('k', 1)
+    for (let i = 0; i < 600; i++) await cache.get('k')
+    for (let i = 0; i < 600; i++) await cache.getOrSet('k', () => 2)
+    expect(600 - weightOf(seen, 'get', 'hit')).toBeGreaterThanOrEqual(0)
+    expect(600 - weightOf(seen, 'get', 'hit')).toBeLessThan(every)
+    expect(600 - weightOf(seen, 'getOrSet', 'hit')).toBeGreaterThanOrEqual(0)
+    expect(600 - weightOf(seen, 'getOrSet', 'hit')).toBeLessThan(every)
+  })
+
   test('reads that leave L1 are each timed with their level and outcome', async () => {
     const { cache, l1, l2, seen, clock } = observed(64)
     await cache.set('k', 1)
