@@ -1,6 +1,6 @@
 import * as diagnostics from 'node:diagnostics_channel'
 import type { Duration } from './duration.js'
-import { Engine } from './engine.js'
+import { Engine } from './engine/engine.js'
 import { InvalidKeyError, InvalidOptionError } from './errors.js'
 import { validateKey, validateNamespace } from './keys.js'
 import { escapePattern, parsePattern } from './pattern.js'
@@ -20,7 +20,7 @@ import type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-import { createWarming, warm } from './warming.js'
+import { warm } from './warming.js'
 import { wrapFunction } from './wrap.js'
 
 /**
@@ -111,9 +111,7 @@ class TierCache implements Cache {
       const o = this.#e.resolveSetOptions(setOptions(options))
       const e = this.#e
       const run = (): Promise<void> =>
-        e.observing
-          ? e.track('set', performance.now(), e.set(rel, value, o.ttl, o.grace, o.tags))
-          : e.set(rel, value, o.ttl, o.grace, o.tags)
+        e.observing ? e.track('set', performance.now(), e.set(rel, value, o)) : e.set(rel, value, o)
       return channels.set.hasSubscribers
         ? channels.set.tracePromise(run, { key: rel, namespace: this.#e.root })
         : run()
@@ -201,13 +199,7 @@ class TierCache implements Cache {
     try {
       const rel = this.#rel(key)
       const e = this.#e
-      e.assertOpen()
-      const run = async (): Promise<boolean> => {
-        if (e.l1Fresh(rel) !== undefined) return true
-        const { fresh } = await e.lookup(rel, true, false)
-        return fresh !== undefined
-      }
-      return e.observing ? e.track('has', performance.now(), run()) : run()
+      return e.observing ? e.track('has', performance.now(), e.has(rel)) : e.has(rel)
     } catch (error) {
       return fail(error)
     }
@@ -338,16 +330,13 @@ class TierCache implements Cache {
 export function createCache(options: CacheOptions): Cache {
   const engine = new Engine(options)
   const cache = new TierCache(engine, '')
-  if (options.warming !== undefined && options.warming.enabled !== false) {
-    engine.warming = createWarming(engine, cache, options.warming)
-  }
   const disposers: (() => void | Promise<void>)[] = []
   const context: PluginContext = {
-    tiers: engine.tiers.map((t) => ({ level: t.level, store: t.store })),
+    tiers: engine.tiers.all.map((t) => ({ level: t.level, store: t.store })),
     bus: options.bus,
     namespace: engine.root,
     observe: (observer) => engine.addObserver(observer),
-    l1SampleEvery: engine.l1SampleEvery,
+    l1SampleEvery: engine.observers.sampleEvery,
   }
   try {
     for (const plugin of options.plugins ?? []) {

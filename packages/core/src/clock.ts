@@ -7,10 +7,12 @@ export interface Clock {
   now(): number
   /**
    * Schedules `fn` after `ms` milliseconds. The engine uses it for timeouts and background
-   * timers; returned handles are passed back to {@link Clock.clearTimeout}.
-   * @default globalThis.setTimeout (unref'd)
+   * timers; returned handles are passed back to {@link Clock.clearTimeout}. `keepAlive` is true
+   * for timers that settle a caller's promise (`softTimeout`, `hardTimeout`): those must keep the
+   * process alive; background timers must not.
+   * @default globalThis.setTimeout (unref'd unless `keepAlive`)
    */
-  setTimeout?(fn: () => void, ms: number): unknown
+  setTimeout?(fn: () => void, ms: number, keepAlive?: boolean): unknown
   /** Cancels a handle returned by {@link Clock.setTimeout}. */
   clearTimeout?(handle: unknown): void
 }
@@ -51,12 +53,12 @@ export function coarseNow(): number {
   return cachedNow !== 0 ? cachedNow : preciseNow()
 }
 
-/** The default clock: {@link coarseNow} and unref'd Node timers. */
+/** The default clock: {@link coarseNow} and Node timers (unref'd unless `keepAlive`). */
 export const systemClock: Clock = {
   now: coarseNow,
-  setTimeout(fn: () => void, ms: number): unknown {
+  setTimeout(fn: () => void, ms: number, keepAlive?: boolean): unknown {
     const t = setTimeout(fn, ms)
-    t.unref?.()
+    if (keepAlive !== true) t.unref?.()
     return t
   },
   clearTimeout(handle: unknown): void {
@@ -66,7 +68,7 @@ export const systemClock: Clock = {
 
 /** Internal: timer functions of a clock, falling back to the system's. */
 export function clockTimers(clock: Clock): {
-  set: (fn: () => void, ms: number) => unknown
+  set: (fn: () => void, ms: number, keepAlive?: boolean) => unknown
   clear: (h: unknown) => void
 } {
   const set = clock.setTimeout ? clock.setTimeout.bind(clock) : systemClock.setTimeout!

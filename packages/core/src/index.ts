@@ -57,10 +57,12 @@ export { FrequencySketch } from './sketch.js'
 export type {
   MaybePromise,
   RemoteEntry,
+  SetCondition,
   Store,
   StoreCapabilities,
   StoreEntry,
   StoreKind,
+  StoreScope,
   StoreSetItem,
   StoreStats,
 } from './store.js'

@@ -70,6 +70,13 @@ export interface StoreCapabilities {
   readonly stats?: boolean
   /** {@link Store.close} releases resources. */
   readonly close?: boolean
+  /**
+   * {@link Store.lease} and {@link Store.conditionalSet}: atomic placeholders and
+   * compare-and-set writes. A `shared` store with it takes back-fills and loader results that can
+   * never resurrect a value another instance deleted or replaced; see the coherence section of
+   * core's README.
+   */
+  readonly conditionalSet?: boolean
 }
 
 /**
@@ -77,6 +84,20 @@ export interface StoreCapabilities {
  * (the engine's L1). `remote`: a store that keeps serialized bytes (Redis, SQL, Keyv, files).
  */
 export type StoreKind = 'memory' | 'remote'
+
+/**
+ * Who sees a store's contents. `local`: one process or host only (a memory store, a SQLite file
+ * per instance); invalidations from other instances arrive over the bus and are applied to it.
+ * `shared`: every instance reads and writes the same data (Redis, PostgreSQL, MariaDB); other
+ * instances' writes reach it directly.
+ */
+export type StoreScope = 'local' | 'shared'
+
+/**
+ * What {@link Store.conditionalSet} requires the key to hold: the placeholder written by
+ * {@link Store.lease} with this `lease` token, or an entry whose `createdAt` is exactly this.
+ */
+export type SetCondition = { readonly lease: string } | { readonly createdAt: number }
 
 /** A pair given to {@link Store.setMany}. */
 export type StoreSetItem<V = unknown> = readonly [key: string, entry: StoreEntry<V>]
@@ -125,6 +146,14 @@ export interface Store<V = unknown> {
   readonly name: string
   /** Whether the store keeps live values (`memory`) or bytes (`remote`). */
   readonly kind: StoreKind
+  /**
+   * Whether the data is private to this process or host (`local`) or seen by every instance
+   * (`shared`). The engine applies other instances' invalidations to every local tier, never
+   * back-fills a shared tier from a local one, and treats what a local tier held before a bus gap
+   * as stale. Every store should declare it (the conformance suite checks); when it is missing the
+   * engine assumes `local` for `kind: 'memory'` and `shared` otherwise.
+   */
+  readonly scope?: StoreScope
   /** The optional operations this store really supports. */
   readonly capabilities: StoreCapabilities
   /**
@@ -167,6 +196,21 @@ export interface Store<V = unknown> {
   deleteByPattern?(pattern: string): MaybePromise<number>
   /** True when the key holds an entry that is not physically expired. Capability `has`. */
   has?(key: string): MaybePromise<boolean>
+  /**
+   * Writes a placeholder owned by `token` under `key` if the key holds no live entry (a missing or
+   * physically expired one), expiring after `ttl` milliseconds. Resolves `true` when it was
+   * written, `false` when the key holds an entry or another placeholder. A placeholder is never
+   * returned by `get`, `getMany` or `has`; `delete`, `deleteMany`, `deleteByPattern` and `clear`
+   * remove it; `set` and `setMany` replace it. Capability `conditionalSet`.
+   */
+  lease?(key: string, token: string, ttl: number): MaybePromise<boolean>
+  /**
+   * Writes `entry` only if the key still holds what `condition` names, atomically: the
+   * placeholder of lease `condition.lease`, or a live entry created at `condition.createdAt`.
+   * Resolves whether it wrote. Capability `conditionalSet`.
+   * @throws ValueTooLargeError when the entry exceeds {@link Store.maxEntryBytes}
+   */
+  conditionalSet?(key: string, entry: StoreEntry<V>, condition: SetCondition): MaybePromise<boolean>
   /** Reports what the store knows about itself. Capability `stats`. */
   stats?(): MaybePromise<StoreStats>
   /**

@@ -197,8 +197,19 @@ export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags
    * @default 5000
    */
   readonly tierTimeout?: Duration
-  /** Cross-instance L1 invalidation, e.g. `redisBus({ url })`. */
+  /**
+   * Cross-instance invalidation of local tiers, e.g. `redisBus({ url })`: every mutation tells
+   * the other instances to drop their local copies (memory and local files).
+   */
   readonly bus?: Bus
+  /**
+   * With a `bus`: how long a mutation (`set`, `delete`, `deleteByPattern`, `clear`,
+   * `invalidateTags`, …) waits for the bus to take its message before it resolves, so that once
+   * it resolves the other instances have been told. Skipped while the bus reports itself
+   * disconnected. `0` does not wait. In ms or a duration string.
+   * @default 250
+   */
+  readonly busWait?: Duration
   /** Cross-instance single-flight for `getOrSet`, e.g. `redisLock({ url })`. */
   readonly lock?: DistributedLock
   /** Plugins, e.g. `prometheusMetrics()`. */
@@ -274,6 +285,8 @@ export interface TierStats {
   readonly name: string
   /** `memory` (live values, synchronous) or `remote` (bytes). */
   readonly kind: 'memory' | 'remote'
+  /** `local` (this process or host only) or `shared` (every instance). */
+  readonly scope: 'local' | 'shared'
   /** Reads answered fresh from this tier. */
   readonly hits: number
   /** Reads this tier could not answer fresh. */
@@ -288,6 +301,11 @@ export interface TierStats {
   readonly errors: number
   /** Operations skipped because the tier refused them at once (`E_CIRCUIT_OPEN`: its breaker is open). */
   readonly skipped: number
+  /**
+   * Writes the tier refused (`E_VALUE_TOO_LARGE`: above its `maxEntryBytes`). The key was removed
+   * from the tier instead, and an `error` event emitted for writes (not for back-fills).
+   */
+  readonly refused: number
   /** Entries held, when the store reports it. */
   readonly entries?: number
   /** Bytes held, when the store reports it. */
@@ -328,11 +346,13 @@ export interface CacheStats {
   readonly errors: number
   /** Tier operations skipped because a breaker was open. */
   readonly skipped: number
+  /** Writes a tier refused as too large (the key was removed from that tier instead). */
+  readonly refused: number
   /** Per tier, L1 first. */
   readonly tiers: readonly TierStats[]
   /** Seed-compatible view of L1: `size` in bytes, `hit_ratio`, `entries`. */
   readonly l1_cache: { readonly size: number; readonly hit_ratio: number; readonly entries: number }
-  /** Seed-compatible view of L2 (the first remote tier): `connected`, `used_memory` in bytes. */
+  /** Seed-compatible view of L2 (the first shared tier): `connected`, `used_memory` in bytes. */
   readonly l2_cache: { readonly connected: boolean; readonly used_memory: number }
   /** Hot-key tracking counters, when warming is on. */
   readonly warming?: WarmingStats
@@ -416,7 +436,10 @@ export interface CacheEvents {
     readonly level?: string | undefined
     readonly key?: string | undefined
   }
-  /** Local tiers were flushed (bus reconnect, too many tracked tags, or `flushLocal()`). */
+  /**
+   * Local tiers were flushed (bus reconnect, too many tracked tags, or `flushLocal()`): memory
+   * tiers were cleared, and nothing a local file held before is served as fresh any more.
+   */
   flush: { readonly reason: 'bus-reconnect' | 'tags-overflow' | 'manual' }
   /** A bus message was sent, received, or failed. */
   bus: { readonly direction: 'sent' | 'received' | 'failed'; readonly type: string }
@@ -503,7 +526,10 @@ export interface Cache {
   ): Promise<WarmSummary>
   /** Resolves when start-up work (warm restore) is done. */
   ready(): Promise<void>
-  /** Drops every local (L1) copy, keeping the shared tiers. */
+  /**
+   * Drops every local copy, keeping the shared tiers: memory tiers are cleared, and entries local
+   * files hold are served only as fail-safe values from now on.
+   */
   flushLocal(): void
   /** Stops timers, closes the bus, lock, plugins and every tier. */
   close(): Promise<void>

@@ -1,6 +1,8 @@
 import { optionalDuration, timerDelay } from './duration.js'
-import type { Engine } from './engine.js'
+import type { LoadOptions, LoadRequest } from './engine/options.js'
+import type { AccessTracker, LocalEntry, WarmingHost } from './engine/ports.js'
 import { InvalidOptionError } from './errors.js'
+import type { Emitter } from './events.js'
 import { FrequencySketch } from './sketch.js'
 import type { StoreEntry } from './store.js'
 import type {
@@ -13,8 +15,6 @@ import type {
   WarmProgress,
   WarmSummary,
 } from './types.js'
-
-type LoadOptions = ReturnType<Engine['resolveLoadOptions']>
 
 /** A hot key's record. */
 export interface HotKey {
@@ -31,19 +31,6 @@ export interface HotKey {
   /** `createdAt` of the entry the pending refresh was scheduled for. */
   scheduledFor: number
   refreshing: boolean
-}
-
-/**
- * An entry as the engine stores it in L1: the entry plus the warming fields an L1 hit updates in
- * place (the key's hot record, and reads counted within the current window).
- */
-export interface LocalEntry extends StoreEntry<unknown> {
-  /** The key's hot record, once it is hot. */
-  hot: HotKey | undefined
-  /** Reads of this entry within window `win`. */
-  reads: number
-  /** The counting window `reads` belongs to. */
-  win: number
 }
 
 interface Due {
@@ -105,8 +92,8 @@ const SNAPSHOT_TTL = 7 * 86_400_000
  * - the top hot keys are snapshotted into the shared tiers, so a restarted instance can warm
  *   its L1 before `ready()` resolves (`restore: true`).
  */
-export class Warming {
-  readonly #e: Engine
+export class Warming implements AccessTracker {
+  readonly #e: WarmingHost
   readonly #threshold: number
   readonly #window: number
   readonly #refreshAhead: number
@@ -128,7 +115,7 @@ export class Warming {
   /** Resolves when restore (if asked) is done. */
   readonly ready: Promise<void>
 
-  constructor(engine: Engine, options: WarmingOptions) {
+  constructor(engine: WarmingHost, options: WarmingOptions) {
     this.#e = engine
     this.#threshold = intOption(options.threshold, 10, 'warming.threshold', 1, 255)
     this.#window = optionalDuration(options.window, 60_000, 'warming.window')
@@ -170,7 +157,7 @@ export class Warming {
    * entry itself within the current window, and a hot key's record hangs off its entry.
    */
   touchL1(rel: string, entry: LocalEntry, loader?: Loader<any>, opts?: LoadOptions, key?: string): void {
-    const hk = entry.hot
+    const hk = entry.hot as HotKey | undefined
     if (hk !== undefined) {
       hk.hits++
       hk.gen = this.#gen
@@ -186,7 +173,7 @@ export class Warming {
     if (entry.win !== this.#gen) {
       if (entry.win === undefined) {
         // Not an entry the engine built (a memory store that copies entries): use the sketch.
-        this.touch(rel, entry, loader, opts, key)
+        this.#count(rel, entry, loader, opts, key)
         return
       }
       entry.win = this.#gen
@@ -222,9 +209,13 @@ export class Warming {
 
   /**
    * Records a read that did not hit L1: a miss (`entry` undefined) or a hit in a lower tier.
-   * Counted in the frequency sketch. `loader` and `opts` are known for `getOrSet` and `wrap`.
+   * Counted in the frequency sketch. The request is known for `getOrSet` and `wrap`.
    */
-  touch(
+  touch(rel: string, entry: StoreEntry<unknown> | undefined, request?: LoadRequest): void {
+    this.#count(rel, entry, request?.loader, request?.opts, request?.key)
+  }
+
+  #count(
     rel: string,
     entry: StoreEntry<unknown> | undefined,
     loader?: Loader<any>,
@@ -290,12 +281,11 @@ export class Warming {
     if (entry !== undefined && (entry as LocalEntry).win !== undefined) (entry as LocalEntry).hot = hk
     else {
       // Found below L1: the backfill just wrote an L1 entry; link it.
-      const l1 = this.#e.l1Fresh(rel, false) as LocalEntry | undefined
+      const l1 = this.#e.peekL1(rel) as LocalEntry | undefined
       if (l1 !== undefined && l1.win !== undefined) l1.hot = hk
     }
     if (this.#e.emitter.listening.hot) this.#e.emitter.emit('hot', { key: rel })
-    if (entry !== undefined && this.#e.tiers[0]?.local && this.#e.l1Fresh(rel, false) !== undefined)
-      this.#promotions++
+    if (entry !== undefined && this.#e.hasL1 && this.#e.peekL1(rel) !== undefined) this.#promotions++
     if (loader !== undefined && entry !== undefined) this.#schedule(hk, entry)
   }
 
@@ -354,33 +344,16 @@ export class Warming {
   }
 
   #refresh(hk: HotKey): void {
-    const l1 = this.#e.tiers[0]
-    const current = l1?.local ? (l1.store.get(hk.rel) as StoreEntry<unknown> | undefined) : undefined
-    const now = this.#e.now()
-    const fallback: StoreEntry<unknown> = current ?? {
-      value: undefined,
-      createdAt: now,
-      freshUntil: now,
-      staleUntil: now,
-      tags: [],
-    }
-    const opts = hk.opts ?? this.#e.resolveLoadOptions(undefined)
+    const current = this.#e.peekL1(hk.rel)
+    const opts = hk.opts ?? this.#e.defaults
     hk.refreshing = true
     this.#active++
     this.#refreshes++
-    const started = this.#e.refreshInBackground(
-      hk.rel,
-      hk.key ?? hk.rel,
-      hk.loader!,
-      opts,
-      fallback,
-      'warming',
-      current === undefined,
-    )
+    const started = this.#e.refresh({ rel: hk.rel, key: hk.key ?? hk.rel, loader: hk.loader!, opts }, current, 'warming')
     const done = (): void => {
       hk.refreshing = false
       this.#active--
-      const entry = l1?.local ? (l1.store.get(hk.rel) as StoreEntry<unknown> | undefined) : undefined
+      const entry = this.#e.peekL1(hk.rel)
       if (entry !== undefined && this.#hot.get(hk.rel) === hk) {
         if ((entry as LocalEntry).win !== undefined) (entry as LocalEntry).hot = hk
         this.#schedule(hk, entry)
@@ -418,9 +391,9 @@ export class Warming {
       const keys = await this.#e.readInternal('warm:snapshot')
       if (!Array.isArray(keys) || keys.length === 0) return
       const rels = keys.filter((k): k is string => typeof k === 'string')
-      for (let i = 0; i < rels.length; i += 500) await this.#e.getMany(rels.slice(i, i + 500), false)
+      for (let i = 0; i < rels.length; i += 500) await this.#e.preload(rels.slice(i, i + 500))
     } catch (error) {
-      this.#e.reportError(error, 'warm:restore', undefined)
+      this.#e.reportError(error, 'warm:restore')
     }
   }
 
@@ -450,11 +423,6 @@ function intOption(value: unknown, fallback: number, option: string, min: number
   return value
 }
 
-/** Creates the warming component of an engine. */
-export function createWarming(engine: Engine, _cache: Cache, options: WarmingOptions): Warming {
-  return new Warming(engine, options)
-}
-
 const BAR_WIDTH = 30
 
 function drawBar(p: WarmProgress): void {
@@ -470,7 +438,7 @@ function drawBar(p: WarmProgress): void {
 /** Implementation of `cache.warm()`. */
 export async function warm<T>(
   cache: Cache,
-  engine: Engine,
+  engine: { assertOpen(): void; readonly emitter: Emitter },
   source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
   options: WarmOptions<T>,
 ): Promise<WarmSummary> {

@@ -60,7 +60,13 @@ export interface RemoteMap extends Store<Uint8Array> {
   readonly calls: Record<string, number>
 }
 
-/** An async remote store over a Map (bytes), with call counters. Several caches may share one map. */
+/** Lease placeholders of every map given to {@link remoteStore}, shared like the map itself. */
+const placeholders = new WeakMap<object, Map<string, { token: string; until: number }>>()
+
+/**
+ * An async remote store over a Map (bytes), with call counters and leases (`conditionalSet`).
+ * Several caches may share one map.
+ */
 export function remoteStore(
   clock: { now(): number },
   options: {
@@ -71,6 +77,12 @@ export function remoteStore(
   } = {},
 ): RemoteMap {
   const map = options.map ?? new Map<string, StoreEntry<Uint8Array>>()
+  let leases = placeholders.get(map)
+  if (leases === undefined) {
+    leases = new Map()
+    placeholders.set(map, leases)
+  }
+  const held = leases
   const calls: Record<string, number> = {}
   const count = (op: string): void => {
     calls[op] = (calls[op] ?? 0) + 1
@@ -93,6 +105,7 @@ export function remoteStore(
       deleteMany: true,
       deleteByPattern: true,
       has: true,
+      conditionalSet: true,
     },
     maxTtl: options.maxTtl,
     map,
@@ -103,14 +116,17 @@ export function remoteStore(
     },
     async set(key, entry) {
       count('set')
+      held.delete(key)
       map.set(key, { ...entry, value: Buffer.from(entry.value) })
     },
     async delete(key) {
       count('delete')
+      held.delete(key)
       return map.delete(key)
     },
     async clear(ns) {
       count('clear')
+      for (const k of [...held.keys()]) if (ns === '' || k.startsWith(`${ns}:`)) held.delete(k)
       for (const k of [...map.keys()]) if (ns === '' || k.startsWith(`${ns}:`)) map.delete(k)
     },
     async getMany(keys) {
@@ -119,20 +135,47 @@ export function remoteStore(
     },
     async setMany(items: readonly StoreSetItem<Uint8Array>[]) {
       count('setMany')
-      for (const [k, e] of items) map.set(k, { ...e, value: Buffer.from(e.value) })
+      for (const [k, e] of items) {
+        held.delete(k)
+        map.set(k, { ...e, value: Buffer.from(e.value) })
+      }
     },
     async deleteMany(keys) {
       count('deleteMany')
       let n = 0
-      for (const k of keys) if (map.delete(k)) n++
+      for (const k of keys) {
+        held.delete(k)
+        if (map.delete(k)) n++
+      }
       return n
     },
     async deleteByPattern(pattern) {
       count('deleteByPattern')
       const match = compilePattern(pattern)
       let n = 0
+      for (const k of [...held.keys()]) if (match(k)) held.delete(k)
       for (const k of [...map.keys()]) if (match(k) && map.delete(k)) n++
       return n
+    },
+    async lease(key, token, ttl) {
+      count('lease')
+      const p = held.get(key)
+      if (live(key) !== undefined || (p !== undefined && p.until > clock.now())) return false
+      held.set(key, { token, until: clock.now() + ttl })
+      return true
+    },
+    async conditionalSet(key, entry, condition) {
+      count('conditionalSet')
+      const current = live(key)
+      if ('lease' in condition) {
+        const p = held.get(key)
+        if (current !== undefined || p === undefined || p.until <= clock.now() || p.token !== condition.lease) {
+          return false
+        }
+      } else if (current?.createdAt !== condition.createdAt) return false
+      held.delete(key)
+      map.set(key, { ...entry, value: Buffer.from(entry.value) })
+      return true
     },
     async has(key) {
       return live(key) !== undefined

@@ -35,8 +35,8 @@ export class ManualClock implements Clock {
     return this.#now
   }
 
-  /** Schedules `fn` at simulated `now() + ms`. */
-  setTimeout(fn: () => void, ms: number): unknown {
+  /** Schedules `fn` at simulated `now() + ms` (`keepAlive` has no meaning for simulated time). */
+  setTimeout(fn: () => void, ms: number, _keepAlive?: boolean): unknown {
     const timer = { id: this.#nextId++, at: this.#now + Math.max(0, ms), fn }
     this.#timers.push(timer)
     return timer.id

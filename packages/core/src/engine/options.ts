@@ -1,0 +1,76 @@
+import { parseDuration } from '../duration.js'
+import { InvalidOptionError } from '../errors.js'
+import { normalizeTags } from '../tags.js'
+import type { CacheOptions, GetOrSetOptions, Loader, SetOptions } from '../types.js'
+
+/** `getOrSet` options with every default applied (durations in milliseconds). */
+export interface LoadOptions {
+  readonly ttl: number
+  readonly grace: number
+  readonly tags: readonly string[]
+  readonly graceBackoff: number
+  readonly swr: boolean
+  readonly softTimeout: number | undefined
+  readonly hardTimeout: number | undefined
+  readonly refreshAhead: number
+  readonly forceFresh: boolean
+  readonly lockTimeout: number
+}
+
+/** Write options with every default applied (durations in milliseconds). */
+export interface WriteOptions {
+  readonly ttl: number
+  readonly grace: number
+  readonly tags: readonly string[]
+}
+
+/** One `getOrSet` (or refresh) as the engine handles it. */
+export interface LoadRequest {
+  /** The key relative to the root namespace. */
+  readonly rel: string
+  /** The key as the caller gave it (what the loader sees as `ctx.key`). */
+  readonly key: string
+  readonly loader: Loader<any>
+  readonly opts: LoadOptions
+}
+
+function resolve(o: GetOrSetOptions | CacheOptions | undefined, d: LoadOptions | undefined): LoadOptions {
+  const refreshAhead = o?.refreshAhead ?? d?.refreshAhead ?? 0
+  if (typeof refreshAhead !== 'number' || !(refreshAhead >= 0 && refreshAhead < 1)) {
+    throw new InvalidOptionError('refreshAhead must be a number in [0, 1)', { option: 'refreshAhead' })
+  }
+  return {
+    ttl: o?.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : (d?.ttl ?? 3_600_000),
+    grace: o?.grace !== undefined ? parseDuration(o.grace, 'grace') : (d?.grace ?? 0),
+    tags: normalizeTags((o as GetOrSetOptions | undefined)?.tags),
+    graceBackoff:
+      o?.graceBackoff !== undefined ? parseDuration(o.graceBackoff, 'graceBackoff') : (d?.graceBackoff ?? 5000),
+    swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
+    softTimeout: o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout') : d?.softTimeout,
+    hardTimeout: o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout') : d?.hardTimeout,
+    refreshAhead,
+    forceFresh: (o as GetOrSetOptions | undefined)?.forceFresh === true,
+    lockTimeout:
+      o?.lockTimeout !== undefined ? parseDuration(o.lockTimeout, 'lockTimeout') : (d?.lockTimeout ?? 10_000),
+  }
+}
+
+/** The cache-wide defaults, from `createCache` options. Throws on bad input. */
+export function defaultLoadOptions(options: CacheOptions): LoadOptions {
+  return resolve(options, undefined)
+}
+
+/** Per-call `getOrSet` options resolved against the defaults. Throws on bad input. */
+export function resolveLoadOptions(o: GetOrSetOptions | undefined, defaults: LoadOptions): LoadOptions {
+  return o === undefined ? defaults : resolve(o, defaults)
+}
+
+/** Per-call write options resolved against the defaults. Throws on bad input. */
+export function resolveWriteOptions(o: SetOptions | undefined, defaults: LoadOptions): WriteOptions {
+  if (o === undefined) return defaults
+  return {
+    ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : defaults.ttl,
+    grace: o.grace !== undefined ? parseDuration(o.grace, 'grace') : defaults.grace,
+    tags: normalizeTags(o.tags),
+  }
+}
