@@ -1,10 +1,12 @@
 import {
   InvalidOptionError,
   type MaybePromise,
+  type SetCondition,
   type Store,
   type StoreCapabilities,
   type StoreEntry,
   type StoreKind,
+  type StoreScope,
   type StoreSetItem,
   type StoreStats,
   StoreTimeoutError,
@@ -155,6 +157,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
   get kind(): StoreKind {
     return this.#inner.kind
   }
+  /** Scope of the wrapped store (when it declares none: `local` for memory stores, else `shared`). */
+  get scope(): StoreScope {
+    return this.#inner.scope ?? (this.#inner.kind === 'memory' ? 'local' : 'shared')
+  }
   /** Capabilities of the wrapped store, unchanged. */
   get capabilities(): StoreCapabilities {
     return this.#inner.capabilities
@@ -299,6 +305,37 @@ export class BreakerStore<V = unknown> implements Store<V> {
     }
     const result = this.#direct('getMany', () => run(missing), this.#epoch, NORMAL, undefined)
     return isThenable(result) ? result.then(fill) : fill(result)
+  }
+
+  /**
+   * Takes a lease through the breaker (see `Store.lease`). Refused while open, and answered
+   * `false` without I/O while the journal still holds an intent for the key.
+   */
+  lease(key: string, token: string, ttl: number): MaybePromise<boolean> {
+    const inner = this.#inner
+    if (!inner.lease) return false
+    return this.#read(
+      'lease',
+      [key],
+      () => false,
+      () => (inner.lease as NonNullable<Store<V>['lease']>)(key, token, ttl),
+    )
+  }
+
+  /**
+   * A conditional write through the breaker (see `Store.conditionalSet`). Never journaled: refused
+   * while open, and answered `false` without I/O while the journal still holds an intent for the
+   * key.
+   */
+  conditionalSet(key: string, entry: StoreEntry<V>, condition: SetCondition): MaybePromise<boolean> {
+    const inner = this.#inner
+    if (!inner.conditionalSet) return false
+    return this.#read(
+      'conditionalSet',
+      [key],
+      () => false,
+      () => (inner.conditionalSet as NonNullable<Store<V>['conditionalSet']>)(key, entry, condition),
+    )
   }
 
   /** Checks presence through the breaker. */
@@ -478,7 +515,21 @@ export class BreakerStore<V = unknown> implements Store<V> {
   #overlay(key: string): StoreEntry<V> | null | undefined {
     const known = this.#journal?.lookup(key)
     if (known == null) return known
+    if (this.#invalidates(key)) return null
     return known.staleUntil > this.#options.clock.now() ? known : null
+  }
+
+  /**
+   * A journaled write of `key` is replayed as a delete on a shared store (another instance may
+   * have written a newer value meanwhile) unless `replayWrites`, except the engine's internal
+   * records (`<ns>#tags:…`, `<ns>#warm:…`), which stay writes.
+   */
+  #invalidates(key: string): boolean {
+    if (this.#options.replayWrites || this.scope === 'local') return false
+    const hash = key.indexOf('#')
+    if (hash < 0) return true
+    const colon = key.indexOf(':')
+    return colon >= 0 && colon < hash
   }
 
   #read<R>(
@@ -832,6 +883,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
           store: this.#inner,
           canDeleteMany: this.#canDeleteMany,
           canSetMany: this.#canSetMany,
+          invalidates: (key) => this.#invalidates(key),
           now: () => this.#options.clock.now(),
           call: (operation, run, write) => this.#replayCall(operation, run, mode, epoch, write),
           afterPass: () => this.#updateFast(),

@@ -91,6 +91,16 @@ export interface BreakerOptions {
    */
   readonly journal?: JournalOptions | false
   /**
+   * How journaled writes reach the store once it answers again. `false`: as deletes of their
+   * keys, so the store can never end up with a value older than one another instance wrote
+   * meanwhile (the engine refills the keys from lower tiers or loaders); the engine's own records
+   * (tag invalidation times, the warm snapshot) are still written. `true`: as the writes
+   * themselves, which keeps the store warm but is only safe when this instance is the only
+   * writer of the store. A store declaring `scope: 'local'` always gets the writes.
+   * @default false
+   */
+  readonly replayWrites?: boolean
+  /**
    * Decides whether an error thrown by the store counts as a failure. Errors that do not count
    * (for example a refused oversized value) are passed on without touching the breaker.
    * @default every error except input errors (`E_VALUE_TOO_LARGE`, `E_INVALID_*`)
@@ -141,6 +151,7 @@ export interface ResolvedOptions {
   readonly timeout: number
   readonly clock: Clock
   readonly journal: Required<JournalOptions> | undefined
+  readonly replayWrites: boolean
   readonly isFailure: (error: unknown) => boolean
 }
 
@@ -189,6 +200,8 @@ export function resolveOptions(options: BreakerOptions): ResolvedOptions {
   if (journal !== undefined && journal !== false && (journal === null || typeof journal !== 'object')) {
     throw invalid('journal', 'must be an object or false')
   }
+  const replayWrites = options.replayWrites ?? false
+  if (typeof replayWrites !== 'boolean') throw invalid('replayWrites', 'must be true or false')
   return {
     failureThreshold: count(options.failureThreshold, 'failureThreshold', DEFAULT_FAILURE_THRESHOLD, 1),
     failureRatio: ratio,
@@ -205,6 +218,7 @@ export function resolveOptions(options: BreakerOptions): ResolvedOptions {
     timeout: positive(options.timeout, 'timeout', DEFAULT_TIMEOUT, true),
     clock,
     isFailure,
+    replayWrites,
     journal:
       journal === false
         ? undefined

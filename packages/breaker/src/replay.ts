@@ -24,6 +24,12 @@ export interface ReplayTarget<V> {
   /** The store has a usable `deleteMany` / `setMany`. */
   readonly canDeleteMany: boolean
   readonly canSetMany: boolean
+  /**
+   * True when a journaled write of `key` must reach the store as a delete: on a shared store
+   * another instance may have written a newer value since, and a delete never resurrects an
+   * older one.
+   */
+  invalidates(key: string): boolean
   /** Current time, epoch ms. */
   now(): number
   /**
@@ -71,9 +77,11 @@ export async function replayJournal<V>(target: ReplayTarget<V>): Promise<number>
     const sets: (readonly [string, KeyIntent<V> & { type: 'set' }])[] = []
     for (const item of snapshot.keys) {
       const intent = item[1]
-      // A journaled write that expired meanwhile becomes a delete.
-      if (intent.type === 'set' && intent.entry.staleUntil > now) sets.push([item[0], intent])
-      else deletes.push(item)
+      // A journaled write that expired meanwhile, or that a shared store must not take late,
+      // becomes a delete.
+      if (intent.type === 'set' && intent.entry.staleUntil > now && !target.invalidates(item[0])) {
+        sets.push([item[0], intent])
+      } else deletes.push(item)
     }
     const tasks: (() => Promise<number>)[] = []
     const batch = (

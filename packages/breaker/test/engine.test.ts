@@ -11,12 +11,18 @@ import { asyncStore, failOnUnhandled, memory } from './helpers.js'
 
 failOnUnhandled()
 
-function engine() {
+function engine(replayWrites = false) {
   const clock = new ManualClock(Date.now())
   const l1 = memoryStore({ maxBytes: 1024 * 1024 })
   const l2raw = memory()
   const l2chaos = chaosStore(asyncStore(l2raw, 'redis'))
-  const l2 = withBreaker(l2chaos, { clock, failureThreshold: 2, resetTimeout: 1000, timeout: 100 })
+  const l2 = withBreaker(l2chaos, {
+    clock,
+    failureThreshold: 2,
+    resetTimeout: 1000,
+    timeout: 100,
+    replayWrites,
+  })
   const l3raw = memory()
   const cache = createCache({ namespace: 'app', tiers: [l1, l2, asyncStore(l3raw, 'sql')], ttl: '1h' })
   const errors: unknown[] = []
@@ -57,7 +63,32 @@ test('with L2 open, reads and writes skip it, L1 and L3 serve, getOrSet falls th
     await flushMicrotasks()
     expect(l2.state).toBe('closed')
     expect(l2raw.get('app:b')).toBeUndefined()
-    expect(l2raw.get('app:c')).toBeDefined()
+    // Values written while L2 was unreachable never land there late: the set of `d` was replayed
+    // as a delete, and the loaded `c` was not written without a lease. L3 still serves both.
+    expect(l2raw.get('app:c')).toBeUndefined()
+    expect(l2raw.get('app:d')).toBeUndefined()
+    l1.clear('')
+    expect(await cache.get('c')).toBe('C from the loader')
+    expect(await cache.get('d')).toBe('D')
+  } finally {
+    await cache.close()
+  }
+})
+
+test('with replayWrites (one writer), writes made while L2 was open reach it as writes', async () => {
+  const { clock, l2raw, l2chaos, l2, cache } = engine(true)
+  try {
+    await cache.set('a', 'A')
+    l2chaos.fail()
+    await cache.get('x')
+    await cache.get('y')
+    expect(l2.state).toBe('open')
+    l2chaos.heal()
+    await cache.set('d', 'D')
+    expect(l2raw.get('app:d')).toBeUndefined()
+    await clock.advance(1000)
+    await flushMicrotasks()
+    expect(l2.state).toBe('closed')
     expect(l2raw.get('app:d')).toBeDefined()
   } finally {
     await cache.close()

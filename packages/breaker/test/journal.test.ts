@@ -15,7 +15,13 @@ const RESET = 1000
 async function openBreaker(options: BreakerOptions = {}, inner: Store<unknown> = memory()) {
   const clock = new ManualClock(Date.now())
   const chaos = chaosStore(asyncStore(inner))
-  const breaker = withBreaker(chaos, { clock, failureThreshold: 1, resetTimeout: RESET, ...options })
+  const breaker = withBreaker(chaos, {
+    clock,
+    failureThreshold: 1,
+    resetTimeout: RESET,
+    replayWrites: true,
+    ...options,
+  })
   const replays: ReplayEvent[] = []
   breaker.on('replay', (e) => replays.push(e))
   chaos.fail(['has'])
@@ -341,7 +347,12 @@ describe('journal while closed', () => {
     const clock = new ManualClock(Date.now())
     const raw = memory()
     const chaos: ChaosStore<unknown> = chaosStore(asyncStore(raw))
-    const breaker = withBreaker(chaos, { clock, failureThreshold: 5, resetTimeout: RESET })
+    const breaker = withBreaker(chaos, {
+      clock,
+      failureThreshold: 5,
+      resetTimeout: RESET,
+      replayWrites: true,
+    })
     raw.set('app:gone', entry('stale'))
     raw.set('app:kept', entry('kept'))
     chaos.fail(['delete'])
@@ -406,7 +417,7 @@ describe('journal while closed', () => {
     const clock = new ManualClock(Date.now())
     const raw = memory()
     const chaos = chaosStore(asyncStore(raw))
-    const breaker = withBreaker(chaos, { clock, failureThreshold: 5, timeout: 100 })
+    const breaker = withBreaker(chaos, { clock, failureThreshold: 5, timeout: 100, replayWrites: true })
     chaos.hang(['set'])
     const slow = settle(breaker.set('app:k', entry('old write')))
     expect(await breaker.delete('app:k')).toBe(false)

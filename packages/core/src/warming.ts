@@ -349,7 +349,11 @@ export class Warming implements AccessTracker {
     hk.refreshing = true
     this.#active++
     this.#refreshes++
-    const started = this.#e.refresh({ rel: hk.rel, key: hk.key ?? hk.rel, loader: hk.loader!, opts }, current, 'warming')
+    const started = this.#e.refresh(
+      { rel: hk.rel, key: hk.key ?? hk.rel, loader: hk.loader!, opts },
+      current,
+      'warming',
+    )
     const done = (): void => {
       hk.refreshing = false
       this.#active--

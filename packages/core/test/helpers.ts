@@ -169,7 +169,12 @@ export function remoteStore(
       const current = live(key)
       if ('lease' in condition) {
         const p = held.get(key)
-        if (current !== undefined || p === undefined || p.until <= clock.now() || p.token !== condition.lease) {
+        if (
+          current !== undefined ||
+          p === undefined ||
+          p.until <= clock.now() ||
+          p.token !== condition.lease
+        ) {
           return false
         }
       } else if (current?.createdAt !== condition.createdAt) return false

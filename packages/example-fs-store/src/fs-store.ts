@@ -53,6 +53,8 @@ export class FsStore implements Store<Uint8Array> {
   readonly name: string
   /** A remote store: it keeps the bytes the engine serialized. */
   readonly kind: 'remote' = 'remote'
+  /** Always `'local'`: the directory belongs to this host; other instances' invalidations reach it over the bus. */
+  readonly scope: 'local' = 'local'
   /** Pattern deletes scan the directory; close() removes a temporary directory. */
   readonly capabilities: StoreCapabilities = Object.freeze({ deleteByPattern: true, close: true })
   /** Largest entry value in bytes, if limited. */

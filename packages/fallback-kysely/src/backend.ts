@@ -42,6 +42,29 @@ export interface SqlBackend {
   pruneBatch(now: number, limit: number): MaybePromise<number>
   /** Unexpired entries and their value bytes. */
   stats(now: number): MaybePromise<{ entries: number; bytes: number }>
+  /**
+   * Inserts a lease placeholder row (see {@link placeholderRow}) unless `key` holds a live row;
+   * an expired row is replaced. Resolves whether it was inserted.
+   */
+  lease(row: WriteRow, now: number): MaybePromise<boolean>
+  /**
+   * Replaces the live row of `row[0]` with `row` only if it is the placeholder with value `token`
+   * (`createdAt` undefined) or an entry created at `createdAt`. Resolves whether it did.
+   */
+  conditionalSet(
+    row: WriteRow,
+    token: Buffer | undefined,
+    createdAt: number | undefined,
+    now: number,
+  ): MaybePromise<boolean>
+}
+
+/** `created_at` of a lease placeholder row: never a real creation time. */
+export const PLACEHOLDER_CREATED_AT = -1
+
+/** A lease placeholder row: the token as its value, `created_at` -1, expiring at `until`. */
+export function placeholderRow(key: string, token: string, until: number): WriteRow {
+  return [key, Buffer.from(token, 'utf8'), PLACEHOLDER_CREATED_AT, 0, until, null]
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([])

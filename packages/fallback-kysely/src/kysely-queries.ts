@@ -8,7 +8,16 @@
  */
 import type { RemoteEntry } from '@tiercache/core'
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely'
-import { chunkRows, type SqlBackend, slices, toEntry, toKey, toNumber, type WriteRow } from './backend.js'
+import {
+  chunkRows,
+  PLACEHOLDER_CREATED_AT,
+  type SqlBackend,
+  slices,
+  toEntry,
+  toKey,
+  toNumber,
+  type WriteRow,
+} from './backend.js'
 import type { KyselyLike, SqlDialect } from './options.js'
 import { LIKE_ESCAPE, type PatternPlan } from './pattern-sql.js'
 import { COLUMNS } from './schema.js'
@@ -69,7 +78,7 @@ export class KyselyQueries implements SqlBackend {
       .where(COLUMNS.key, '=', key)
       .where(COLUMNS.staleUntil, '>', now)
       .executeTakeFirst()) as EntryRow | undefined
-    return row === undefined ? undefined : fromRow(row)
+    return row === undefined || toNumber(row.created_at) < 0 ? undefined : fromRow(row)
   }
 
   async getMany(keys: readonly string[], now: number): Promise<(RemoteEntry | undefined)[]> {
@@ -89,7 +98,7 @@ export class KyselyQueries implements SqlBackend {
         .where(matchKeys)
         .where(COLUMNS.staleUntil, '>', now)
         .execute()) as (EntryRow & { cache_key: unknown })[]
-      for (const r of rows) found.set(toKey(r.cache_key), fromRow(r))
+      for (const r of rows) if (toNumber(r.created_at) >= 0) found.set(toKey(r.cache_key), fromRow(r))
     }
     for (let i = 0; i < keys.length; i++) out[i] = found.get(keys[i] as string)
     return out
@@ -101,8 +110,48 @@ export class KyselyQueries implements SqlBackend {
       .select(sql<number>`1`.as('one'))
       .where(COLUMNS.key, '=', key)
       .where(COLUMNS.staleUntil, '>', now)
+      .where(COLUMNS.createdAt, '>=', 0)
       .executeTakeFirst()
     return row !== undefined
+  }
+
+  async lease(row: WriteRow, now: number): Promise<boolean> {
+    await this.#db
+      .deleteFrom(this.#table)
+      .where(COLUMNS.key, '=', row[0])
+      .where(COLUMNS.staleUntil, '<=', now)
+      .execute()
+    const insert = this.#db.insertInto(this.#table).values(toValues(row))
+    const result =
+      this.#dialect === 'mysql'
+        ? await insert.ignore().executeTakeFirst()
+        : await insert.onConflict((oc) => oc.column(COLUMNS.key).doNothing()).executeTakeFirst()
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
+  }
+
+  async conditionalSet(
+    row: WriteRow,
+    token: Buffer | undefined,
+    createdAt: number | undefined,
+    now: number,
+  ): Promise<boolean> {
+    let query = this.#db
+      .updateTable(this.#table)
+      .set({
+        [COLUMNS.value]: row[1],
+        [COLUMNS.createdAt]: row[2],
+        [COLUMNS.freshUntil]: row[3],
+        [COLUMNS.staleUntil]: row[4],
+        [COLUMNS.tags]: row[5],
+      })
+      .where(COLUMNS.key, '=', row[0])
+      .where(COLUMNS.staleUntil, '>', now)
+    query =
+      token !== undefined
+        ? query.where(COLUMNS.createdAt, '=', PLACEHOLDER_CREATED_AT).where(COLUMNS.value, '=', token)
+        : query.where(COLUMNS.createdAt, '=', createdAt as number)
+    const result = await query.executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
   }
 
   async set(row: WriteRow): Promise<void> {
@@ -181,6 +230,7 @@ export class KyselyQueries implements SqlBackend {
         sql<unknown>`coalesce(sum(${sql.raw(length)}(${sql.ref(COLUMNS.value)})), 0)`.as('bytes'),
       ])
       .where(COLUMNS.staleUntil, '>', now)
+      .where(COLUMNS.createdAt, '>=', 0)
       .executeTakeFirst()) as { entries: unknown; bytes: unknown } | undefined
     return { entries: toNumber(row?.entries ?? 0), bytes: toNumber(row?.bytes ?? 0) }
   }

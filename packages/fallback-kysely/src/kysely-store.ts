@@ -5,15 +5,17 @@ import {
   parseDuration,
   parsePattern,
   type RemoteEntry,
+  type SetCondition,
   type Store,
   type StoreCapabilities,
   StoreError,
+  type StoreScope,
   type StoreSetItem,
   type StoreStats,
   systemClock,
   ValueTooLargeError,
 } from '@tiercache/core'
-import { asBuffer, type SqlBackend, toStoredTime, type WriteRow } from './backend.js'
+import { asBuffer, placeholderRow, type SqlBackend, toStoredTime, type WriteRow } from './backend.js'
 import { invalid, openConnection, parseSource, positiveNumber, type Source } from './connection.js'
 import { type ModuleImporter, nodeImport } from './drivers.js'
 import { KyselyQueries } from './kysely-queries.js'
@@ -48,6 +50,7 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   has: true,
   stats: true,
   close: true,
+  conditionalSet: true,
 })
 
 /** Internal extras for tests: an importer to simulate a missing driver. */
@@ -74,6 +77,11 @@ export class KyselyStore implements Store<Uint8Array> {
   readonly name: string
   /** Always `remote`: the store keeps serialized bytes. */
   readonly kind: 'remote' = 'remote'
+  /**
+   * `local` (a SQLite file of this instance) or `shared` (PostgreSQL, MySQL); see
+   * {@link KyselyStoreOptions.scope}.
+   */
+  readonly scope: StoreScope
   /** Every optional capability. */
   readonly capabilities: StoreCapabilities = CAPABILITIES
   /** Longest lifetime in this tier, in ms, if capped. */
@@ -138,6 +146,10 @@ export class KyselyStore implements Store<Uint8Array> {
           : kind === 'mysql'
             ? 'mysql'
             : o.dialect
+    if (o.scope !== undefined && o.scope !== 'local' && o.scope !== 'shared') {
+      throw invalid(`scope must be 'local' or 'shared', got ${String(o.scope)}`, 'scope')
+    }
+    this.scope = o.scope ?? (this.#dialect === 'sqlite' ? 'local' : 'shared')
     const maxEntryBytes = positiveNumber(o.maxEntryBytes, 'maxEntryBytes', DEFAULT_MAX_ENTRY_BYTES, false)
     if (Number.isFinite(maxEntryBytes)) this.maxEntryBytes = Math.floor(maxEntryBytes)
     if (o.maxTtl !== undefined) this.maxTtl = parseDuration(o.maxTtl, 'maxTtl')
@@ -267,6 +279,46 @@ export class KyselyStore implements Store<Uint8Array> {
       }
     }
     return this.#call('set', key, (b) => b.set(row))
+  }
+
+  /**
+   * Inserts a lease placeholder row (`created_at` -1, the token as value) unless the key holds a
+   * live row. Reads never return it; every write and delete of the key removes or replaces it.
+   */
+  lease(key: string, token: string, ttl: number): MaybePromise<boolean> {
+    const now = this.#preciseNow()
+    const row = placeholderRow(key, token, now + Math.max(1, Math.ceil(ttl)))
+    const fast = this.#fast
+    if (fast !== undefined) {
+      try {
+        return fast.lease(row, now)
+      } catch (error) {
+        throw this.#fail('lease', key, error)
+      }
+    }
+    return this.#call('lease', key, (b) => b.lease(row, now))
+  }
+
+  /**
+   * Writes an entry only if the key still holds the placeholder of `condition.lease`, or a live
+   * entry created at `condition.createdAt` (one conditional `UPDATE`).
+   * @throws ValueTooLargeError when `entry.value` exceeds `maxEntryBytes`
+   */
+  conditionalSet(key: string, entry: RemoteEntry, condition: SetCondition): MaybePromise<boolean> {
+    const row = this.#row(key, entry, 'conditionalSet')
+    if (row === undefined) return false
+    const now = this.#preciseNow()
+    const token = 'lease' in condition ? Buffer.from(condition.lease, 'utf8') : undefined
+    const createdAt = 'lease' in condition ? undefined : condition.createdAt
+    const fast = this.#fast
+    if (fast !== undefined) {
+      try {
+        return fast.conditionalSet(row, token, createdAt, now)
+      } catch (error) {
+        throw this.#fail('conditionalSet', key, error)
+      }
+    }
+    return this.#call('conditionalSet', key, (b) => b.conditionalSet(row, token, createdAt, now))
   }
 
   /** Deletes a key; `true` when a row existed. */

@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration, StoreScope } from '@tiercache/core'
 import type { Kysely } from 'kysely'
 
 /**
@@ -91,6 +91,14 @@ export interface KyselyStoreOptions {
    * @default false for a handed `db` or better-sqlite3 `Database`, true otherwise
    */
   readonly owned?: boolean
+  /**
+   * Whether the table is private to this instance (`local`: a SQLite file per process or host;
+   * other instances' invalidations reach it over the bus) or shared by every instance (`shared`:
+   * PostgreSQL, MySQL/MariaDB, or one SQLite file every instance opens).
+   * @default `local` for `{ sqlite }`, a better-sqlite3 `Database`, and a handed `db` whose
+   *   `dialect` option is `'sqlite'`; `shared` otherwise
+   */
+  readonly scope?: StoreScope
   /**
    * The dialect of a handed Kysely instance. Detected from its adapter (`SqliteAdapter`,
    * `PostgresAdapter`, `MysqlAdapter` and their subclasses) when omitted; set it for a

@@ -9,7 +9,7 @@
  * @module
  */
 import type { RemoteEntry } from '@tiercache/core'
-import { type SqlBackend, slices, toEntry, type WriteRow } from './backend.js'
+import { PLACEHOLDER_CREATED_AT, type SqlBackend, slices, toEntry, type WriteRow } from './backend.js'
 import type { SqliteDatabaseLike, SqliteStatementLike } from './options.js'
 import type { PatternPlan } from './pattern-sql.js'
 
@@ -29,6 +29,9 @@ export class SqliteStatements implements SqlBackend {
   readonly #set: SqliteStatementLike
   readonly #delete: SqliteStatementLike
   readonly #prune: SqliteStatementLike
+  readonly #lease: (row: WriteRow, now: number) => boolean
+  readonly #setIfLease: SqliteStatementLike
+  readonly #setIfCreated: SqliteStatementLike
   readonly #getMany = new Map<number, SqliteStatementLike>()
   readonly #adhoc = new Map<string, SqliteStatementLike>()
   readonly #setMany: (rows: readonly WriteRow[], expired: readonly string[]) => void
@@ -45,7 +48,9 @@ export class SqliteStatements implements SqlBackend {
     this.#get = db
       .prepare(`SELECT ${SELECT_COLUMNS} FROM ${t} WHERE cache_key = ? AND stale_until > ?`)
       .raw(true)
-    this.#has = db.prepare(`SELECT 1 FROM ${t} WHERE cache_key = ? AND stale_until > ?`).raw(true)
+    this.#has = db
+      .prepare(`SELECT 1 FROM ${t} WHERE cache_key = ? AND stale_until > ? AND created_at >= 0`)
+      .raw(true)
     this.#set = db.prepare(
       `INSERT INTO ${t} (cache_key, value, created_at, fresh_until, stale_until, tags) VALUES (?, ?, ?, ?, ?, ?) ` +
         'ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, created_at = excluded.created_at, ' +
@@ -55,6 +60,20 @@ export class SqliteStatements implements SqlBackend {
     this.#prune = db.prepare(
       `DELETE FROM ${t} WHERE rowid IN (SELECT rowid FROM ${t} WHERE stale_until <= ? LIMIT ?) AND stale_until <= ?`,
     )
+    const dropExpired = db.prepare(`DELETE FROM ${t} WHERE cache_key = ? AND stale_until <= ?`)
+    const insertNew = db.prepare(
+      `INSERT INTO ${t} (cache_key, value, created_at, fresh_until, stale_until, tags) VALUES (?, ?, ?, ?, ?, ?) ` +
+        'ON CONFLICT (cache_key) DO NOTHING',
+    )
+    this.#lease = db.transaction((row: WriteRow, now: number) => {
+      dropExpired.run(row[0], now)
+      return insertNew.run(row[0], row[1], row[2], row[3], row[4], row[5]).changes > 0
+    })
+    const update =
+      `UPDATE ${t} SET value = ?, created_at = ?, fresh_until = ?, stale_until = ?, tags = ? ` +
+      'WHERE cache_key = ? AND stale_until > ? AND created_at = ?'
+    this.#setIfLease = db.prepare(`${update} AND value = ?`)
+    this.#setIfCreated = db.prepare(update)
     const set = this.#set
     const del = this.#delete
     this.#setMany = db.transaction((rows: readonly WriteRow[], expired: readonly string[]) => {
@@ -70,7 +89,7 @@ export class SqliteStatements implements SqlBackend {
 
   get(key: string, now: number): RemoteEntry | undefined {
     const row = this.#get.get(key, now) as Row | undefined
-    return row === undefined ? undefined : toEntry(row[0], row[1], row[2], row[3], row[4])
+    return row === undefined || row[1] < 0 ? undefined : toEntry(row[0], row[1], row[2], row[3], row[4])
   }
 
   getMany(keys: readonly string[], now: number): (RemoteEntry | undefined)[] {
@@ -79,7 +98,7 @@ export class SqliteStatements implements SqlBackend {
     const found = new Map<string, RemoteEntry>()
     for (const part of keys.length <= MAX_IN ? [keys] : slices(keys, MAX_IN)) {
       const rows = this.#getManyStatement(part.length).all(...part, now) as KeyedRow[]
-      for (const r of rows) found.set(r[0], toEntry(r[1], r[2], r[3], r[4], r[5]))
+      for (const r of rows) if (r[2] >= 0) found.set(r[0], toEntry(r[1], r[2], r[3], r[4], r[5]))
     }
     for (let i = 0; i < keys.length; i++) out[i] = found.get(keys[i] as string)
     return out
@@ -114,13 +133,28 @@ export class SqliteStatements implements SqlBackend {
     return this.#deleteRange(plan.prefix, plan.upper, plan.rangeOnly ? undefined : plan.glob)
   }
 
+  lease(row: WriteRow, now: number): boolean {
+    return this.#lease(row, now)
+  }
+
+  conditionalSet(
+    row: WriteRow,
+    token: Buffer | undefined,
+    createdAt: number | undefined,
+    now: number,
+  ): boolean {
+    const args = [row[1], row[2], row[3], row[4], row[5], row[0], now]
+    if (token !== undefined) return this.#setIfLease.run(...args, PLACEHOLDER_CREATED_AT, token).changes > 0
+    return this.#setIfCreated.run(...args, createdAt).changes > 0
+  }
+
   pruneBatch(now: number, limit: number): number {
     return this.#prune.run(now, limit, now).changes
   }
 
   stats(now: number): { entries: number; bytes: number } {
     const [entries, bytes] = this.#statement(
-      `SELECT count(*), coalesce(sum(length(value)), 0) FROM ${this.#table} WHERE stale_until > ?`,
+      `SELECT count(*), coalesce(sum(length(value)), 0) FROM ${this.#table} WHERE stale_until > ? AND created_at >= 0`,
     )
       .raw(true)
       .get(now) as [number, number]

@@ -9,6 +9,7 @@ import {
   type Store,
   type StoreCapabilities,
   StoreError,
+  type StoreScope,
   type StoreSetItem,
   StoreTimeoutError,
   timerDelay,
@@ -59,6 +60,8 @@ export class KeyvStore implements Store<Uint8Array> {
   readonly name: string
   /** Always `remote`: the store keeps serialized bytes. */
   readonly kind: 'remote' = 'remote'
+  /** `shared` or `local`; see {@link KeyvStoreOptions.scope}. */
+  readonly scope: StoreScope
   /** What the adapter really supports; see the README's capability table. */
   readonly capabilities: StoreCapabilities
   /** Longest lifetime in this tier, in ms, if capped. */
@@ -141,6 +144,13 @@ export class KeyvStore implements Store<Uint8Array> {
     }
 
     this.name = name
+    const scope = options.scope ?? (inProcess ? 'local' : 'shared')
+    if (scope !== 'local' && scope !== 'shared') {
+      throw new InvalidOptionError(`keyvStore: scope must be 'local' or 'shared', got ${String(scope)}`, {
+        option: 'scope',
+      })
+    }
+    this.scope = scope
     this.prefix = prefix
     this.clearMode = clearMode
     if (max !== undefined && Number.isFinite(max)) this.maxEntryBytes = max

@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration, StoreScope } from '@tiercache/core'
 
 /**
  * The part of a Keyv storage adapter (`@keyv/redis`, `@keyv/sqlite`, `@keyv/postgres`, …) the
@@ -76,6 +76,13 @@ export interface KeyvStoreOptions {
    * @default 'keyv'
    */
   readonly name?: string
+  /**
+   * Whether the adapter's data is seen by every instance (`shared`: Redis, PostgreSQL, MongoDB,
+   * … adapters) or only by this process or host (`local`: an in-memory `Map`, a file, SQLite on
+   * a local disk). Other instances' invalidations are applied to a `local` tier over the bus.
+   * @default 'local' for an in-process adapter (a `Map`), 'shared' otherwise
+   */
+  readonly scope?: StoreScope
   /**
    * Prepended to every key the store writes. `clear('')` deletes the keys under it and nothing
    * else, so stores sharing an adapter stay apart. `''` claims everything the adapter holds.

@@ -54,6 +54,8 @@ export class MemoryStore implements Store<unknown> {
   readonly name: string
   /** Always `memory`: live values, synchronous reads. */
   readonly kind: 'memory' = 'memory'
+  /** Always `'local'`: the values live in this process only. */
+  readonly scope: 'local' = 'local'
   /** Every optional capability. */
   readonly capabilities: StoreCapabilities = CAPABILITIES
   /** Longest lifetime in this tier, in ms, if capped. */

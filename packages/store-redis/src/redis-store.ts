@@ -9,6 +9,7 @@ import {
   parseDuration,
   parsePattern,
   type RemoteEntry,
+  type SetCondition,
   type Store,
   type StoreCapabilities,
   type StoreSetItem,
@@ -39,12 +40,33 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
   has: true,
   stats: true,
   close: true,
+  conditionalSet: true,
 })
+
+/** First byte of a lease placeholder (an entry starts with its layout version, 1). */
+const PLACEHOLDER = 0
+
+/**
+ * `conditionalSet`: writes `ARGV[3]` (with `PX ARGV[4]` unless empty) only if the key holds the
+ * placeholder `ARGV[2]` (`ARGV[1]` = `L`) or an entry whose `createdAt` bytes are `ARGV[2]`
+ * (`ARGV[1]` = `C`; an entry is a version byte 1, then `createdAt` as a big-endian double).
+ */
+const CONDITIONAL_SET = `local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if ARGV[1] == 'L' then
+  if cur ~= ARGV[2] then return 0 end
+elseif string.byte(cur, 1) ~= 1 or string.sub(cur, 2, 9) ~= ARGV[2] then return 0 end
+if ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+return 1`
+
+function placeholder(token: string): Buffer {
+  return Buffer.concat([Buffer.of(PLACEHOLDER), Buffer.from(`L${token}`)])
+}
 
 /** The commands used on a standalone client and on each Cluster node. */
 type Commands = Pick<
   RedisClientLike,
-  'getBuffer' | 'mgetBuffer' | 'set' | 'unlink' | 'exists' | 'info' | 'scan'
+  'getBuffer' | 'mgetBuffer' | 'set' | 'unlink' | 'exists' | 'info' | 'scan' | 'eval'
 >
 
 type Resolve = (entry: RemoteEntry | undefined) => void
@@ -76,7 +98,9 @@ export class RedisStore implements Store<Uint8Array> {
   readonly name: string
   /** Always `'remote'`: the store keeps serialized bytes. */
   readonly kind: 'remote' = 'remote'
-  /** Everything: batches, pattern deletes, `has`, stats, close. */
+  /** Always `'shared'`: every instance connected to the server sees the same data. */
+  readonly scope: 'shared' = 'shared'
+  /** Everything: batches, pattern deletes, `has`, stats, close, leases and conditional writes. */
   readonly capabilities: StoreCapabilities = CAPABILITIES
   /** Longest lifetime in this tier, in milliseconds, if capped. */
   readonly maxTtl: number | undefined
@@ -132,7 +156,7 @@ export class RedisStore implements Store<Uint8Array> {
   }
 
   #decode(key: string, bytes: Buffer | null): RemoteEntry | undefined {
-    if (bytes === null) return undefined
+    if (bytes === null || bytes[0] === PLACEHOLDER) return undefined
     let entry: RemoteEntry
     try {
       entry = decodeEntry(bytes)
@@ -256,13 +280,60 @@ export class RedisStore implements Store<Uint8Array> {
     }
   }
 
-  /** True when the key holds an entry (`EXISTS`). */
+  /** True when the key holds an entry (not a lease placeholder). */
   async has(key: string): Promise<boolean> {
     await this.#ready('has', key)
     try {
-      return (await this.#cmd.exists(this.prefix + key)) > 0
+      const bytes = await this.#cmd.getBuffer(this.prefix + key)
+      return bytes !== null && bytes[0] !== PLACEHOLDER
     } catch (e) {
       throw this.#conn.fail('has', key, e)
+    }
+  }
+
+  /**
+   * Writes a lease placeholder if the key holds nothing (`SET key placeholder NX PX ttl`).
+   * Every write and delete of the key, a pattern delete or a clear removes it.
+   */
+  async lease(key: string, token: string, ttl: number): Promise<boolean> {
+    await this.#ready('lease', key)
+    try {
+      const px = Math.max(1, Math.ceil(ttl))
+      return (await this.#cmd.set(this.prefix + key, placeholder(token), 'PX', px, 'NX')) === 'OK'
+    } catch (e) {
+      throw this.#conn.fail('lease', key, e)
+    }
+  }
+
+  /**
+   * Writes an entry only if the key still holds the placeholder of `condition.lease`, or an
+   * entry created at `condition.createdAt` (one Lua script, atomic).
+   * @throws ValueTooLargeError above `maxEntryBytes`; StoreError on Redis errors
+   */
+  async conditionalSet(key: string, entry: RemoteEntry, condition: SetCondition): Promise<boolean> {
+    this.#checkSize(key, entry, 'conditionalSet')
+    const px = this.#px(entry)
+    if (px === 0) return false
+    await this.#ready('conditionalSet', key)
+    let expected: Buffer
+    if ('lease' in condition) expected = placeholder(condition.lease)
+    else {
+      expected = Buffer.allocUnsafe(8)
+      expected.writeDoubleBE(condition.createdAt, 0)
+    }
+    try {
+      const r = await this.#cmd.eval(
+        CONDITIONAL_SET,
+        1,
+        this.prefix + key,
+        'lease' in condition ? 'L' : 'C',
+        expected,
+        encodeEntry(entry),
+        px === undefined ? '' : String(px),
+      )
+      return r === 1
+    } catch (e) {
+      throw this.#conn.fail('conditionalSet', key, e)
     }
   }
 

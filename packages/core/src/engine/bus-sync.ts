@@ -29,8 +29,10 @@ export class BusSync {
     try {
       const r = this.bus.subscribe({
         message: (m) => {
-          if (m.instanceId === this.#ctx.instanceId || m.namespace !== this.#ctx.root || this.#ctx.closed) return
-          if (this.#ctx.emitter.listening.bus) this.#ctx.emitter.emit('bus', { direction: 'received', type: m.type })
+          if (m.instanceId === this.#ctx.instanceId || m.namespace !== this.#ctx.root || this.#ctx.closed)
+            return
+          if (this.#ctx.emitter.listening.bus)
+            this.#ctx.emitter.emit('bus', { direction: 'received', type: m.type })
           message(m)
         },
         reconnected: gap,

@@ -82,7 +82,9 @@ export class EngineContext {
     this.setCallerTimer = (fn, ms) => timers.set(fn, ms, true)
     this.clearTimer = timers.clear
     this.logger = options.logger ?? SILENT
-    this.emitter = new Emitter((error) => this.logger.warn({ err: error }, 'tiercache: an event listener threw'))
+    this.emitter = new Emitter((error) =>
+      this.logger.warn({ err: error }, 'tiercache: an event listener threw'),
+    )
     this.maxKeyBytes = options.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES
     if (!Number.isInteger(this.maxKeyBytes) || this.maxKeyBytes < 1) {
       throw new InvalidOptionError('maxKeyBytes must be a positive integer', { option: 'maxKeyBytes' })

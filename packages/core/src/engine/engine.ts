@@ -82,7 +82,9 @@ export class Engine {
     const tiers = this.tiers
     this.lock = options.lock
     const leases = new LeaseBook(ctx, tiers)
-    const tagSync = new TagSync(ctx, tiers, this.#registry, tagSyncInterval, () => this.#mutations.flush('tags-overflow'))
+    const tagSync = new TagSync(ctx, tiers, this.#registry, tagSyncInterval, () =>
+      this.#mutations.flush('tags-overflow'),
+    )
     this.#read = new ReadPath(ctx, tiers, this.#fence, leases, this.#registry, tagSync, this.observers)
     this.#write = new WritePath(ctx, tiers, this.#read, leases)
     this.#bus = options.bus ? new BusSync(ctx, options.bus, busWait) : undefined
@@ -224,7 +226,8 @@ export class Engine {
   }
 
   #prepare(rel: string, value: unknown, o: WriteOptions, now: number): Write {
-    if (value === undefined) throw new InvalidValueError('undefined cannot be cached (use null for "no value")')
+    if (value === undefined)
+      throw new InvalidValueError('undefined cannot be cached (use null for "no value")')
     const bytes = this.ctx.serializer.serialize(value)
     const createdAt = o.tags.length > 0 ? this.#registry.createdAt(now) : now
     return { rel, value, bytes, meta: makeMeta(now, createdAt, o.ttl, o.grace, o.tags) }
@@ -240,7 +243,9 @@ export class Engine {
   /** Writes many values; every input is validated and serialized before any tier is touched. */
   async setMany(items: readonly { rel: string; item: SetManyItem }[]): Promise<void> {
     const now = this.ctx.preciseNow()
-    const writes = items.map(({ rel, item }) => this.#prepare(rel, item.value, this.resolveSetOptions(item), now))
+    const writes = items.map(({ rel, item }) =>
+      this.#prepare(rel, item.value, this.resolveSetOptions(item), now),
+    )
     this.ctx.assertOpen()
     if (writes.length > 0) await this.#mutations.set(writes)
   }
@@ -329,7 +334,11 @@ export class Engine {
       try {
         const r = fn()
         if (isThenable(r as Promise<unknown>)) {
-          closing.push((r as Promise<unknown>).catch((error) => ctx.logger.warn({ err: error }, `tiercache: ${what} close failed`)))
+          closing.push(
+            (r as Promise<unknown>).catch((error) =>
+              ctx.logger.warn({ err: error }, `tiercache: ${what} close failed`),
+            ),
+          )
         }
       } catch (error) {
         ctx.logger.warn({ err: error }, `tiercache: ${what} close failed`)

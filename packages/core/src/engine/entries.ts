@@ -26,7 +26,13 @@ export function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
 }
 
 /** The metadata of a new entry: fresh for `ttl`, then stale for `grace`. */
-export function makeMeta(now: number, createdAt: number, ttl: number, grace: number, tags: readonly string[]): Meta {
+export function makeMeta(
+  now: number,
+  createdAt: number,
+  ttl: number,
+  grace: number,
+  tags: readonly string[],
+): Meta {
   const freshUntil = addDuration(now, ttl)
   return { createdAt, freshUntil, staleUntil: addDuration(freshUntil, grace), tags }
 }

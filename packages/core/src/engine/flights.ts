@@ -169,7 +169,8 @@ export class FlightTable {
     answer.outcome = 'stale'
     answer.level = (this.#tiers[flight.stale.tier] as Tier | undefined)?.level ?? this.#lastLevel
     this.#ctx.counters.staleServed += answer.callers
-    if (this.#ctx.emitter.listening.stale) this.#ctx.emitter.emit('stale', { key: flight.request.rel, reason })
+    if (this.#ctx.emitter.listening.stale)
+      this.#ctx.emitter.emit('stale', { key: flight.request.rel, reason })
     this.#settle(flight, answer, flight.stale.value)
   }
 

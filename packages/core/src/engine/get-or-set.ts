@@ -1,6 +1,6 @@
 import type { DistributedLock, LockHandle } from '../bus.js'
-import { LoaderFailedError } from '../errors.js'
 import { parseDuration } from '../duration.js'
+import { LoaderFailedError } from '../errors.js'
 import type { StoreEntry } from '../store.js'
 import { normalizeTags, type TagRegistry } from '../tags.js'
 import type { Loader, LoaderContext } from '../types.js'
@@ -143,7 +143,8 @@ export class Loads {
       leaseFor: this.#leaseFor(opts),
       onStale: (stale) => {
         flight.stale = stale
-        if (flight.answer?.softExpired && !flight.invalidated) this.#flights.answerStale(flight, 'soft-timeout')
+        if (flight.answer?.softExpired && !flight.invalidated)
+          this.#flights.answerStale(flight, 'soft-timeout')
       },
     })
     flight.expect = found.expect
@@ -213,7 +214,8 @@ export class Loads {
       }
       await this.#load(flight)
     } finally {
-      if (handle !== undefined) await handle.release().catch((error) => this.#ctx.reportError(error, 'unlock', undefined, rel))
+      if (handle !== undefined)
+        await handle.release().catch((error) => this.#ctx.reportError(error, 'unlock', undefined, rel))
     }
   }
 
@@ -294,7 +296,13 @@ export class Loads {
    * Writes a loaded value: shared tiers first (conditional ones only as the read before the load
    * allows), then local tiers, unless an invalidation covering the key overlapped the flight.
    */
-  async #store(flight: Flight, value: unknown, ttl: number, grace: number, tags: readonly string[]): Promise<void> {
+  async #store(
+    flight: Flight,
+    value: unknown,
+    ttl: number,
+    grace: number,
+    tags: readonly string[],
+  ): Promise<void> {
     const ctx = this.#ctx
     const { rel } = flight.request
     const superseded = (): boolean =>
@@ -330,7 +338,11 @@ export class Loads {
    * Starts a background refresh of a key whose loader is known (refresh-ahead, warming) unless
    * a flight for it is under way. `current` is the entry being refreshed, if any.
    */
-  refresh(request: LoadRequest, current: StoreEntry<unknown> | undefined, reason: RefreshReason): Promise<void> | undefined {
+  refresh(
+    request: LoadRequest,
+    current: StoreEntry<unknown> | undefined,
+    reason: RefreshReason,
+  ): Promise<void> | undefined {
     const ctx = this.#ctx
     if (ctx.closed || this.#flights.get(request.rel) !== undefined) return undefined
     ctx.counters.refreshes++
@@ -339,7 +351,9 @@ export class Loads {
     if (current !== undefined) {
       flight.stale = { value: current.value, entry: current, tier: 0, size: current.size ?? 0 }
       // Shared tiers hold this entry (with its creation time) if they hold the key at all.
-      flight.expect = this.#tiers.all.map((t) => (t.conditional ? { createdAt: current.createdAt } : undefined))
+      flight.expect = this.#tiers.all.map((t) =>
+        t.conditional ? { createdAt: current.createdAt } : undefined,
+      )
     }
     const run = async (): Promise<void> => {
       try {

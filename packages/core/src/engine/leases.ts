@@ -33,7 +33,12 @@ export class LeaseBook {
     const id = `${tier.index}\u0000${key}`
     const now = this.#ctx.now()
     const token = `${this.#ctx.instanceId}:${++this.#next}`
-    const outcome = await this.#tiers.attempt(tier, 'lease', () => tier.store.lease?.(key, token, ttl) ?? false, rel)
+    const outcome = await this.#tiers.attempt(
+      tier,
+      'lease',
+      () => tier.store.lease?.(key, token, ttl) ?? false,
+      rel,
+    )
     if (outcome.ok && outcome.value === true) {
       if (this.#held.size >= MAX_HELD) {
         const oldest = this.#held.keys().next().value

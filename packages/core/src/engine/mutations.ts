@@ -88,11 +88,16 @@ export class MutationPipeline {
    * mutation invalidates them), `shared` changes the shared tiers. Resolves how many keys the local
    * invalidation removed.
    */
-  async #own(m: Mutation, writes: readonly Write[] | undefined, shared: () => Promise<void>): Promise<number> {
+  async #own(
+    m: Mutation,
+    writes: readonly Write[] | undefined,
+    shared: () => Promise<void>,
+  ): Promise<number> {
     const ticket = this.#fence.begin(this.#scope(m))
     let local = 0
     try {
-      const failures = writes !== undefined ? await this.#write.writeLocal(writes, this.#ctx.preciseNow()) : []
+      const failures =
+        writes !== undefined ? await this.#write.writeLocal(writes, this.#ctx.preciseNow()) : []
       if (writes === undefined) local = await this.#invalidateLocal(m)
       await shared()
       this.#write.throwIfStrict(failures, m.type, m.keys?.[0])
@@ -145,10 +150,12 @@ export class MutationPipeline {
     try {
       const r = run()
       if (!isThenable(r)) return r
-      return this.#tiers.guard(tier, operation, () => r).catch((error: unknown) => {
-        this.#ctx.reportError(error, operation, tier, key)
-        return undefined
-      })
+      return this.#tiers
+        .guard(tier, operation, () => r)
+        .catch((error: unknown) => {
+          this.#ctx.reportError(error, operation, tier, key)
+          return undefined
+        })
     } catch (error) {
       this.#ctx.reportError(error, operation, tier, key)
       return undefined
@@ -255,7 +262,9 @@ export class MutationPipeline {
             : tier.deleteMany
               ? await tier.store.deleteMany!(keys)
               : (
-                  await Promise.all(keys.map((k) => this.#tiers.guard(tier, 'delete', () => tier.store.delete(k))))
+                  await Promise.all(
+                    keys.map((k) => this.#tiers.guard(tier, 'delete', () => tier.store.delete(k))),
+                  )
                 ).filter(Boolean).length
           tier.deletes += rels.length
           return n
@@ -271,7 +280,8 @@ export class MutationPipeline {
       }
     })
     this.#ctx.counters.deletes += rels.length
-    if (this.#ctx.emitter.listening.delete) for (const rel of rels) this.#ctx.emitter.emit('delete', { key: rel })
+    if (this.#ctx.emitter.listening.delete)
+      for (const rel of rels) this.#ctx.emitter.emit('delete', { key: rel })
     if (single) return Math.max(existed, local > 0 ? 1 : 0)
     return existed >= 0 ? existed : local
   }

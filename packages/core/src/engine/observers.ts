@@ -50,7 +50,13 @@ export class Observers {
   }
 
   /** Reports an operation that started at `t0` (a `performance.now()` reading). */
-  report(operation: ObservedOperation, level: string, outcome: ObservedOutcome, t0: number, weight = 1): void {
+  report(
+    operation: ObservedOperation,
+    level: string,
+    outcome: ObservedOutcome,
+    t0: number,
+    weight = 1,
+  ): void {
     const seconds = (performance.now() - t0) / 1000
     for (const o of this.#list) {
       try {

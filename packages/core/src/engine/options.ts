@@ -44,7 +44,9 @@ function resolve(o: GetOrSetOptions | CacheOptions | undefined, d: LoadOptions |
     grace: o?.grace !== undefined ? parseDuration(o.grace, 'grace') : (d?.grace ?? 0),
     tags: normalizeTags((o as GetOrSetOptions | undefined)?.tags),
     graceBackoff:
-      o?.graceBackoff !== undefined ? parseDuration(o.graceBackoff, 'graceBackoff') : (d?.graceBackoff ?? 5000),
+      o?.graceBackoff !== undefined
+        ? parseDuration(o.graceBackoff, 'graceBackoff')
+        : (d?.graceBackoff ?? 5000),
     swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
     softTimeout: o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout') : d?.softTimeout,
     hardTimeout: o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout') : d?.hardTimeout,

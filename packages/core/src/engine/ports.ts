@@ -54,7 +54,11 @@ export interface WarmingHost {
   /** True when the first tier is a memory store. */
   readonly hasL1: boolean
   /** Starts a background refresh unless one runs; resolves when it ends. */
-  refresh(request: LoadRequest, current: StoreEntry<unknown> | undefined, reason: RefreshReason): Promise<void> | undefined
+  refresh(
+    request: LoadRequest,
+    current: StoreEntry<unknown> | undefined,
+    reason: RefreshReason,
+  ): Promise<void> | undefined
   /** The cache-wide `getOrSet` defaults. */
   readonly defaults: LoadOptions
   background(p: Promise<unknown>): void

@@ -2,7 +2,7 @@ import { ValueTooLargeError } from '../errors.js'
 import type { MaybePromise, SetCondition, StoreEntry } from '../store.js'
 import type { TagRegistry } from '../tags.js'
 import type { EngineContext } from './context.js'
-import { type Found, isThenable, makeEntry, makeLocalEntry, type Meta } from './entries.js'
+import { type Found, isThenable, type Meta, makeEntry, makeLocalEntry } from './entries.js'
 import type { Fence } from './fence.js'
 import type { LeaseBook } from './leases.js'
 import type { Observers } from './observers.js'
@@ -101,7 +101,12 @@ export class ReadPath {
     // load: a `then` probe here would go megamorphic and miss V8's stub cache on every hit.
     if (entry === undefined || entry instanceof Promise) return undefined
     const e = entry as StoreEntry<unknown>
-    if (!(e.freshUntil > this.#ctx.now() && (e.tags.length === 0 || this.#registry.isValid(e.tags, e.createdAt)))) {
+    if (
+      !(
+        e.freshUntil > this.#ctx.now() &&
+        (e.tags.length === 0 || this.#registry.isValid(e.tags, e.createdAt))
+      )
+    ) {
       return undefined
     }
     if (!count) return e
@@ -219,7 +224,8 @@ export class ReadPath {
       if (this.#isFresh(tier, found.entry)) {
         tier.hits++
         this.#ctx.counters.hits++
-        if (this.#ctx.emitter.listening.hit) this.#ctx.emitter.emit('hit', { key: rel, level: tier.level, tier: i })
+        if (this.#ctx.emitter.listening.hit)
+          this.#ctx.emitter.emit('hit', { key: rel, level: tier.level, tier: i })
         if (i > 0) this.#backfill(rel, found, i, failed, expect ?? NO_EXPECT, mark)
         return { fresh: found, stale, expect: expect ?? NO_EXPECT, failed }
       }
@@ -238,7 +244,12 @@ export class ReadPath {
   }
 
   /** Decodes a tier's entry into a value, checking physical expiry, tags and pending invalidations. */
-  async #decode(tier: Tier, key: string, rel: string, entry: StoreEntry<unknown>): Promise<Found | undefined> {
+  async #decode(
+    tier: Tier,
+    key: string,
+    rel: string,
+    entry: StoreEntry<unknown>,
+  ): Promise<Found | undefined> {
     if (entry.staleUntil <= this.#ctx.now()) return undefined
     // A local file whose invalidation is still being applied holds a value already superseded.
     if (tier.persistent && this.#fence.activeCovers(rel, entry.tags)) return undefined
@@ -253,7 +264,12 @@ export class ReadPath {
     if (tier.memory) return { value: entry.value, entry, tier: tier.index, size: entry.size ?? 0 }
     const bytes = entry.value as Uint8Array
     try {
-      return { value: this.#ctx.serializer.deserialize(bytes), entry, tier: tier.index, size: bytes.byteLength }
+      return {
+        value: this.#ctx.serializer.deserialize(bytes),
+        entry,
+        tier: tier.index,
+        size: bytes.byteLength,
+      }
     } catch (error) {
       this.#ctx.reportError(error, 'deserialize', tier, rel)
       this.#ctx.background(this.#tiers.guard(tier, 'delete', () => tier.store.delete(key)))
@@ -303,12 +319,14 @@ export class ReadPath {
       } else {
         this.#leases.release(tier, key, condition)
         this.#ctx.background(
-          this.#tiers.guard(tier, 'backfill', () => tier.store.conditionalSet!(key, entry, condition)).then(
-            (written) => {
-              if (written === true) tier.sets++
-            },
-            (error) => this.#ctx.reportError(error, 'backfill', tier, rel),
-          ),
+          this.#tiers
+            .guard(tier, 'backfill', () => tier.store.conditionalSet!(key, entry, condition))
+            .then(
+              (written) => {
+                if (written === true) tier.sets++
+              },
+              (error) => this.#ctx.reportError(error, 'backfill', tier, rel),
+            ),
         )
       }
     }
@@ -367,7 +385,11 @@ export class ReadPath {
     let refusal: unknown
     try {
       if (tier.maxEntryBytes !== undefined && size > tier.maxEntryBytes) {
-        refusal = new ValueTooLargeError(size, tier.maxEntryBytes, { key: rel, store: tier.store.name, operation: 'set' })
+        refusal = new ValueTooLargeError(size, tier.maxEntryBytes, {
+          key: rel,
+          store: tier.store.name,
+          operation: 'set',
+        })
       } else {
         const entry = makeLocalEntry(value, this.#tiers.cap(tier, meta, now), size)
         this.tracker?.linkL1(rel, entry)
@@ -426,7 +448,8 @@ export class ReadPath {
         const i = pending[j] as number
         const rel = rels[i] as string
         const entry = entries[j]
-        const found = entry === undefined ? undefined : await this.#decode(tier, keys[j] as string, rel, entry)
+        const found =
+          entry === undefined ? undefined : await this.#decode(tier, keys[j] as string, rel, entry)
         if (found !== undefined && this.#isFresh(tier, found.entry)) {
           if (count) {
             tier.hits++

@@ -20,7 +20,13 @@ export class TagSync {
   /** Where records are read: shared tiers first, then local files. */
   readonly #readFrom: readonly Tier[]
 
-  constructor(ctx: EngineContext, tiers: TierSet, registry: TagRegistry, interval: number, onOverflow: () => void) {
+  constructor(
+    ctx: EngineContext,
+    tiers: TierSet,
+    registry: TagRegistry,
+    interval: number,
+    onOverflow: () => void,
+  ) {
     this.#ctx = ctx
     this.#tiers = tiers
     this.#registry = registry

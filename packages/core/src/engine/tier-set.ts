@@ -56,9 +56,12 @@ function buildTier(store: Store<any>, index: number): Tier {
   const memory = store.kind === 'memory'
   const scope = store.scope ?? (memory ? 'local' : 'shared')
   if (scope !== 'local' && scope !== 'shared') {
-    throw new InvalidOptionError(`tiers[${index}] (${store.name}) has scope ${String(scope)}; use 'local' or 'shared'`, {
-      option: 'tiers',
-    })
+    throw new InvalidOptionError(
+      `tiers[${index}] (${store.name}) has scope ${String(scope)}; use 'local' or 'shared'`,
+      {
+        option: 'tiers',
+      },
+    )
   }
   const local = scope === 'local'
   return {
@@ -183,7 +186,12 @@ export class TierSet {
   }
 
   /** Like {@link TierSet.guard}, but a failure is reported and resolves as an outcome. */
-  attempt<T>(tier: Tier, operation: string, run: () => MaybePromise<T>, key?: string): Promise<TierOutcome<T>> {
+  attempt<T>(
+    tier: Tier,
+    operation: string,
+    run: () => MaybePromise<T>,
+    key?: string,
+  ): Promise<TierOutcome<T>> {
     return this.guard(tier, operation, run).then(
       (value): TierOutcome<T> => ({ ok: true, value }),
       (error: unknown): TierOutcome<T> => {
@@ -207,9 +215,12 @@ export class TierSet {
     let outcomes: TierOutcome<T>[]
     if (options.sequential === true) {
       outcomes = []
-      for (const tier of tiers) outcomes.push(await this.attempt(tier, operation, () => run(tier), options.key))
+      for (const tier of tiers)
+        outcomes.push(await this.attempt(tier, operation, () => run(tier), options.key))
     } else {
-      outcomes = await Promise.all(tiers.map((tier) => this.attempt(tier, operation, () => run(tier), options.key)))
+      outcomes = await Promise.all(
+        tiers.map((tier) => this.attempt(tier, operation, () => run(tier), options.key)),
+      )
     }
     this.throwIfStrict(outcomes, operation, options.key)
     return outcomes
@@ -242,4 +253,3 @@ export class TierSet {
     }
   }
 }
-

@@ -1,7 +1,7 @@
 import { isTierCacheError, StoreError } from '../errors.js'
 import type { RemoteEntry, SetCondition } from '../store.js'
 import type { EngineContext } from './context.js'
-import { makeEntry, type Meta } from './entries.js'
+import { type Meta, makeEntry } from './entries.js'
 import type { LeaseBook } from './leases.js'
 import type { ReadPath } from './read-path.js'
 import type { Tier, TierOutcome, TierSet } from './tier-set.js'
@@ -32,7 +32,11 @@ export class WritePath {
   }
 
   /** Writes values into the local tiers (this instance's own write). Returns the failures. */
-  async writeLocal(writes: readonly Write[], now: number, stillValid?: (w: Write) => boolean): Promise<unknown[]> {
+  async writeLocal(
+    writes: readonly Write[],
+    now: number,
+    stillValid?: (w: Write) => boolean,
+  ): Promise<unknown[]> {
     const failures: unknown[] = []
     for (const tier of this.#tiers.locals) {
       for (const w of writes) {
@@ -43,7 +47,14 @@ export class WritePath {
         } else {
           const entry = this.#tiers.cap(tier, makeEntry(w.bytes, w.meta, w.bytes.byteLength), now)
           const valid = stillValid === undefined ? undefined : () => stillValid(w)
-          const error = await this.#read.writeBytes(tier, this.#tiers.keyIn(tier, w.rel), w.rel, entry, valid, 'set')
+          const error = await this.#read.writeBytes(
+            tier,
+            this.#tiers.keyIn(tier, w.rel),
+            w.rel,
+            entry,
+            valid,
+            'set',
+          )
           if (error !== undefined) failures.push(error)
         }
       }
@@ -64,13 +75,18 @@ export class WritePath {
           writes.length === 1 ? 'set' : 'setMany',
           async () => {
             const items = writes.map(
-              (w) => [tiers.keyIn(tier, w.rel), tiers.cap(tier, makeEntry(w.bytes, w.meta, w.bytes.byteLength), now)] as const,
+              (w) =>
+                [
+                  tiers.keyIn(tier, w.rel),
+                  tiers.cap(tier, makeEntry(w.bytes, w.meta, w.bytes.byteLength), now),
+                ] as const,
             )
             if (items.length === 1) {
               const [k, e] = items[0] as readonly [string, RemoteEntry]
               await tier.store.set(k, e)
             } else if (tier.setMany) await tier.store.setMany!(items)
-            else await Promise.all(items.map(([k, e]) => tiers.guard(tier, 'set', () => tier.store.set(k, e))))
+            else
+              await Promise.all(items.map(([k, e]) => tiers.guard(tier, 'set', () => tier.store.set(k, e))))
             tier.sets += items.length
           },
           writes.length === 1 ? writes[0]?.rel : undefined,
@@ -103,16 +119,26 @@ export class WritePath {
           if (condition === undefined) return Promise.resolve<TierOutcome<void> | undefined>(undefined)
           this.#leases.release(tier, key, condition)
           targets.push(tier)
-          return tiers.attempt(tier, 'set', async () => {
-            if ((await tier.store.conditionalSet!(key, entry, condition)) === true) tier.sets++
-            else current = false
-          }, w.rel)
+          return tiers.attempt(
+            tier,
+            'set',
+            async () => {
+              if ((await tier.store.conditionalSet!(key, entry, condition)) === true) tier.sets++
+              else current = false
+            },
+            w.rel,
+          )
         }
         targets.push(tier)
-        return tiers.attempt(tier, 'set', async () => {
-          await tier.store.set(key, entry)
-          tier.sets++
-        }, w.rel)
+        return tiers.attempt(
+          tier,
+          'set',
+          async () => {
+            await tier.store.set(key, entry)
+            tier.sets++
+          },
+          w.rel,
+        )
       }),
     )
     const done = outcomes.filter((o): o is TierOutcome<void> => o !== undefined)
@@ -133,6 +159,9 @@ export class WritePath {
     outcomes.forEach((o, i) => {
       if (o.ok) return
       failures.push(o.error)
+      // An open breaker refused the write at once and journaled it; it decides what the store
+      // gets when it answers again.
+      if (isTierCacheError(o.error, 'E_CIRCUIT_OPEN')) return
       const tier = tiers[i] as Tier
       const refused = isTierCacheError(o.error, 'E_VALUE_TOO_LARGE')
       if (refused) this.#read.countRefused(tier)
@@ -151,6 +180,8 @@ export class WritePath {
   throwIfStrict(failures: readonly unknown[], operation: string, key?: string): void {
     if (!this.#ctx.strict || failures.length === 0) return
     const error = failures[0]
-    throw isTierCacheError(error) ? error : new StoreError(`${operation} failed in a tier`, { operation, key, cause: error })
+    throw isTierCacheError(error)
+      ? error
+      : new StoreError(`${operation} failed in a tier`, { operation, key, cause: error })
   }
 }
