@@ -188,11 +188,10 @@ async function expectRecovered(r: Rig, result: Awaited<ReturnType<typeof scenari
   expect(tail).toEqual(['open->half-open', 'half-open->closed'])
   expect(result.closedAt - result.repairedAt).toBeLessThan(RESET + TIMEOUT + 250)
 
-  // L2 serves again. Its hit ratio recovers only partly within the measured 1.5 s: values loaded
-  // during the outage were not written to it (no lease could be taken), and the local SQLite
-  // tier never back-fills a shared tier (its invalidations arrive later, by the bus).
+  // The L2 hit ratio recovers: writes journaled during the outage were replayed, and reads that
+  // miss L2 refill it from L3 (this cache has no bus, so its local SQLite may feed L2).
   expect(result.steadyRatio).toBeGreaterThan(0.3)
-  expect(result.recoveredRatio).toBeGreaterThan(result.steadyRatio * 0.3)
+  expect(result.recoveredRatio).toBeGreaterThan(result.steadyRatio * 0.7)
 
   // No stale L2: every delete made during the outage reached Redis; the other victims are still there.
   const deleted = new Set(result.deletedDuringOutage)

@@ -14,6 +14,7 @@ const capabilities = {
   has: true,
   stats: true,
   close: true,
+  conditionalSet: true,
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-conformance-'))

@@ -103,12 +103,18 @@ describe('pattern deletes through the tier', () => {
   })
 })
 
-test("Keyv's in-memory Map works as a tier too", async () => {
-  const cache = createCache({ namespace: 'app', tiers: [memoryStore(), keyvStore(new Keyv())] })
+test("Keyv's in-memory Map works as a tier too, as a local one", async () => {
+  const l1 = memoryStore()
+  const l2 = keyvStore(new Keyv())
+  expect(l2.scope).toBe('local')
+  const cache = createCache({ namespace: 'app', tiers: [l1, l2] })
   open.push(cache)
   await cache.set('k', [1, 2, 3])
-  cache.flushLocal()
+  l1.clear('')
   expect(await cache.get('k')).toEqual([1, 2, 3])
+  // A flush means local copies may have missed invalidations: the Map's entry is no longer fresh.
+  cache.flushLocal()
+  expect(await cache.get('k')).toBeUndefined()
 })
 
 test('a failing Keyv tier is reported as a StoreError and the cache carries on', async () => {

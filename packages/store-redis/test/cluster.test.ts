@@ -47,6 +47,7 @@ runStoreSuite({
     has: true,
     stats: true,
     close: true,
+    conditionalSet: true,
   },
   ttlGranularity: 50,
   name: 'redisStore conformance (3-master Cluster)',

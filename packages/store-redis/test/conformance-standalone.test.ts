@@ -18,6 +18,7 @@ const capabilities = {
   has: true,
   stats: true,
   close: true,
+  conditionalSet: true,
 }
 
 runStoreSuite({

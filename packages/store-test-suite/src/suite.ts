@@ -6,6 +6,7 @@ import {
   type StoreCapabilities,
   type StoreEntry,
 } from '@tiercache/core'
+import { runCoherenceSuite } from './coherence.js'
 import type { StoreSuiteOptions } from './options.js'
 import { sameValue, TRICKY_KEY_PARTS, valueSamples } from './samples.js'
 
@@ -455,4 +456,5 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       timeout,
     )
   })
+  runCoherenceSuite(options)
 }

@@ -85,7 +85,16 @@ export class Engine {
     const tagSync = new TagSync(ctx, tiers, this.#registry, tagSyncInterval, () =>
       this.#mutations.flush('tags-overflow'),
     )
-    this.#read = new ReadPath(ctx, tiers, this.#fence, leases, this.#registry, tagSync, this.observers)
+    this.#read = new ReadPath(
+      ctx,
+      tiers,
+      this.#fence,
+      leases,
+      this.#registry,
+      tagSync,
+      this.observers,
+      options.bus !== undefined,
+    )
     this.#write = new WritePath(ctx, tiers, this.#read, leases)
     this.#bus = options.bus ? new BusSync(ctx, options.bus, busWait) : undefined
     this.#flights = new FlightTable(ctx, this.#fence, tiers.all)

@@ -55,8 +55,14 @@ export class ReadPath {
   readonly #registry: TagRegistry
   readonly #tagSync: TagSync
   readonly #obs: Observers
-  /** Tier `i` has a shared tier below it (a source a back-fill into it may come from). */
-  readonly #sharedBelow: readonly boolean[]
+  /** Tier `i` has a tier below it that may back-fill it (what a read of it leases for). */
+  readonly #fedFromBelow: readonly boolean[]
+  /**
+   * Local tiers may back-fill shared ones: only without a bus. With a bus, a local tier learns of
+   * other instances' invalidations after the shared tiers took them, so its value could land in a
+   * shared tier after the invalidation that superseded it.
+   */
+  readonly #localFeedsShared: boolean
   readonly #leaseTtl: number
   readonly #lastLevel: string
   tracker: AccessTracker | undefined
@@ -74,6 +80,7 @@ export class ReadPath {
     registry: TagRegistry,
     tagSync: TagSync,
     obs: Observers,
+    hasBus: boolean,
   ) {
     this.#ctx = ctx
     this.#tiers = tiers
@@ -84,7 +91,10 @@ export class ReadPath {
     this.#registry = registry
     this.#tagSync = tagSync
     this.#obs = obs
-    this.#sharedBelow = tiers.all.map((t) => tiers.all.some((u) => u.index > t.index && !u.local))
+    this.#localFeedsShared = !hasBus
+    this.#fedFromBelow = tiers.all.map((t) =>
+      tiers.all.some((u) => u.index > t.index && (!u.local || this.#localFeedsShared)),
+    )
     this.#leaseTtl = Math.min(60_000, Math.max(1000, 2 * ctx.tierTimeout))
     this.#lastLevel = tiers.last.level
   }
@@ -212,7 +222,7 @@ export class ReadPath {
       if (tier.conditional) {
         expect ??= []
         if (entry !== undefined) expect[i] = { createdAt: entry.createdAt }
-        else if (plan.leaseFor !== undefined || this.#sharedBelow[i] === true) {
+        else if (plan.leaseFor !== undefined || this.#fedFromBelow[i] === true) {
           expect[i] = await this.#leases.acquire(tier, key, rel, plan.leaseFor ?? this.#leaseTtl)
         }
       }
@@ -305,9 +315,7 @@ export class ReadPath {
         continue
       }
       if (tier.persistent && meta.createdAt < this.horizon) continue
-      // A value in a local tier never feeds a shared one: its invalidations arrive by the bus,
-      // after the shared tiers already took them.
-      if (!tier.local && (source.local || !tier.conditional)) continue
+      if (!tier.local && ((source.local && !this.#localFeedsShared) || !tier.conditional)) continue
       const condition = expect[i]
       if (!tier.local && condition === undefined) continue
       bytes ??= source.memory ? this.#ctx.serializer.serialize(found.value) : (meta.value as Uint8Array)
