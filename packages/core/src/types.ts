@@ -438,7 +438,8 @@ export interface CacheEvents {
   }
   /**
    * Local tiers were flushed (bus reconnect, too many tracked tags, or `flushLocal()`): memory
-   * tiers were cleared, and nothing a local file held before is served as fresh any more.
+   * tiers were cleared; after a bus reconnect, nothing a local file held before is served as
+   * fresh any more either.
    */
   flush: { readonly reason: 'bus-reconnect' | 'tags-overflow' | 'manual' }
   /** A bus message was sent, received, or failed. */
@@ -526,10 +527,7 @@ export interface Cache {
   ): Promise<WarmSummary>
   /** Resolves when start-up work (warm restore) is done. */
   ready(): Promise<void>
-  /**
-   * Drops every local copy, keeping the shared tiers: memory tiers are cleared, and entries local
-   * files hold are served only as fail-safe values from now on.
-   */
+  /** Drops every in-memory local copy (the memory tiers), keeping local files and shared tiers. */
   flushLocal(): void
   /** Stops timers, closes the bus, lock, plugins and every tier. */
   close(): Promise<void>

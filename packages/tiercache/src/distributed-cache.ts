@@ -37,7 +37,6 @@ import { type ResolvedConfig, type ResolvedRedisConfig, resolveConfig } from './
 import { consoleLogger, silentLogger } from './logger.js'
 import type { DistributedCacheConfig } from './options.js'
 import { formatSize } from './size.js'
-import { TrackedBus } from './tracked-bus.js'
 
 /** Breaker settings of the Redis tier unless `breaker` says otherwise. */
 export const DEFAULT_BREAKER_OPTIONS: Readonly<BreakerOptions> = Object.freeze({
@@ -135,11 +134,8 @@ interface Parts {
   readonly config: ResolvedConfig
   readonly breaker: BreakerStore | undefined
   readonly bus: RedisBus | undefined
-  readonly tracked: TrackedBus | undefined
   readonly metrics: PrometheusMetricsPlugin | undefined
   readonly startup: Promise<void>
-  /** Longest wait for the bus after a write, in milliseconds; 0 = do not wait. */
-  readonly busWait: number
 }
 
 /**
@@ -167,24 +163,14 @@ class ComposedCache implements DistributedCache {
     this.namespacePath = cache.namespacePath
   }
 
-  /** After a write: wait (bounded) until Redis took the bus messages, unless Redis is known to be down. */
-  #told<R>(result: R): R | Promise<R> {
-    const { tracked, busWait, breaker } = this.#parts
-    if (tracked === undefined || busWait === 0 || tracked.pending === 0 || breaker?.state !== 'closed') {
-      return result
-    }
-    const wait = tracked.settled(busWait)
-    return wait === undefined ? result : wait.then(() => result)
-  }
-
   get<T = unknown>(key: string): Promise<T | undefined> {
     return this.#cache.get<T>(key)
   }
   peek<T = unknown>(key: string): T | undefined {
     return this.#cache.peek<T>(key)
   }
-  async set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
-    return this.#told(await this.#cache.set(key, value, options))
+  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
+    return this.#cache.set(key, value, options)
   }
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T> {
     return this.#cache.getOrSet(key, loader, options)
@@ -192,26 +178,26 @@ class ComposedCache implements DistributedCache {
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     return this.#cache.getMany<T>(keys)
   }
-  async setMany(items: readonly SetManyItem[]): Promise<void> {
-    return this.#told(await this.#cache.setMany(items))
+  setMany(items: readonly SetManyItem[]): Promise<void> {
+    return this.#cache.setMany(items)
   }
-  async deleteMany(keys: readonly string[]): Promise<number> {
-    return this.#told(await this.#cache.deleteMany(keys))
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#cache.deleteMany(keys)
   }
   has(key: string): Promise<boolean> {
     return this.#cache.has(key)
   }
-  async delete(key: string): Promise<boolean> {
-    return this.#told(await this.#cache.delete(key))
+  delete(key: string): Promise<boolean> {
+    return this.#cache.delete(key)
   }
-  async deleteByPattern(pattern: string): Promise<number> {
-    return this.#told(await this.#cache.deleteByPattern(pattern))
+  deleteByPattern(pattern: string): Promise<number> {
+    return this.#cache.deleteByPattern(pattern)
   }
-  async invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.#told(await this.#cache.invalidateTags(tags))
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#cache.invalidateTags(tags)
   }
-  async clear(): Promise<void> {
-    return this.#told(await this.#cache.clear())
+  clear(): Promise<void> {
+    return this.#cache.clear()
   }
   /** A child view, with the same composition and the same wait for the bus. */
   namespace(name: string): DistributedCache {
@@ -352,7 +338,6 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
   const tiers: Store<any>[] = [memoryStore({ maxBytes: resolved.maxMemorySize })]
   let breaker: BreakerStore | undefined
   let bus: RedisBus | undefined
-  let tracked: TrackedBus | undefined
   const r = resolved.redis
   if (r !== undefined) {
     const connection = redisConnection(r)
@@ -377,7 +362,6 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     })
     tiers.push(breaker)
     bus = redisBus({ ...connection, prefix: r.prefix })
-    tracked = new TrackedBus(bus)
   }
   if (resolved.fallbackToDb) {
     tiers.push(kyselyStore(sqlConnection(resolved.fallbackDb)))
@@ -404,7 +388,7 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
       ttl: resolved.defaultTtlMs,
       logger,
       plugins,
-      ...(tracked === undefined ? {} : { bus: tracked }),
+      ...(bus === undefined ? {} : { bus, busWait: waitForBus ? BUS_WAIT : 0 }),
       ...(resolved.enableCacheWarming ? { warming: { threshold: resolved.cacheWarmingThreshold } } : {}),
     })
   } catch (error) {
@@ -422,9 +406,7 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     config: resolved,
     breaker,
     bus,
-    tracked,
     metrics,
     startup,
-    busWait: waitForBus ? BUS_WAIT : 0,
   })
 }

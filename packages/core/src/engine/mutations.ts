@@ -207,9 +207,9 @@ export class MutationPipeline {
   }
 
   /**
-   * Drops what the local tiers hold (memory tiers are cleared; local files are kept, but nothing
-   * they held before now is served as fresh) and forgets tag times, because this instance may
-   * have missed invalidations (a bus gap, too many tags) or was asked to (`flushLocal()`).
+   * Clears the memory tiers and forgets tag times (too many tags, or `flushLocal()`). After a bus
+   * gap this instance may have missed invalidations, so local files are distrusted too: they keep
+   * their entries (O(1), no scan), but nothing they held before now is served as fresh.
    */
   flush(reason: FlushReason): void {
     this.#fence.instant(ALL)
@@ -222,7 +222,7 @@ export class MutationPipeline {
         this.#ctx.reportError(error, 'clear', tier)
       }
     }
-    this.#read.horizon = this.#ctx.preciseNow() + 1
+    if (reason === 'bus-reconnect') this.#read.horizon = this.#ctx.preciseNow() + 1
     this.#registry.clear()
     for (const fn of this.#onFlush) fn()
     if (this.#ctx.emitter.listening.flush) this.#ctx.emitter.emit('flush', { reason })
