@@ -77,6 +77,16 @@ export class TagRegistry {
     return Math.max(now, this.#maxCreated)
   }
 
+  /**
+   * A time that sorts after every creation time handed out so far, and before every one handed
+   * out from now on (the local-tier horizon after a bus gap).
+   */
+  fence(now: number): number {
+    const at = this.invalidationAt(now)
+    if (at > this.#lastInvalidation) this.#lastInvalidation = at
+    return at
+  }
+
   /** True unless one of the entry's tags was invalidated at or after `createdAt`. Sync; no I/O. */
   isValid(tags: readonly string[], createdAt: number): boolean {
     for (let i = 0; i < tags.length; i++) {

@@ -133,7 +133,7 @@ export class Engine {
     }
     if (this.#bus !== undefined) {
       // Nothing a local file held before this instance listened to the bus is known current.
-      this.#read.horizon = ctx.preciseNow()
+      this.#read.horizon = this.#registry.fence(ctx.preciseNow())
       this.#bus.subscribe(
         (m) => void this.#mutations.receive(m).catch((error) => ctx.reportError(error, 'bus', undefined)),
         () => this.#mutations.flush('bus-reconnect'),
@@ -238,7 +238,7 @@ export class Engine {
     if (value === undefined)
       throw new InvalidValueError('undefined cannot be cached (use null for "no value")')
     const bytes = this.ctx.serializer.serialize(value)
-    const createdAt = o.tags.length > 0 ? this.#registry.createdAt(now) : now
+    const createdAt = this.#registry.createdAt(now)
     return { rel, value, bytes, meta: makeMeta(now, createdAt, o.ttl, o.grace, o.tags) }
   }
 

@@ -222,7 +222,7 @@ export class MutationPipeline {
         this.#ctx.reportError(error, 'clear', tier)
       }
     }
-    if (reason === 'bus-reconnect') this.#read.horizon = this.#ctx.preciseNow() + 1
+    if (reason === 'bus-reconnect') this.#read.horizon = this.#registry.fence(this.#ctx.preciseNow())
     this.#registry.clear()
     for (const fn of this.#onFlush) fn()
     if (this.#ctx.emitter.listening.flush) this.#ctx.emitter.emit('flush', { reason })

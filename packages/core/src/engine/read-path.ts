@@ -67,8 +67,9 @@ export class ReadPath {
   readonly #lastLevel: string
   tracker: AccessTracker | undefined
   /**
-   * Entries of local files created before this time (epoch ms) are not fresh: this instance may
-   * have missed their invalidation (a bus gap, or before it started listening).
+   * Entries of local files created at or before this time (epoch ms) are not fresh: this instance
+   * may have missed their invalidation (a bus gap, or before it started listening). Creation times
+   * handed out afterwards sort after it.
    */
   horizon = 0
 
@@ -250,7 +251,7 @@ export class ReadPath {
 
   /** Fresh: before `freshUntil`, and for a local file, created after the horizon. */
   #isFresh(tier: Tier, entry: StoreEntry<unknown>): boolean {
-    return entry.freshUntil > this.#ctx.now() && (!tier.persistent || entry.createdAt >= this.horizon)
+    return entry.freshUntil > this.#ctx.now() && (!tier.persistent || entry.createdAt > this.horizon)
   }
 
   /** Decodes a tier's entry into a value, checking physical expiry, tags and pending invalidations. */
@@ -314,7 +315,7 @@ export class ReadPath {
         this.setMemory(tier, rel, found.value, meta, found.size, now, false)
         continue
       }
-      if (tier.persistent && meta.createdAt < this.horizon) continue
+      if (tier.persistent && meta.createdAt <= this.horizon) continue
       if (!tier.local && ((source.local && !this.#localFeedsShared) || !tier.conditional)) continue
       const condition = expect[i]
       if (!tier.local && condition === undefined) continue

@@ -1,9 +1,11 @@
 import { StoreError } from '../errors.js'
 import type {
   MaybePromise,
+  SetCondition,
   Store,
   StoreCapabilities,
   StoreEntry,
+  StoreScope,
   StoreSetItem,
   StoreStats,
 } from '../store.js'
@@ -44,6 +46,10 @@ export class ChaosStore<V = unknown> implements Store<V> {
   /** Kind of the wrapped store. */
   get kind(): Store['kind'] {
     return this.#inner.kind
+  }
+  /** Scope of the wrapped store (the engine's default when it declares none). */
+  get scope(): StoreScope {
+    return this.#inner.scope ?? (this.#inner.kind === 'memory' ? 'local' : 'shared')
   }
   /** Capabilities of the wrapped store. */
   get capabilities(): StoreCapabilities {
@@ -157,6 +163,14 @@ export class ChaosStore<V = unknown> implements Store<V> {
     return this.#call('has', async () =>
       this.#inner.has ? this.#inner.has(key) : (await this.#inner.get(key)) !== undefined,
     )
+  }
+  /** Wrapped `lease` (`false` when the inner store has none). */
+  lease(key: string, token: string, ttl: number): MaybePromise<boolean> {
+    return this.#call('lease', () => this.#inner.lease?.(key, token, ttl) ?? false)
+  }
+  /** Wrapped `conditionalSet` (`false` when the inner store has none). */
+  conditionalSet(key: string, entry: StoreEntry<V>, condition: SetCondition): MaybePromise<boolean> {
+    return this.#call('conditionalSet', () => this.#inner.conditionalSet?.(key, entry, condition) ?? false)
   }
   /** Wrapped `stats`. */
   stats(): MaybePromise<StoreStats> {
