@@ -68,6 +68,28 @@ describe('with Redis', () => {
     }
   })
 
+  test('two instances, each with its own SQLite file (the default): 0 stale reads in 30 updates', async () => {
+    const a = await start({ ...shared('own-a', redis.url), TIERCACHE_NAMESPACE: 'example-own' })
+    const b = await start({ ...shared('own-b', redis.url), TIERCACHE_NAMESPACE: 'example-own' })
+    let stale = 0
+    for (let round = 0; round < 30; round++) {
+      const id = 300 + (round % 10)
+      // Both instances hold the keyword: in L1, and in their own SQLite file.
+      for (const app of [a, b]) await request(`${app.url}/keywords/${id}`)
+      const writer = round % 2 === 0 ? a : b
+      const reader = writer === a ? b : a
+      const volume = 20_000_000 + round
+      expect(
+        (await request(`${writer.url}/keywords/${id}`, { method: 'PUT', body: { volume } })).status,
+      ).toBe(200)
+      if ((await request(`${reader.url}/keywords/${id}`)).body.volume !== volume) stale++
+      // Redis losing its data must not bring the old value back from the reader's SQLite file.
+      await redis.command('FLUSHALL')
+      if ((await request(`${reader.url}/keywords/${id}`)).body.volume !== volume) stale++
+    }
+    expect(stale).toBe(0)
+  })
+
   test('Redis killed mid-run: the service keeps answering, and uses Redis again once it is back', async () => {
     const server = await startRedis()
     try {
