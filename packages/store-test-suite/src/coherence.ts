@@ -45,7 +45,7 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
     }
   }
 
-  const valueOf = (store: Store<any>, entry: StoreEntry<any> | undefined): unknown =>
+  const liveValue = (store: Store<any>, entry: StoreEntry<any> | undefined): unknown =>
     entry === undefined
       ? undefined
       : store.kind === 'memory'
@@ -117,12 +117,12 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
             await store.conditionalSet!(key, entryFor(store, 'v1'), { lease: 'mine' }),
             'own token',
           ).toBe(true)
-          expect(valueOf(store, await store.get(key)), 'the written value').toBe('v1')
+          expect(liveValue(store, await store.get(key)), 'the written value').toBe('v1')
           expect(
             await store.conditionalSet!(key, entryFor(store, 'v2'), { lease: 'mine' }),
             'token used twice',
           ).toBe(false)
-          expect(valueOf(store, await store.get(key)), 'unchanged by a failed write').toBe('v1')
+          expect(liveValue(store, await store.get(key)), 'unchanged by a failed write').toBe('v1')
         }),
       ),
       timeout,
@@ -150,12 +150,12 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
           }
           await lost(`${ns}:d`, 'clear', () => Promise.resolve(store.clear(ns)))
           await lost(`${ns}:e`, 'set', () => Promise.resolve(store.set(`${ns}:e`, entryFor(store, 'newer'))))
-          expect(valueOf(store, await store.get(`${ns}:e`)), 'the set value stays').toBe('newer')
+          expect(liveValue(store, await store.get(`${ns}:e`)), 'the set value stays').toBe('newer')
           if (store.setMany) {
             await lost(`${ns}:f`, 'setMany', () =>
               Promise.resolve(store.setMany!([[`${ns}:f`, entryFor(store, 'newer')]])),
             )
-            expect(valueOf(store, await store.get(`${ns}:f`)), 'the setMany value stays').toBe('newer')
+            expect(liveValue(store, await store.get(`${ns}:f`)), 'the setMany value stays').toBe('newer')
           }
         }),
       ),
@@ -177,7 +177,7 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
             await store.conditionalSet!(key, entryFor(store, 'new'), { createdAt: t }),
             'same createdAt',
           ).toBe(true)
-          expect(valueOf(store, await store.get(key))).toBe('new')
+          expect(liveValue(store, await store.get(key))).toBe('new')
           await store.delete(key)
           expect(
             await store.conditionalSet!(key, entryFor(store, 'late'), { createdAt: t }),
