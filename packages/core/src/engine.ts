@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import type { Bus, BusMessage, DistributedLock, LockHandle } from './bus.js'
 import { type Clock, clockTimers, preciseNow, systemClock } from './clock.js'
-import { addDuration, NEVER, optionalDuration, parseDuration, timerDelay } from './duration.js'
+import {
+  addDuration,
+  NEVER,
+  optionalDuration,
+  parseDuration,
+  resolveTimeUnit,
+  type TimeUnit,
+  timerDelay,
+} from './duration.js'
 import {
   CacheClosedError,
   HardTimeoutError,
@@ -213,6 +221,8 @@ export class Engine {
   #timeNextGet = false
   #timeNextGetOrSet = false
   readonly #lastLevel: string
+  /** What a bare number of time means in this cache's options and calls. */
+  readonly timeUnit: TimeUnit
 
   // Overall counters.
   hits = 0
@@ -255,13 +265,15 @@ export class Engine {
       throw new InvalidOptionError('maxKeyBytes must be a positive integer', { option: 'maxKeyBytes' })
     }
     this.#strict = options.strict === true
-    this.#tierTimeout = optionalDuration(options.tierTimeout, 5000, 'tierTimeout')
+    this.timeUnit = resolveTimeUnit(options.timeUnit)
+    this.#tierTimeout = optionalDuration(options.tierTimeout, 5000, 'tierTimeout', this.timeUnit)
     this.bus = options.bus
     this.lock = options.lock
     this.#tagSyncInterval = optionalDuration(
       options.tagSyncInterval,
       options.bus ? Number.POSITIVE_INFINITY : 1000,
       'tagSyncInterval',
+      this.timeUnit,
     )
     const maxTracked = options.maxTrackedTags ?? 50_000
     if (!Number.isInteger(maxTracked) || maxTracked < 1) {
@@ -331,8 +343,8 @@ export class Engine {
 
   #loadOptions(o: GetOrSetOptions | CacheOptions | undefined, base: LoadOptions | undefined): LoadOptions {
     const d = base
-    const ttl = o?.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : (d?.ttl ?? 3_600_000)
-    const grace = o?.grace !== undefined ? parseDuration(o.grace, 'grace') : (d?.grace ?? 0)
+    const ttl = o?.ttl !== undefined ? parseDuration(o.ttl, 'ttl', this.timeUnit) : (d?.ttl ?? 3_600_000)
+    const grace = o?.grace !== undefined ? parseDuration(o.grace, 'grace', this.timeUnit) : (d?.grace ?? 0)
     const refreshAhead = o?.refreshAhead ?? d?.refreshAhead ?? 0
     if (typeof refreshAhead !== 'number' || !(refreshAhead >= 0 && refreshAhead < 1)) {
       throw new InvalidOptionError('refreshAhead must be a number in [0, 1)', { option: 'refreshAhead' })
@@ -343,18 +355,22 @@ export class Engine {
       tags: normalizeTags((o as GetOrSetOptions | undefined)?.tags),
       graceBackoff:
         o?.graceBackoff !== undefined
-          ? parseDuration(o.graceBackoff, 'graceBackoff')
+          ? parseDuration(o.graceBackoff, 'graceBackoff', this.timeUnit)
           : (d?.graceBackoff ?? 5000),
       swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
       softTimeout:
-        o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout') : d?.softTimeout,
+        o?.softTimeout !== undefined
+          ? parseDuration(o.softTimeout, 'softTimeout', this.timeUnit)
+          : d?.softTimeout,
       hardTimeout:
-        o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout') : d?.hardTimeout,
+        o?.hardTimeout !== undefined
+          ? parseDuration(o.hardTimeout, 'hardTimeout', this.timeUnit)
+          : d?.hardTimeout,
       refreshAhead,
       forceFresh: (o as GetOrSetOptions | undefined)?.forceFresh === true,
       lockTimeout:
         o?.lockTimeout !== undefined
-          ? parseDuration(o.lockTimeout, 'lockTimeout')
+          ? parseDuration(o.lockTimeout, 'lockTimeout', this.timeUnit)
           : (d?.lockTimeout ?? 10_000),
     }
   }
@@ -369,8 +385,8 @@ export class Engine {
     const d = this.#defaults
     if (o === undefined) return d
     return {
-      ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : d.ttl,
-      grace: o.grace !== undefined ? parseDuration(o.grace, 'grace') : d.grace,
+      ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl', this.timeUnit) : d.ttl,
+      grace: o.grace !== undefined ? parseDuration(o.grace, 'grace', this.timeUnit) : d.grace,
       tags: normalizeTags(o.tags),
     }
   }
@@ -1426,10 +1442,10 @@ export class Engine {
           : new LoaderFailedError(reason ?? `loader for "${flight.key}" failed`, { key: rel })
       },
       setTtl: (value) => {
-        ttl = parseDuration(value, 'ttl')
+        ttl = parseDuration(value, 'ttl', this.timeUnit)
       },
       setGrace: (value) => {
-        grace = parseDuration(value, 'grace')
+        grace = parseDuration(value, 'grace', this.timeUnit)
       },
       setTags: (value) => {
         tags = normalizeTags(value)
