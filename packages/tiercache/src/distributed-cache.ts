@@ -471,9 +471,13 @@ export class DistributedCache implements Cache {
   ): Promise<WarmSummary> {
     return this.#cache.warm(source, options)
   }
-  /** Resolves when start-up work is done: the warm restore, and the first Redis check. */
+  /**
+   * Resolves when start-up work is done: the warm restore, the first Redis check, and a first
+   * read of every tier's stats (so `getStats()` reports Redis's `used_memory` from then on).
+   */
   async ready(): Promise<void> {
     await Promise.all([this.#cache.ready(), this.#parts.startup])
+    await this.#cache.refreshStats()
   }
   /** Drops every local (L1) copy. */
   flushLocal(): void {
