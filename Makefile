@@ -2,7 +2,7 @@
 # they install pnpm when missing, build native modules against the system's Node headers when
 # they exist (/usr/include/node), install every dependency, then run. scripts/progress.mjs
 # passes every step's output through and prints a progress line whenever a step has been silent
-# for 8 seconds (the first install compiles better-sqlite3 from source: 2-3 minutes on 2 cores).
+# for 7 seconds (the first install compiles better-sqlite3 from source: 2-3 minutes on 2 cores).
 SHELL := /bin/bash
 NODEDIR := $(if $(wildcard /usr/include/node/node.h),/usr,)
 export npm_config_nodedir := $(NODEDIR)

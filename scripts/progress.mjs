@@ -4,7 +4,7 @@
 // folded), naming the step, the time spent and the process at work, so the README's two
 // commands never sit silent for more than --every seconds.
 //
-//   node scripts/progress.mjs --label "installing dependencies" [--every 8] [--until "listening on"] -- cmd args...
+//   node scripts/progress.mjs --label "installing dependencies" [--every 7] [--until "listening on"] -- cmd args...
 //
 // --until: once a line of the command's output matches, stop printing progress (a server that
 // is up and idle). Exits with the command's exit code; forwards SIGINT and SIGTERM to it.
@@ -16,7 +16,7 @@ if (dash < 0 || dash === argv.length - 1) {
   console.error('usage: progress.mjs --label <what> [--every <s>] [--until <text>] -- <command> [args...]')
   process.exit(2)
 }
-const options = { label: 'working', every: 8, until: undefined }
+const options = { label: 'working', every: 7, until: undefined }
 for (let i = 0; i < dash; i += 2) {
   const name = argv[i]?.replace(/^--/, '')
   const value = argv[i + 1]
@@ -63,7 +63,7 @@ function busiest(root) {
     }
     const candidates = procs.filter((p) => p.pid !== root && below.has(p.pid) && !/^ps /.test(p.args))
     if (candidates.length === 0) return undefined
-    candidates.sort((a, b) => a.age - b.age)
+    candidates.sort((a, b) => a.age - b.age || b.pid - a.pid)
     const args = candidates[0].args.replace(/\s+/g, ' ')
     const source = /\S+\.(c|cc|cpp|ts)\b/.exec(args)?.[0]
     const program = args.split(' ')[0].split('/').pop()
