@@ -125,8 +125,9 @@ describe('⚙️ CONFIGURAÇÃO', () => {
     })
 
     // Inicialização
-    const cache = track(new DistributedCache(config))
+    const cache = new DistributedCache(config)
 
+    track(cache)
     await cache.ready()
     expect(cache.config.redis).toMatchObject({ host: 'localhost', port: 6379, db: 0, password: undefined })
     expect(cache.config.defaultTtlMs).toBe(3_600_000)
@@ -245,7 +246,7 @@ describe('📊 ESTRATÉGIAS DE CACHE', () => {
         cacheWarmingThreshold: 10  // Warming após 10 acessos
     })
 
-    const cache = track(new DistributedCache(config)) // (the seed's `cache`, made from this config)
+    const cache = track(new DistributedCache(config)) // (not in the seed: the `cache` below, from this config)
     const hotAt: number[] = []
     let access = 0
     cache.on('hot', ({ key }) => {
