@@ -52,8 +52,14 @@ export const QUERY_LENGTH = { min: 2, max: 64 } as const
 /** Search hits returned per query. */
 export const SEARCH_LIMIT = 20
 
-/** C0 and C1 control characters and DEL (NUL would end SQLite's LIKE pattern early). */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+/** True when `text` holds a C0 or C1 control character or DEL (NUL would end SQLite's LIKE pattern early). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true
+  }
+  return false
+}
 
 /**
  * Lower-cases, trims and collapses spaces; throws {@link BadRequestError} when too short or long,
@@ -62,7 +68,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
  */
 export function normalizeQuery(q: unknown): string {
   if (typeof q !== 'string') throw new BadRequestError('q is required: /search?q=coffee')
-  if (CONTROL.test(q)) throw new BadRequestError('q must not contain control characters')
+  if (hasControl(q)) throw new BadRequestError('q must not contain control characters')
   const query = q.trim().toLowerCase().replace(/\s+/g, ' ')
   if (query.length < QUERY_LENGTH.min || query.length > QUERY_LENGTH.max) {
     throw new BadRequestError(`q must be ${QUERY_LENGTH.min} to ${QUERY_LENGTH.max} characters`)
