@@ -1,3 +1,27 @@
+import ts from 'typescript'
 import { tiercacheProject } from '../../vitest.shared.js'
 
-export default tiercacheProject(import.meta.dirname)
+/**
+ * The seed test uses standard (TC39) decorators, as the seed's `@cache_decorator` does; vitest's
+ * own transform does not lower them, so TypeScript compiles that file first.
+ */
+const standardDecorators = {
+  name: 'tiercache:standard-decorators',
+  enforce: 'pre' as const,
+  transform(code: string, id: string) {
+    if (!id.endsWith('/test/seed.test.ts')) return undefined
+    const out = ts.transpileModule(code, {
+      fileName: id,
+      compilerOptions: {
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        experimentalDecorators: false,
+        sourceMap: true,
+        inlineSources: true,
+      },
+    })
+    return { code: out.outputText, map: out.sourceMapText ?? null }
+  },
+}
+
+export default { ...tiercacheProject(import.meta.dirname), plugins: [standardDecorators] }

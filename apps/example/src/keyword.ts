@@ -52,9 +52,23 @@ export const QUERY_LENGTH = { min: 2, max: 64 } as const
 /** Search hits returned per query. */
 export const SEARCH_LIMIT = 20
 
-/** Lower-cases, trims and collapses spaces; throws {@link BadRequestError} when too short or long. */
+/** True when `text` holds a C0 or C1 control character or DEL (NUL would end SQLite's LIKE pattern early). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true
+  }
+  return false
+}
+
+/**
+ * Lower-cases, trims and collapses spaces; throws {@link BadRequestError} when too short or long,
+ * or when it holds a control character (tabs and newlines included), so `q=%00%00` cannot turn
+ * into a pattern that matches every keyword.
+ */
 export function normalizeQuery(q: unknown): string {
   if (typeof q !== 'string') throw new BadRequestError('q is required: /search?q=coffee')
+  if (hasControl(q)) throw new BadRequestError('q must not contain control characters')
   const query = q.trim().toLowerCase().replace(/\s+/g, ' ')
   if (query.length < QUERY_LENGTH.min || query.length > QUERY_LENGTH.max) {
     throw new BadRequestError(`q must be ${QUERY_LENGTH.min} to ${QUERY_LENGTH.max} characters`)

@@ -87,6 +87,20 @@ describe('embedded defaults (memory + SQLite), cache on', () => {
     expect((await request(`${app.url}/search`)).status).toBe(400)
   })
 
+  test('GET /search refuses control characters (NUL would match every keyword), and caches nothing for them', async () => {
+    const searches = (await request(`${app.url}/stats`)).body.database.searches
+    for (const q of ['%00%00', 'co%00ffee', 'tea%0A', '%09tea', 'tea%7F', 'tea%C2%85']) {
+      const r = await request<{ error: string }>(`${app.url}/search?q=${q}`)
+      expect(r.status, q).toBe(400)
+      expect(r.body.error).toBe('q must not contain control characters')
+      expect(r.headers.get('x-cache'), q).not.toBe('HIT')
+    }
+    const again = await request(`${app.url}/search?q=%00%00`)
+    expect(again.status).toBe(400)
+    expect(again.headers.get('x-cache')).not.toBe('HIT')
+    expect((await request(`${app.url}/stats`)).body.database.searches).toBe(searches)
+  })
+
   test('PUT /keywords/:id: the next reads are fresh, searches listing it too, other searches stay cached', async () => {
     const search = await request<{ results: Summary[] }>(`${app.url}/search?q=tea`)
     const target = search.body.results[3] as Summary

@@ -74,6 +74,16 @@ export interface BreakerOptions {
    * Longest a single store call may take. A slower call rejects with `StoreTimeoutError`
    * (`E_STORE_TIMEOUT`) at this point, even if the store never answers, and counts as a
    * failure. `'forever'` turns timeouts off (not advised for remote stores).
+   *
+   * Not the seed's `timeout`: the seed's `CacheCircuitBreaker(timeout=60)` is how long the
+   * breaker stays open, which is {@link BreakerOptions.resetTimeout} here.
+   * @default '500ms' (500 milliseconds)
+   */
+  readonly callTimeout?: Duration
+  /**
+   * The former name of {@link BreakerOptions.callTimeout} (a per-call limit, **not** the seed's
+   * reset timeout). Giving both is an error.
+   * @deprecated use `callTimeout` (per call) or `resetTimeout` (how long the breaker stays open)
    * @default '500ms' (500 milliseconds)
    */
   readonly timeout?: Duration
@@ -120,7 +130,7 @@ export const DEFAULT_MINIMUM_CALLS = 20
 export const DEFAULT_RESET_TIMEOUT = 30_000
 /** Default {@link BreakerOptions.halfOpenMaxCalls}: 1 probe. */
 export const DEFAULT_HALF_OPEN_MAX_CALLS = 1
-/** Default {@link BreakerOptions.timeout}: 500 milliseconds. */
+/** Default {@link BreakerOptions.callTimeout}: 500 milliseconds. */
 export const DEFAULT_TIMEOUT = 500
 /** Default {@link JournalOptions.maxEntries}: 10,000 intents. */
 export const DEFAULT_JOURNAL_MAX_ENTRIES = 10_000
@@ -179,6 +189,18 @@ function positive(value: unknown, option: string, fallback: number, allowForever
   return ms
 }
 
+function callTimeout(options: BreakerOptions): number {
+  if (options.callTimeout !== undefined && options.timeout !== undefined) {
+    throw invalid(
+      'timeout',
+      'and callTimeout are the same per-call limit: give callTimeout only (the seed’s timeout, how long the breaker stays open, is resetTimeout)',
+    )
+  }
+  return options.callTimeout !== undefined
+    ? positive(options.callTimeout, 'callTimeout', DEFAULT_TIMEOUT, true)
+    : positive(options.timeout, 'timeout', DEFAULT_TIMEOUT, true)
+}
+
 /**
  * Validates options and applies defaults.
  *
@@ -215,7 +237,7 @@ export function resolveOptions(options: BreakerOptions): ResolvedOptions {
       1,
       true,
     ),
-    timeout: positive(options.timeout, 'timeout', DEFAULT_TIMEOUT, true),
+    timeout: callTimeout(options),
     clock,
     isFailure,
     replayWrites,

@@ -396,6 +396,19 @@ describe('timeouts', () => {
     expect(breaker.counters.successes).toBe(0)
   })
 
+  test('callTimeout is the per-call limit (timeout is its former name; the seed’s timeout is resetTimeout)', async () => {
+    const { clock, chaos, breaker } = setup({
+      callTimeout: '200ms',
+      resetTimeout: '60s',
+      failureThreshold: 5,
+    })
+    chaos.hang()
+    const pending = settle(breaker.get('ns:a'))
+    await clock.advance(200)
+    const r = await pending
+    expect((r as { error: StoreTimeoutError }).error.timeout).toBe(200)
+  })
+
   test('a late rejection after the timeout is swallowed (no unhandled rejection)', async () => {
     const clock = new ManualClock()
     let rejectLater: (e: unknown) => void = () => {}
@@ -487,6 +500,8 @@ describe('options', () => {
     [{ halfOpenMaxCalls: 0 }],
     [{ halfOpenMaxCalls: Number.POSITIVE_INFINITY }],
     [{ timeout: 0 }],
+    [{ callTimeout: 0 }],
+    [{ callTimeout: '1s', timeout: '1s' }],
     [{ journal: { maxEntries: 0 } }],
     [{ journal: 'yes' }],
     [{ isFailure: 'no' }],

@@ -56,6 +56,7 @@ test('every option in the table is an option of withBreaker, with the documented
   expect(defaultOf('halfOpenMaxCalls')).toBe(String(defaults.DEFAULT_HALF_OPEN_MAX_CALLS))
   expect(defaultOf('window')).toBe("'10s'")
   expect(defaultOf('resetTimeout')).toBe("'30s'")
+  expect(defaultOf('callTimeout')).toBe("'500ms'")
   expect(defaultOf('timeout')).toBe("'500ms'")
   expect(defaults.DEFAULT_WINDOW).toBe(10_000)
   expect(defaults.DEFAULT_RESET_TIMEOUT).toBe(30_000)

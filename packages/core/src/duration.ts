@@ -4,7 +4,37 @@ import { InvalidDurationError } from './errors.js'
 export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
 
 /**
- * A duration: a number of **milliseconds**, a string such as `'250ms'`, `'30s'`, `'5m'`,
+ * What a bare number of time means: `'ms'` milliseconds (the default of `@tiercache/core`, as in
+ * Node's timers) or `'s'` seconds (the seed document's unit, and the `tiercache` package's).
+ * Strings (`'250ms'`, `'30s'`, `'1h'`) carry their own unit and read the same under both.
+ */
+export type TimeUnit = 'ms' | 's'
+
+const UNIT_FACTOR: Readonly<Record<TimeUnit, number>> = { ms: 1, s: 1000 }
+const UNIT_WORD: Readonly<Record<TimeUnit, string>> = { ms: 'milliseconds', s: 'seconds' }
+
+/**
+ * Validates a {@link TimeUnit} option.
+ *
+ * @param input - `'ms'`, `'s'` or `undefined`
+ * @param option - the option name, used in the error message
+ * @returns the unit, `'ms'` when `input` is `undefined`
+ * @throws InvalidDurationError (`E_INVALID_DURATION`) for anything else
+ */
+export function resolveTimeUnit(input: unknown, option = 'timeUnit'): TimeUnit {
+  if (input === undefined) return 'ms'
+  if (input === 'ms' || input === 's') return input
+  throw new InvalidDurationError(
+    `${option} must be 'ms' or 's', got ${JSON.stringify(input) ?? String(input)}`,
+    {
+      option,
+    },
+  )
+}
+
+/**
+ * A duration: a number of **milliseconds** (or of seconds in a cache created with
+ * `timeUnit: 's'`), a string such as `'250ms'`, `'30s'`, `'5m'`,
  * `'1h'`, `'1d'` or a combination such as `'1h30m'`, or the documented forever: `'forever'`
  * (equivalently the number `Infinity`, exported as {@link FOREVER}).
  */
@@ -36,15 +66,16 @@ const parsed = new Map<string, number>()
  *
  * @param input - the duration
  * @param option - the option name, used in the error message
+ * @param unit - what a bare number means: `'ms'` (default) or `'s'` (multiplied by 1000)
  * @returns milliseconds (a finite non-negative number, or `Infinity`)
  * @throws InvalidDurationError (`E_INVALID_DURATION`) for negative, NaN, `-Infinity`, wrong types
  *   and malformed strings
  */
-export function parseDuration(input: unknown, option = 'duration'): number {
+export function parseDuration(input: unknown, option = 'duration', unit: TimeUnit = 'ms'): number {
   if (typeof input === 'number') {
-    if (input >= 0) return input
+    if (input >= 0) return unit === 'ms' ? input : input * UNIT_FACTOR[unit]
     throw new InvalidDurationError(
-      `${option} must be a non-negative number of milliseconds or 'forever', got ${String(input)}`,
+      `${option} must be a non-negative number of ${UNIT_WORD[unit] ?? 'milliseconds'} or 'forever', got ${String(input)}`,
       { option },
     )
   }
@@ -55,9 +86,10 @@ export function parseDuration(input: unknown, option = 'duration'): number {
     if (parsed.size < 1000) parsed.set(input, ms)
     return ms
   }
-  throw new InvalidDurationError(`${option} must be a number of milliseconds or a duration string`, {
-    option,
-  })
+  throw new InvalidDurationError(
+    `${option} must be a number of ${UNIT_WORD[unit] ?? 'milliseconds'} or a duration string`,
+    { option },
+  )
 }
 
 function parseDurationString(input: string, option: string): number {
@@ -73,7 +105,7 @@ function parseDurationString(input: string, option: string): number {
   }
   if (pos === 0 || pos !== input.length || !Number.isFinite(total)) {
     throw new InvalidDurationError(
-      `${option}: "${input.slice(0, 50)}" is not a duration; use milliseconds or strings like '250ms', '30s', '5m', '1h', '1d', '1h30m', 'forever'`,
+      `${option}: "${input.slice(0, 50)}" is not a duration; use a number or strings like '250ms', '30s', '5m', '1h', '1d', '1h30m', 'forever'`,
       { option },
     )
   }
@@ -84,11 +116,17 @@ function parseDurationString(input: string, option: string): number {
  * Parses an optional duration: `undefined` gives `fallback`.
  *
  * @param input - the duration or undefined
- * @param fallback - returned when input is undefined
+ * @param fallback - returned when input is undefined (milliseconds, whatever `unit` is)
  * @param option - option name for errors
+ * @param unit - what a bare number means: `'ms'` (default) or `'s'`
  */
-export function optionalDuration(input: unknown, fallback: number, option: string): number {
-  return input === undefined ? fallback : parseDuration(input, option)
+export function optionalDuration(
+  input: unknown,
+  fallback: number,
+  option: string,
+  unit: TimeUnit = 'ms',
+): number {
+  return input === undefined ? fallback : parseDuration(input, option, unit)
 }
 
 /**

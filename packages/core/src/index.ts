@@ -19,6 +19,8 @@ export {
   NEVER,
   optionalDuration,
   parseDuration,
+  resolveTimeUnit,
+  type TimeUnit,
   timerDelay,
 } from './duration.js'
 export { decodeEntry, encodeEntry } from './entry-codec.js'
@@ -75,6 +77,7 @@ export type {
   CacheOptions,
   CachePlugin,
   CacheStats,
+  Defined,
   GetOrSetOptions,
   Loader,
   LoaderContext,
@@ -95,4 +98,11 @@ export type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-export { argsKey, type CachedOptions, cached, getCache, setDefaultCache } from './wrap.js'
+export {
+  argsKey,
+  type CachedDecorator,
+  type CachedOptions,
+  cached,
+  getCache,
+  setDefaultCache,
+} from './wrap.js'

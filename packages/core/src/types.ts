@@ -1,6 +1,6 @@
 import type { Bus, DistributedLock } from './bus.js'
 import type { Clock } from './clock.js'
-import type { Duration } from './duration.js'
+import type { Duration, TimeUnit } from './duration.js'
 import type { Serializer } from './serializer.js'
 import type { Store } from './store.js'
 
@@ -12,10 +12,18 @@ export interface Logger {
   error(obj: object, msg?: string): void
 }
 
+/**
+ * A value the cache can hold: anything but `undefined` (`null` is a value and is cached).
+ * `set(key, undefined)` does not compile, and throws `InvalidValueError` (`E_INVALID_VALUE`)
+ * from JavaScript.
+ */
+export type Defined<T> = T & ({} | null)
+
 /** Options for a write (`set`, `setMany`) and the defaults for `getOrSet`. */
 export interface SetOptions {
   /**
-   * How long the value is fresh: ms or a duration string; `'forever'` never expires.
+   * How long the value is fresh: a number in the cache's {@link CacheOptions.timeUnit}
+   * (milliseconds unless the cache says seconds) or a duration string; `'forever'` never expires.
    * @default the cache's `ttl` (1 hour)
    */
   readonly ttl?: Duration
@@ -180,6 +188,15 @@ export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags
    * @default 'cache'
    */
   readonly namespace?: string
+  /**
+   * What a bare number of time means in this cache's options and in every call on it (`ttl`,
+   * `grace`, timeouts, `warming.window`, `ctx.setTtl`, `set(key, value, 3600)`): `'ms'`
+   * milliseconds, or `'s'` seconds as in the seed document (the `tiercache` package sets `'s'`).
+   * Duration strings (`'30s'`, `'1h'`) mean the same under both. Outputs (event durations, stats)
+   * stay in milliseconds.
+   * @default 'ms'
+   */
+  readonly timeUnit?: TimeUnit
   /** Serializer for remote tiers and byte accounting. @default defaultSerializer */
   readonly serializer?: Serializer
   /** Time source (epoch ms) and timers. @default the coarse system clock */
@@ -462,17 +479,30 @@ export type CacheEventName = keyof CacheEvents
 /** A listener for event `E`. */
 export type CacheListener<E extends CacheEventName> = (event: CacheEvents[E]) => void
 
-/** A memoized function made by {@link Cache.wrap}. */
+/**
+ * A memoized function made by {@link Cache.wrap} (or `cached(name)(fn)`), with its key and its
+ * invalidation for given arguments.
+ */
 export type WrappedFunction<A extends unknown[], R> = ((...args: A) => Promise<Awaited<R>>) & {
-  /** Drops the cached result for these arguments. */
+  /**
+   * Drops the cached result for these arguments: `getUserProfile.invalidate('123')` deletes
+   * `user_profile:123`.
+   */
   invalidate(...args: A): Promise<void>
-  /** The cache key these arguments map to. */
+  /** The cache key these arguments map to: `getUserProfile.key('123')` is `'user_profile:123'`. */
+  key(...args: A): string
+  /** Same as {@link WrappedFunction.key}. */
   keyFor(...args: A): string
 }
 
 /** Options for {@link Cache.wrap} and `@cached`. */
 export interface WrapOptions<A extends unknown[] = unknown[]> extends GetOrSetOptions {
-  /** Builds the key suffix from the arguments. @default stable JSON of the arguments, hashed when long */
+  /**
+   * Builds the key suffix from the arguments (the key is `name:<suffix>`).
+   * @default one string, number, boolean or bigint argument as its text (`user_profile:123`,
+   *   so `cache.delete(`user_profile:${id}`)` reaches it); any other arguments as stable JSON
+   *   (`sum:[1,2]`, object keys sorted); hashed when longer than 200 characters
+   */
   readonly key?: (...args: A) => string
 }
 
@@ -484,8 +514,12 @@ export interface Cache {
   get<T = unknown>(key: string): Promise<T | undefined>
   /** Synchronous L1-only read of a fresh value (no lower tiers, no loader). */
   peek<T = unknown>(key: string): T | undefined
-  /** Writes through every tier. `ttl` may be given directly. */
-  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void>
+  /**
+   * Writes through every tier. `ttl` may be given directly: `set(key, value, 3600)` is 3600 of
+   * the cache's {@link CacheOptions.timeUnit} (milliseconds unless it says seconds). `value`
+   * cannot be `undefined` (see {@link Defined}).
+   */
+  set<T>(key: string, value: Defined<T>, options?: SetOptions | Duration): Promise<void>
   /** Reads, or loads once (single-flight) and caches. */
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T>
   /** Reads many keys; results align with `keys`. */

@@ -7,6 +7,7 @@ import { FrequencySketch } from './sketch.js'
 import type { StoreEntry } from './store.js'
 import type {
   Cache,
+  Defined,
   Loader,
   SetManyItem,
   WarmingOptions,
@@ -118,7 +119,7 @@ export class Warming implements AccessTracker {
   constructor(engine: WarmingHost, options: WarmingOptions) {
     this.#e = engine
     this.#threshold = intOption(options.threshold, 10, 'warming.threshold', 1, 255)
-    this.#window = optionalDuration(options.window, 60_000, 'warming.window')
+    this.#window = optionalDuration(options.window, 60_000, 'warming.window', engine.timeUnit)
     if (!(this.#window > 0 && this.#window < Number.POSITIVE_INFINITY)) {
       throw new InvalidOptionError('warming.window must be a finite positive duration', {
         option: 'warming.window',
@@ -134,7 +135,12 @@ export class Warming implements AccessTracker {
     this.#concurrency = intOption(options.concurrency, 4, 'warming.concurrency', 1, 1024)
     this.#snapshotSize = intOption(options.snapshotSize, 1000, 'warming.snapshotSize', 1, 100_000)
     this.#sketch = new FrequencySketch(options.sketchWidth ?? 65_536)
-    const snapshotEvery = optionalDuration(options.snapshotInterval, 60_000, 'warming.snapshotInterval')
+    const snapshotEvery = optionalDuration(
+      options.snapshotInterval,
+      60_000,
+      'warming.snapshotInterval',
+      engine.timeUnit,
+    )
     this.#every(this.#window, () => this.#age())
     if (snapshotEvery > 0 && snapshotEvery < Number.POSITIVE_INFINITY) {
       this.#every(snapshotEvery, () => this.#e.background(this.snapshot()))
@@ -494,9 +500,9 @@ export async function warm<T>(
         if (loader === undefined)
           throw new InvalidOptionError('warm: a list of keys needs options.loader', { option: 'loader' })
         const value = await loader(item)
-        await cache.set(item, value, setOptions)
+        await cache.set(item, value as Defined<Awaited<T>>, setOptions)
       } else {
-        await cache.set(item.key, item.value, {
+        await cache.set(item.key, item.value as Defined<T>, {
           ...setOptions,
           ...(item.ttl !== undefined ? { ttl: item.ttl } : {}),
           ...(item.grace !== undefined ? { grace: item.grace } : {}),

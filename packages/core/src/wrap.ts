@@ -17,19 +17,26 @@ export function setDefaultCache(cache: Cache | undefined): void {
 }
 
 /**
- * Returns the default cache set by {@link setDefaultCache}.
+ * Returns the default cache set by {@link setDefaultCache}. With `init`, a process without a
+ * default cache creates one on first use (the seed's self-initialising `get_cache()`; the
+ * `tiercache` package's `getCache()` passes its own `createDistributedCache`).
  *
- * @throws TierCacheError (`E_NO_CACHE`) when none was set
+ * @param init - creates the default cache when none is set; its result becomes the default
+ * @throws TierCacheError (`E_NO_CACHE`) when none was set and no `init` was given
  */
-export function getCache(): Cache {
-  const cache = (globalThis as Global)[DEFAULT_CACHE]
-  if (cache === undefined) {
-    throw new TierCacheError(
-      'no default cache: call setDefaultCache(createCache(...)) at start-up',
-      'E_NO_CACHE',
-    )
+export function getCache(init?: () => Cache): Cache {
+  const g = globalThis as Global
+  const cache = g[DEFAULT_CACHE]
+  if (cache !== undefined) return cache
+  if (init !== undefined) {
+    const created = init()
+    g[DEFAULT_CACHE] = created
+    return created
   }
-  return cache
+  throw new TierCacheError(
+    'no default cache: call setDefaultCache(createCache(...)) at start-up (the tiercache package creates one on first use)',
+    'E_NO_CACHE',
+  )
 }
 
 function stable(value: unknown, depth: number): string {
@@ -73,14 +80,67 @@ function stable(value: unknown, depth: number): string {
 }
 
 /**
- * The default key for a list of arguments: a stable rendering (object keys sorted), or its
- * SHA-256 when longer than 200 characters.
+ * The default key suffix for a list of arguments. One string, number, boolean or bigint argument
+ * is its own text (`'123'` and `123` both give `123`), so `user_profile:${id}` written by hand
+ * names the same entry; anything else is a stable rendering (object keys sorted, strings
+ * quoted: `[1,"a"]`). Longer than 200 characters, it is replaced by `#` and its SHA-256.
  *
  * @param args - the arguments
  */
 export function argsKey(args: readonly unknown[]): string {
-  const text = stable(args, 0)
+  let text: string
+  const only = args.length === 1 ? args[0] : undefined
+  const t = typeof only
+  if (args.length === 1 && (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint')) {
+    text = Object.is(only, -0) ? '0' : String(only)
+  } else {
+    text = stable(args, 0)
+  }
   return text.length <= 200 ? text : `#${createHash('sha256').update(text).digest('base64url')}`
+}
+
+/**
+ * Memoizes `fn` under `name:<args>` in the cache `cache()` returns at call time; the shared
+ * body of `cache.wrap`, `cached(name)(fn)` and `@cached`.
+ */
+function memoize<A extends unknown[], R>(
+  cache: () => Cache,
+  name: string,
+  fn: (this: unknown, ...args: A) => R,
+  options: CachedOptions<A>,
+  self?: () => unknown,
+): WrappedFunction<A, R> {
+  const { cache: _fixed, key: keyFn, ...getOrSetOptions } = options
+  const keyFor = (...args: A): string => `${name}:${keyFn ? keyFn(...args) : argsKey(args)}`
+  const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
+    const that = self === undefined ? this : self()
+    return cache().getOrSet(
+      keyFor(...args),
+      () => fn.apply(that, args) as Awaited<R>,
+      getOrSetOptions as GetOrSetOptions,
+    )
+  } as WrappedFunction<A, R>
+  wrapped.invalidate = async (...args: A): Promise<void> => {
+    await cache().delete(keyFor(...args))
+  }
+  wrapped.key = keyFor
+  wrapped.keyFor = keyFor
+  return wrapped
+}
+
+function wrapOptions<A extends unknown[]>(
+  options: CachedOptions<A> | Duration | undefined,
+  what: string,
+): CachedOptions<A> {
+  if (options === undefined) return {}
+  if (typeof options === 'number' || typeof options === 'string') return { ttl: options }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(`${what} options must be an object or a ttl`, { option: 'options' })
+  }
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw new InvalidOptionError(`${what} key must be a function of the arguments`, { option: 'key' })
+  }
+  return options
 }
 
 /** Implementation of `cache.wrap`. */
@@ -88,67 +148,87 @@ export function wrapFunction<A extends unknown[], R>(
   cache: Cache,
   name: string,
   fn: (...args: A) => R,
-  options: WrapOptions<A> | undefined,
+  options: WrapOptions<A> | Duration | undefined,
 ): WrappedFunction<A, R> {
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionError('wrap needs a non-empty name', { option: 'name' })
   }
   if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function', { option: 'fn' })
-  const keyFn = options?.key
-  const keyFor = (...args: A): string => `${name}:${keyFn ? keyFn(...args) : argsKey(args)}`
-  const wrapped = ((...args: A) =>
-    cache.getOrSet(keyFor(...args), () => fn(...args) as Awaited<R>, options)) as WrappedFunction<A, R>
-  wrapped.invalidate = async (...args: A): Promise<void> => {
-    await cache.delete(keyFor(...args))
-  }
-  wrapped.keyFor = keyFor
-  return wrapped
+  return memoize(
+    () => cache,
+    name,
+    fn,
+    wrapOptions(options, 'wrap'),
+    () => undefined,
+  )
 }
 
 /** Options for {@link cached}: getOrSet options, a key builder, and the cache to use. */
 export interface CachedOptions<A extends unknown[] = unknown[]> extends WrapOptions<A> {
-  /** The cache. @default the default cache from {@link setDefaultCache}, looked up at call time */
-  readonly cache?: Cache
+  /**
+   * The cache, or a function returning it (called at every call).
+   * @default the default cache from {@link setDefaultCache}, looked up at call time
+   */
+  readonly cache?: Cache | (() => Cache)
 }
 
 /**
- * A TC39 method decorator that memoizes an async method under `name:<args>` (the seed's
- * `cache_decorator`). The instance (`this`) is not part of the key; pass `key` to include it.
+ * What {@link cached} returns: a TC39 method decorator that also wraps a plain function
+ * (`cached('user_profile', '1h')(loadProfile)`). Either way the result has `key(...args)` and
+ * `invalidate(...args)`.
+ */
+export interface CachedDecorator {
+  /** Wraps a plain function (TypeScript decorators apply to class members only). */
+  <A extends unknown[], R>(fn: (...args: A) => R): WrappedFunction<A, R>
+  /** Decorates a class method. */
+  <A extends unknown[], R>(
+    method: (this: any, ...args: A) => R,
+    context: ClassMethodDecoratorContext,
+  ): WrappedFunction<A, R>
+}
+
+/**
+ * Memoizes a method (as a TC39 decorator) or a function under `name:<args>`: the seed's
+ * `cache_decorator`. One primitive argument gives `name:<arg>` (`user_profile:123`), so the
+ * entry can also be deleted by hand; see {@link argsKey}. The instance (`this`) is not part of
+ * the key; pass `key` to include it. The decorated method (and the wrapped function) has
+ * `key(...args)` and `invalidate(...args)`.
  *
  * @param name - key prefix
- * @param options - a TTL, or getOrSet options plus `key` and `cache`
+ * @param options - a TTL (in the cache's `timeUnit`, milliseconds by default), or getOrSet
+ *   options plus `key` and `cache`
  * @example
  * ```ts
  * class Profiles {
  *   @cached('user_profile', '1h')
  *   async load(id: string) { return db.profile(id) }
  * }
+ * const loadPlan = cached('plan', '5m')(async (id: string) => db.plan(id))
+ * await loadPlan.invalidate('42') // deletes plan:42
  * ```
  */
-export function cached<A extends unknown[], R>(
+export function cached<A extends unknown[] = any[]>(
   name: string,
   options?: CachedOptions<A> | Duration,
-): (
-  method: (this: unknown, ...args: A) => R,
-  context: ClassMethodDecoratorContext,
-) => (this: unknown, ...args: A) => Promise<Awaited<R>> {
+): CachedDecorator {
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionError('@cached needs a non-empty name', { option: 'name' })
   }
-  const o: CachedOptions<A> =
-    typeof options === 'number' || typeof options === 'string' ? { ttl: options } : (options ?? {})
-  const { cache: fixed, key: keyFn, ...getOrSetOptions } = o
-  return (method, context) => {
-    if (context.kind !== 'method')
-      throw new InvalidOptionError('@cached decorates methods only', { option: 'name' })
-    return function (this: unknown, ...args: A): Promise<Awaited<R>> {
-      const cache = fixed ?? getCache()
-      const key = `${name}:${keyFn ? keyFn(...args) : argsKey(args)}`
-      return cache.getOrSet(
-        key,
-        () => method.apply(this, args) as Awaited<R>,
-        getOrSetOptions as GetOrSetOptions,
-      )
-    }
+  const o = wrapOptions(options, '@cached')
+  const fixed = o.cache
+  if (fixed !== undefined && typeof fixed !== 'function' && typeof fixed?.getOrSet !== 'function') {
+    throw new InvalidOptionError('@cached cache must be a Cache or a function returning one', {
+      option: 'cache',
+    })
   }
+  const cache: () => Cache =
+    fixed === undefined ? () => getCache() : typeof fixed === 'function' ? fixed : () => fixed
+  return (<R>(fn: (this: unknown, ...args: A) => R, context?: ClassMethodDecoratorContext) => {
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionError('@cached wraps a function or decorates a method', { option: 'fn' })
+    }
+    if (context !== undefined && context.kind !== 'method')
+      throw new InvalidOptionError('@cached decorates methods only', { option: 'name' })
+    return memoize(cache, name, fn, o)
+  }) as CachedDecorator
 }

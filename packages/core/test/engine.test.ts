@@ -49,6 +49,51 @@ describe('read and write paths', () => {
     expect(await cache.get('b')).toBe(2)
   })
 
+  test("timeUnit: 's' makes every bare number of time seconds; strings and outputs are unchanged", async () => {
+    const clock = new ManualClock()
+    const l1 = localStore(clock)
+    const l2 = remoteStore(clock, { name: 'redis' })
+    const cache = createCache({
+      namespace: 'app',
+      tiers: [l1, l2],
+      clock,
+      timeUnit: 's',
+      ttl: 60,
+      grace: 30,
+      warming: { window: 60, snapshotInterval: 0 },
+    })
+    const now = clock.now()
+    await cache.set('user:123', { name: 'João' }, 3600)
+    await cache.set('default', 1)
+    await cache.set('str', 2, '90s')
+    await cache.set('obj', 3, { ttl: 5, grace: 0 })
+    expect(l2.map.get('app:user:123')!.freshUntil).toBe(now + 3_600_000)
+    expect(l2.map.get('app:default')!.freshUntil).toBe(now + 60_000)
+    expect(l2.map.get('app:default')!.staleUntil).toBe(now + 90_000)
+    expect(l2.map.get('app:str')!.freshUntil).toBe(now + 90_000)
+    expect(l2.map.get('app:obj')!.freshUntil).toBe(now + 5000)
+    expect(await cache.getOrSet('loaded', () => 'x', 1800)).toBe('x')
+    expect(l2.map.get('app:loaded')!.freshUntil).toBe(now + 1_800_000)
+    await cache.getOrSet('ctx', (ctx) => {
+      ctx.setTtl(300)
+      return 'y'
+    })
+    expect(l2.map.get('app:ctx')!.freshUntil).toBe(now + 300_000)
+    const wrapped = cache.wrap('w', async (id: string) => id, 86400)
+    await wrapped('1')
+    expect(l2.map.get('app:w:1')!.freshUntil).toBe(now + 86_400_000)
+    await clock.advance(3_599_000)
+    expect(await cache.get('user:123')).toEqual({ name: 'João' })
+    await clock.advance(1001)
+    expect(await cache.get('user:123')).toBeUndefined()
+    expect(isTierCacheError(await caught(() => cache.set('neg', 1, -1)), 'E_INVALID_DURATION')).toBe(true)
+    expect(String(await caught(() => cache.set('neg', 1, -1)))).toMatch(/number of seconds/)
+    expect(() => createCache({ tiers: [localStore(clock)], timeUnit: 'min' as never })).toThrow(
+      /timeUnit must be 'ms' or 's'/,
+    )
+    await cache.close()
+  })
+
   test("'forever' never expires", async () => {
     const { cache, clock, l2 } = setup()
     await cache.set('k', 'v', 'forever')

@@ -25,9 +25,32 @@ describe('wrap', () => {
     expect(await load('2', { full: true })).toEqual({ id: '2', full: true })
     expect(calls).toBe(2)
     expect(load.keyFor('1', { full: true })).toBe('user_profile:["1",{"full":true}]')
+    expect(load.key('1', { full: true })).toBe('user_profile:["1",{"full":true}]')
     await load.invalidate('1', { full: true })
     await load('1', { full: true })
     expect(calls).toBe(3)
+  })
+
+  test('one primitive argument is the key as written by hand: prefix:arg', async () => {
+    const { cache } = make()
+    let calls = 0
+    const load = cache.wrap('user_profile', async (id: string | number) => ({ id, n: ++calls }), '1h')
+    expect(load.key('123')).toBe('user_profile:123')
+    expect(load.key(123)).toBe('user_profile:123')
+    expect(load.keyFor('123')).toBe('user_profile:123')
+    expect(await load('123')).toEqual({ id: '123', n: 1 })
+    expect(await cache.get('user_profile:123')).toEqual({ id: '123', n: 1 })
+    // The seed's manual invalidation reaches the memoized entry.
+    expect(await cache.delete('user_profile:123')).toBe(true)
+    expect(await load('123')).toEqual({ id: '123', n: 2 })
+    await load.invalidate('123')
+    expect(await cache.get('user_profile:123')).toBeUndefined()
+    expect(argsKey([true])).toBe('true')
+    expect(argsKey([10n])).toBe('10')
+    expect(argsKey([-0])).toBe('0')
+    expect(argsKey([])).toBe('[]')
+    expect(argsKey([1, 'a'])).toBe('[1,"a"]')
+    expect(argsKey([null])).toBe('[null]')
   })
 
   test('argument keys are stable across object key order and hashed when long', () => {
@@ -84,7 +107,14 @@ describe('@cached and the default cache', () => {
       expect(await svc.load('1')).toBe('p:1')
       expect(await svc.load('1')).toBe('p:1')
       expect(svc.calls).toBe(1)
-      expect(await cache.get('user_profile:["1"]')).toBe('p:1')
+      expect(await cache.get('user_profile:1')).toBe('p:1')
+      // The decorated method carries key() and invalidate(), on the default cache.
+      const method = svc.load as unknown as { key(id: string): string; invalidate(id: string): Promise<void> }
+      expect(method.key('1')).toBe('user_profile:1')
+      await method.invalidate('1')
+      expect(await cache.get('user_profile:1')).toBeUndefined()
+      expect(await svc.load('1')).toBe('p:1')
+      expect(svc.calls).toBe(2)
     } finally {
       setDefaultCache(undefined)
     }
@@ -113,6 +143,51 @@ describe('@cached and the default cache', () => {
     expect(await s.twice(2)).toBe(4)
     expect(s.calls).toBe(2)
     expect(await cache.get('n:#2')).toBe(4)
+  })
+
+  test('cached(name, ttl)(fn) wraps a plain function, on the default cache looked up at call time', async () => {
+    const { cache, clock } = make()
+    let calls = 0
+    const getUserProfile = cached(
+      'user_profile',
+      3600,
+    )(async (userId: string) => ({ id: userId, n: ++calls }))
+    expect(isTierCacheError(await caught(() => getUserProfile('1')), 'E_NO_CACHE')).toBe(true)
+    setDefaultCache(cache)
+    try {
+      expect(await getUserProfile('1')).toEqual({ id: '1', n: 1 })
+      expect(await getUserProfile('1')).toEqual({ id: '1', n: 1 })
+      expect(getUserProfile.key('1')).toBe('user_profile:1')
+      await clock.advance(3601) // 3600 is milliseconds in a cache with the default timeUnit
+      expect(await getUserProfile('1')).toEqual({ id: '1', n: 2 })
+      await getUserProfile.invalidate('1')
+      expect(await cache.has('user_profile:1')).toBe(false)
+    } finally {
+      setDefaultCache(undefined)
+    }
+    const fixed = cached('f', { cache: () => cache, key: (a: number) => `n${a}` })(async (a: number) => a * 2)
+    expect(await fixed(2)).toBe(4)
+    expect(await cache.get('f:n2')).toBe(4)
+    expect(() => cached('x', { key: 'k' as never })).toThrow(/key must be a function/)
+    expect(() => cached('x', { cache: 5 as never })).toThrow(/Cache or a function/)
+  })
+
+  test('getCache(init) creates the default cache once when none is set', () => {
+    setDefaultCache(undefined)
+    const { cache } = make()
+    let made = 0
+    const init = () => {
+      made++
+      return cache
+    }
+    try {
+      expect(getCache(init)).toBe(cache)
+      expect(getCache(init)).toBe(cache)
+      expect(getCache()).toBe(cache)
+      expect(made).toBe(1)
+    } finally {
+      setDefaultCache(undefined)
+    }
   })
 
   test('decorating something other than a method is refused', () => {

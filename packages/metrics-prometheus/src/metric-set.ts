@@ -124,11 +124,12 @@ const SCRAPE_SPECS: readonly ScrapeSpec[] = [
   },
   {
     name: 'size_bytes',
-    help: 'Bytes held by this level: the entries’ serialized size, or the server’s used memory for stores that report only that (Redis).',
+    help: 'Bytes held by this level: the entries’ serialized size, or the server’s used memory for stores that report only that (Redis); 0 while the level does not answer (disconnected, or its breaker open), so the seed’s alert cache_size_bytes{level="l2_redis"} == 0 fires while Redis is down.',
     type: 'gauge',
     labels: ['level'],
     aggregate: 'sum',
-    read: ({ stats }) => perTier(stats, (t) => t.bytes ?? t.usedMemory),
+    read: ({ source, stats }) =>
+      perTier(stats, (t) => (levelUp(source, t) === 0 ? 0 : (t.bytes ?? t.usedMemory))),
   },
   {
     name: 'max_bytes',

@@ -5,8 +5,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { metricsHandler, prometheusMetrics } from '@tiercache/metrics-prometheus'
@@ -15,6 +18,7 @@ import { redisBus, redisStore } from '@tiercache/store-redis'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
 import { one, parseMetrics, type Sample, select, sum, uniqueNamespace } from './helpers.js'
+import { promtool } from './promql.js'
 
 const url = 'redis://127.0.0.1:6379'
 const H = 'cache_operations_duration_seconds'
@@ -240,11 +244,18 @@ describe('Redis outage (own redis-server)', () => {
       one(parseMetrics(await metrics.registry.metrics()), 'cache_level_up', level)
     try {
       await cache.set('a', 1)
+      await cache.refreshStats()
       expect(await up()).toBe(1)
+      const healthy = parseMetrics(await metrics.registry.metrics())
+      const sizeUp = one(healthy, 'cache_size_bytes', level)
+      expect(sizeUp).toBeGreaterThan(0) // Redis used_memory
       await server.kill()
       for (let i = 0; i < 3; i++) await cache.set(`b${i}`, 1) // fail, then refused by the breaker
       await waitFor(async () => (await up()) === 0, 'level_up 0')
       const down = parseMetrics(await metrics.registry.metrics())
+      // The seed's RedisConnectionDown reads cache_size_bytes{level="l2_redis"} == 0: it is 0 while down.
+      expect(one(down, 'cache_size_bytes', level)).toBe(0)
+      expect(await seedRedisConnectionDown(sizeUp, one(down, 'cache_size_bytes', level))).toContain('SUCCESS')
       expect(cache.getStats().l2_cache.connected).toBe(false)
       expect(one(down, 'cache_breaker_opened_total', level)).toBeGreaterThanOrEqual(1)
       expect(sum(down, 'cache_errors_total', { ...level, operation: 'set' })).toBeGreaterThanOrEqual(1)
@@ -256,8 +267,63 @@ describe('Redis outage (own redis-server)', () => {
       expect(
         select(parseMetrics(await metrics.registry.metrics()), 'cache_breaker_state', level)[0]?.value,
       ).toBe(0)
+      await cache.refreshStats()
+      expect(one(parseMetrics(await metrics.registry.metrics()), 'cache_size_bytes', level)).toBeGreaterThan(
+        0,
+      )
     } finally {
       await cache.close()
     }
   })
 })
+
+/**
+ * The seed's RedisConnectionDown rule, verbatim, evaluated by promtool on the two values this
+ * product exported (healthy, then Redis down), each held for a few 15 s scrapes: silent while
+ * healthy, pending, then firing after its minute of `for`.
+ */
+async function seedRedisConnectionDown(healthy: number, down: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tiercache-seed-alert-'))
+  try {
+    writeFileSync(
+      join(dir, 'seed.rules.yml'),
+      `groups:
+  - name: seed
+    rules:
+      - alert: RedisConnectionDown
+        expr: cache_size_bytes{level="l2_redis"} == 0
+        for: 1m
+        labels:
+          severity: critical
+        annotations:
+          summary: "Redis não conectado"
+`,
+    )
+    writeFileSync(
+      join(dir, 'seed.test.yml'),
+      `rule_files: [seed.rules.yml]
+evaluation_interval: 15s
+tests:
+  - interval: 15s
+    input_series:
+      - series: 'cache_size_bytes{namespace="outage",level="l2_redis"}'
+        values: '${healthy}x7 ${down}x11'
+    alert_rule_test:
+      - eval_time: 1m45s
+        alertname: RedisConnectionDown
+        exp_alerts: []
+      - eval_time: 2m30s
+        alertname: RedisConnectionDown
+        exp_alerts: []
+      - eval_time: 3m15s
+        alertname: RedisConnectionDown
+        exp_alerts:
+          - exp_labels: { severity: critical, namespace: outage, level: l2_redis }
+            exp_annotations: { summary: "Redis não conectado" }
+`,
+    )
+    return await promtool('test', 'rules', join(dir, 'seed.test.yml'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

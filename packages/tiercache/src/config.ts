@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs'
-import { InvalidOptionError, parseDuration, validateNamespace } from '@tiercache/core'
-import { type DistributedCacheConfig, ENV, REDIS_URL_ENV, type SslCertReqs } from './options.js'
+import {
+  InvalidOptionError,
+  parseDuration,
+  resolveTimeUnit,
+  type TimeUnit,
+  validateNamespace,
+} from '@tiercache/core'
+import { normalizeFields } from './fields.js'
+import {
+  type CacheConfigFields,
+  type DistributedCacheConfig,
+  ENV,
+  REDIS_URL_ENV,
+  type SslCertReqs,
+} from './options.js'
 import { parseSize } from './size.js'
 
 /** How to reach Redis, after defaults and the environment were applied. */
@@ -33,9 +46,11 @@ export interface ResolvedRedisConfig {
 export interface ResolvedConfig {
   /** Root namespace. */
   readonly namespace: string
+  /** What a bare number of time means in this cache: `'s'` (the default) or `'ms'`. */
+  readonly timeUnit: TimeUnit
   /** The Redis tier's connection, or `undefined` when there is no Redis tier (embedded mode). */
   readonly redis: ResolvedRedisConfig | undefined
-  /** Default TTL in **milliseconds** (converted from the seed's seconds). */
+  /** Default TTL in **milliseconds** (converted from `defaultTtl` in the cache's `timeUnit`). */
   readonly defaultTtlMs: number
   /** L1 byte bound. */
   readonly maxMemorySize: number
@@ -116,8 +131,8 @@ function bool(src: Source, field: Field, fallback: boolean): boolean {
   throw invalid(field, `must be true/false, 1/0, yes/no or on/off, got "${raw}"`, ENV[field])
 }
 
-/** `defaultTtl`: a number is seconds (the seed's unit); a digit string is seconds; other strings are durations. */
-function ttlMs(src: Source): number {
+/** `defaultTtl`: a number (or a digit string) is in `unit`, seconds by default; other strings are durations. */
+function ttlMs(src: Source, unit: TimeUnit): number {
   let v: unknown = src.config.defaultTtl
   let fromEnv: string | undefined
   if (v === undefined) {
@@ -125,26 +140,28 @@ function ttlMs(src: Source): number {
     if (v === undefined) return 3_600_000
     fromEnv = ENV.defaultTtl
   }
+  const factor = unit === 's' ? 1000 : 1
+  const word = unit === 's' ? 'seconds' : 'milliseconds'
   let ms: number
   if (typeof v === 'number') {
-    ms = v * 1000
+    ms = v * factor
   } else if (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) {
-    ms = Number(v) * 1000
+    ms = Number(v) * factor
   } else if (typeof v === 'string') {
     try {
       ms = parseDuration(v, 'defaultTtl')
     } catch {
       throw invalid(
         'defaultTtl',
-        `must be seconds (a number) or a duration like '1h', '30m', 'forever', got "${v}"`,
+        `must be ${word} (a number) or a duration like '1h', '30m', 'forever', got "${v}"`,
         fromEnv,
       )
     }
   } else {
-    throw invalid('defaultTtl', 'must be a number of seconds or a duration string', fromEnv)
+    throw invalid('defaultTtl', `must be a number of ${word} or a duration string`, fromEnv)
   }
   if (Number.isNaN(ms) || ms <= 0) {
-    throw invalid('defaultTtl', `must be more than 0 seconds, got ${String(v)}`, fromEnv)
+    throw invalid('defaultTtl', `must be more than 0 ${word}, got ${String(v)}`, fromEnv)
   }
   return ms
 }
@@ -274,24 +291,37 @@ function redisConfig(src: Source): ResolvedRedisConfig | undefined {
   }
 }
 
+function timeUnitOf(src: Source): TimeUnit {
+  const v = src.config.timeUnit ?? envValue(src.env, ENV.timeUnit)
+  try {
+    return v === undefined ? 's' : resolveTimeUnit(v)
+  } catch {
+    throw invalid(
+      'timeUnit',
+      `must be 's' (seconds) or 'ms' (milliseconds), got ${JSON.stringify(v)}`,
+      src.config.timeUnit === undefined ? ENV.timeUnit : undefined,
+    )
+  }
+}
+
 /**
- * Applies defaults and environment variables to a {@link DistributedCacheConfig} and validates
- * it, without connecting to anything.
+ * Applies defaults and environment variables to a configuration and validates it, without
+ * connecting to anything.
  *
- * @param config - the configuration; fields given here win over the environment
+ * @param input - the configuration (camelCase or the seed's snake_case fields); fields given
+ *   here win over the environment
  * @returns the configuration with every default applied and durations in milliseconds
  * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field (and the environment variable
- *   it came from) when a value is wrong
+ *   it came from) when a value is wrong, or naming the valid fields when one is unknown
  */
-export function resolveConfig(config: DistributedCacheConfig = {}): ResolvedConfig {
-  if (config === null || typeof config !== 'object') {
-    throw new InvalidOptionError('createDistributedCache: config must be an object', { option: 'config' })
-  }
+export function resolveConfig(input: CacheConfigFields = {}): ResolvedConfig {
+  const config = normalizeFields(input)
   const env: Env = config.env === false ? {} : (config.env ?? process.env)
   if (env === null || typeof env !== 'object') {
     throw invalid('env', 'must be an object of strings or false', undefined)
   }
   const src: Source = { config, env }
+  const timeUnit = timeUnitOf(src)
   const namespace = str(src, 'namespace') ?? 'app'
   try {
     validateNamespace(namespace)
@@ -306,19 +336,24 @@ export function resolveConfig(config: DistributedCacheConfig = {}): ResolvedConf
   let breakerResetTimeoutMs: number | undefined
   if (reset !== undefined) {
     try {
-      breakerResetTimeoutMs = parseDuration(/^\d+$/.test(reset) ? Number(reset) : reset, 'resetTimeout')
+      breakerResetTimeoutMs = parseDuration(
+        /^\d+(\.\d+)?$/.test(reset) ? Number(reset) : reset,
+        'resetTimeout',
+        timeUnit,
+      )
     } catch {
       throw invalid(
         'breaker.resetTimeout',
-        `must be milliseconds or a duration like '10s', got "${reset}"`,
+        `must be ${timeUnit === 's' ? 'seconds' : 'milliseconds'} or a duration like '60s', got "${reset}"`,
         ENV.breakerResetTimeout,
       )
     }
   }
   return {
     namespace,
+    timeUnit,
     redis: redisConfig(src),
-    defaultTtlMs: ttlMs(src),
+    defaultTtlMs: ttlMs(src, timeUnit),
     maxMemorySize: memorySize(src),
     enableCacheWarming: bool(src, 'enableCacheWarming', true),
     cacheWarmingThreshold: int(src, 'cacheWarmingThreshold', 1, 255) ?? 10,

@@ -6,6 +6,7 @@ import {
   type CachePlugin,
   type CacheStats,
   createCache,
+  type Defined,
   type Duration,
   type GetOrSetOptions,
   InvalidOptionError,
@@ -14,6 +15,7 @@ import {
   type SetManyItem,
   type SetOptions,
   type Store,
+  type TimeUnit,
   type WarmOptions,
   type WarmSummary,
   type WrapOptions,
@@ -34,15 +36,21 @@ import {
   redisStore,
 } from '@tiercache/store-redis'
 import { type ResolvedConfig, type ResolvedRedisConfig, resolveConfig } from './config.js'
+import { normalizeFields } from './fields.js'
 import { consoleLogger, silentLogger } from './logger.js'
-import type { DistributedCacheConfig } from './options.js'
+import type { CacheConfigFields } from './options.js'
 import { formatSize } from './size.js'
+import { assertSqlDriver, describeDb, sqlConnection } from './sql-driver.js'
 
-/** Breaker settings of the Redis tier unless `breaker` says otherwise. */
+/**
+ * Breaker settings of the Redis tier unless `breaker` says otherwise: the seed's
+ * `CacheCircuitBreaker(failure_threshold=5, timeout=60)` (5 failures in a row open it, it stays
+ * open 60 seconds), plus a 500 ms limit per Redis call.
+ */
 export const DEFAULT_BREAKER_OPTIONS: Readonly<BreakerOptions> = Object.freeze({
   failureThreshold: 5,
-  resetTimeout: '10s',
-  timeout: '500ms',
+  resetTimeout: '60s',
+  callTimeout: '500ms',
 })
 
 /** Longest a write waits for Redis to take its bus message, in milliseconds. */
@@ -71,29 +79,6 @@ export interface DistributedCacheHealth {
   readonly breaker?: 'closed' | 'open' | 'half-open'
 }
 
-/**
- * The cache made by {@link createDistributedCache}: a full `Cache` (pass it to
- * `setDefaultCache`, `@cached`, the HTTP middleware) plus what it was composed of.
- */
-export interface DistributedCache extends Cache {
-  /** The configuration in effect, every default applied (TTL in milliseconds). */
-  readonly config: ResolvedConfig
-  /** The Redis tier's circuit breaker, when there is a Redis tier. */
-  readonly breaker: BreakerStore | undefined
-  /** The invalidation bus, when there is a Redis tier. */
-  readonly bus: RedisBus | undefined
-  /** The metrics plugin, when `enableMetrics` is on. */
-  readonly metrics: PrometheusMetricsPlugin | undefined
-  /** The metrics registry (serve it with `metricsHandler(cache.registry)`), when `enableMetrics` is on. */
-  readonly registry: RegistryLike | undefined
-  /** A child view (keys prefixed `name:`), with the same composition. */
-  namespace(name: string): DistributedCache
-  /** One line for start-up logs: the tiers and their settings, never credentials. */
-  describe(): string
-  /** Connection state of every tier. */
-  health(): Promise<DistributedCacheHealth>
-}
-
 function redisConnection(r: ResolvedRedisConfig): RedisConnectionOptions {
   let tls: boolean | RedisTlsOptions | undefined
   if (r.tls) {
@@ -116,19 +101,6 @@ function redisConnection(r: ResolvedRedisConfig): RedisConnectionOptions {
   }
 }
 
-function sqlConnection(db: string): { sqlite: string } | { postgres: string } | { mysql: string } {
-  if (/^postgres(ql)?:\/\//i.test(db)) return { postgres: db }
-  if (/^(mysql|mariadb):\/\//i.test(db)) return { mysql: db.replace(/^mariadb:/i, 'mysql:') }
-  return { sqlite: db.replace(/^sqlite:(\/\/)?/i, '') }
-}
-
-function describeDb(db: string): string {
-  const c = sqlConnection(db)
-  if ('sqlite' in c) return `sqlite ${c.sqlite}`
-  const u = new URL('postgres' in c ? c.postgres : c.mysql)
-  return `${u.protocol.replace(':', '')} ${u.hostname}:${u.port}${u.pathname}`
-}
-
 /** What every view of one distributed cache shares. */
 interface Parts {
   readonly config: ResolvedConfig
@@ -138,190 +110,77 @@ interface Parts {
   readonly startup: Promise<void>
 }
 
+/** Set by {@link DistributedCache.namespace} for the constructor of the child view it makes. */
+let adopting: { readonly cache: Cache; readonly parts: Parts } | undefined
+
 /**
- * A `Cache` that forwards to the engine's and carries the composition. Writes and deletes
- * resolve once Redis has taken their bus message (see `waitForBus`).
+ * True when `key` holds `*` or `?`, so `delete(key)` deletes by pattern (a glob where `\`
+ * escapes the next character: `delete(escapePattern('a*b'))` deletes the one key `a*b`).
+ *
+ * @param key - a key or a glob pattern
  */
-class ComposedCache implements DistributedCache {
-  readonly #cache: Cache
-  readonly #parts: Parts
-  readonly config: ResolvedConfig
-  readonly breaker: BreakerStore | undefined
-  readonly bus: RedisBus | undefined
-  readonly metrics: PrometheusMetricsPlugin | undefined
-  readonly registry: RegistryLike | undefined
-  readonly namespacePath: string
+export function isPattern(key: string): boolean {
+  return key.includes('*') || key.includes('?')
+}
 
-  constructor(cache: Cache, parts: Parts) {
-    this.#cache = cache
-    this.#parts = parts
-    this.config = parts.config
-    this.breaker = parts.breaker
-    this.bus = parts.bus
-    this.metrics = parts.metrics
-    this.registry = parts.metrics?.registry
-    this.namespacePath = cache.namespacePath
+/** One line naming the tiers and their settings, never credentials. */
+function describeConfig(c: ResolvedConfig): string {
+  const parts = [`L1 memory ${formatSize(c.maxMemorySize)}`]
+  if (c.redis !== undefined) {
+    parts.push(`L2 redis ${c.redis.where}${c.redis.tls ? ' (TLS)' : ''} behind a circuit breaker`)
   }
+  if (c.fallbackToDb) parts.push(`L${parts.length + 1} ${describeDb(c.fallbackDb)}`)
+  const ttl = Number.isFinite(c.defaultTtlMs)
+    ? c.timeUnit === 's'
+      ? `${c.defaultTtlMs / 1000} s`
+      : `${c.defaultTtlMs} ms`
+    : 'forever'
+  const extras = [
+    `namespace ${c.namespace}`,
+    `ttl ${ttl}`,
+    `numbers of time in ${c.timeUnit === 's' ? 'seconds' : 'milliseconds'}`,
+    c.redis === undefined ? 'no bus' : 'redis bus',
+    c.enableCacheWarming ? `warming at ${c.cacheWarmingThreshold} reads/min` : 'no warming',
+    c.enableMetrics ? 'metrics' : 'no metrics',
+  ]
+  return `${parts.join(' -> ')} (${extras.join(', ')})`
+}
 
-  get<T = unknown>(key: string): Promise<T | undefined> {
-    return this.#cache.get<T>(key)
-  }
-  peek<T = unknown>(key: string): T | undefined {
-    return this.#cache.peek<T>(key)
-  }
-  set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
-    return this.#cache.set(key, value, options)
-  }
-  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T> {
-    return this.#cache.getOrSet(key, loader, options)
-  }
-  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
-    return this.#cache.getMany<T>(keys)
-  }
-  setMany(items: readonly SetManyItem[]): Promise<void> {
-    return this.#cache.setMany(items)
-  }
-  deleteMany(keys: readonly string[]): Promise<number> {
-    return this.#cache.deleteMany(keys)
-  }
-  has(key: string): Promise<boolean> {
-    return this.#cache.has(key)
-  }
-  delete(key: string): Promise<boolean> {
-    return this.#cache.delete(key)
-  }
-  deleteByPattern(pattern: string): Promise<number> {
-    return this.#cache.deleteByPattern(pattern)
-  }
-  invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.#cache.invalidateTags(tags)
-  }
-  clear(): Promise<void> {
-    return this.#cache.clear()
-  }
-  /** A child view, with the same composition and the same wait for the bus. */
-  namespace(name: string): DistributedCache {
-    return new ComposedCache(this.#cache.namespace(name), this.#parts)
-  }
-  getStats(): CacheStats {
-    return this.#cache.getStats()
-  }
-  refreshStats(): Promise<CacheStats> {
-    return this.#cache.refreshStats()
-  }
-  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#cache.on(event, listener)
-    return this
-  }
-  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
-    this.#cache.off(event, listener)
-    return this
-  }
-  wrap<A extends unknown[], R>(
-    name: string,
-    fn: (...args: A) => R,
-    options?: WrapOptions<A> | Duration,
-  ): WrappedFunction<A, R> {
-    return this.#cache.wrap(name, fn, options)
-  }
-  warm<T>(
-    source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
-    options?: WarmOptions<T>,
-  ): Promise<WarmSummary> {
-    return this.#cache.warm(source, options)
-  }
-  /** Resolves when start-up work is done: the warm restore, and the first Redis check. */
-  async ready(): Promise<void> {
-    await Promise.all([this.#cache.ready(), this.#parts.startup])
-  }
-  flushLocal(): void {
-    this.#cache.flushLocal()
-  }
-  close(): Promise<void> {
-    return this.#cache.close()
-  }
+/** A number of time in `unit` as a duration string the breaker reads the same way. */
+function inUnit(value: unknown, unit: TimeUnit): unknown {
+  if (typeof value !== 'number' || unit === 'ms' || !(value >= 0)) return value
+  return value === Number.POSITIVE_INFINITY ? 'forever' : `${value * 1000}ms`
+}
 
-  describe(): string {
-    const c = this.config
-    const parts = [`L1 memory ${formatSize(c.maxMemorySize)}`]
-    if (c.redis !== undefined) {
-      parts.push(`L2 redis ${c.redis.where}${c.redis.tls ? ' (TLS)' : ''} behind a circuit breaker`)
-    }
-    if (c.fallbackToDb) parts.push(`L${parts.length + 1} ${describeDb(c.fallbackDb)}`)
-    const ttl = Number.isFinite(c.defaultTtlMs) ? `${c.defaultTtlMs / 1000} s` : 'forever'
-    const extras = [
-      `namespace ${c.namespace}`,
-      `ttl ${ttl}`,
-      c.redis === undefined ? 'no bus' : 'redis bus',
-      c.enableCacheWarming ? `warming at ${c.cacheWarmingThreshold} reads/min` : 'no warming',
-      c.enableMetrics ? 'metrics' : 'no metrics',
-    ]
-    return `${parts.join(' -> ')} (${extras.join(', ')})`
+function breakerOptions(given: BreakerOptions | undefined, config: ResolvedConfig): BreakerOptions {
+  if (given !== undefined && (given === null || typeof given !== 'object')) {
+    throw new InvalidOptionError('createDistributedCache: breaker must be an object', { option: 'breaker' })
   }
-
-  async health(): Promise<DistributedCacheHealth> {
-    const stats = await this.#cache.refreshStats()
-    const breakerState = this.breaker?.state
-    const tiers = stats.tiers.map((t) => ({
-      level: t.level,
-      connected:
-        t.index === 0 ||
-        (t.connected !== false &&
-          !(t.index === 1 && breakerState !== undefined && breakerState !== 'closed')),
-    }))
-    return {
-      status: tiers.every((t) => t.connected) ? 'ok' : 'degraded',
-      mode: this.config.redis === undefined ? 'embedded' : 'redis',
-      tiers,
-      ...(breakerState === undefined ? {} : { breaker: breakerState }),
-    }
+  if (given?.timeout !== undefined) {
+    throw new InvalidOptionError(
+      "createDistributedCache: breaker.timeout is ambiguous: the seed's CacheCircuitBreaker(timeout=60) is how long the breaker stays open, which is resetTimeout; withBreaker's timeout is a limit per Redis call, which is callTimeout. Give resetTimeout or callTimeout",
+      { option: 'breaker.timeout' },
+    )
+  }
+  const unit = config.timeUnit
+  const converted: Record<string, unknown> = { ...given }
+  for (const name of ['window', 'resetTimeout', 'callTimeout'] as const) {
+    if (converted[name] !== undefined) converted[name] = inUnit(converted[name], unit)
+  }
+  return {
+    ...DEFAULT_BREAKER_OPTIONS,
+    ...(config.breakerResetTimeoutMs === undefined
+      ? {}
+      : { resetTimeout: `${config.breakerResetTimeoutMs}ms` }),
+    ...(converted as BreakerOptions),
   }
 }
 
-/** Checks Redis once at start-up so an outage opens the breaker (and is logged) before traffic does. */
-async function probeRedis(breaker: BreakerStore, key: string, attempts: number): Promise<void> {
-  for (let i = 0; i < attempts && breaker.state === 'closed'; i++) {
-    try {
-      await breaker.get(key)
-      return
-    } catch {
-      // Counted by the breaker; the state-change listener logs when it opens.
-    }
-  }
-}
-
-/**
- * Creates the whole tiercache stack from one configuration (or environment variables):
- *
- * - **L1** in-process memory, bounded by `maxMemorySize`;
- * - **L2** Redis, when `redisUrl`, `redisHost` or `redisPort` is set (in code or the
- *   environment), wrapped in a circuit breaker, with a Redis bus that drops other instances'
- *   L1 copies on every write and delete;
- * - **L3** a durable SQL table, SQLite at `./.tiercache/cache.db` by default (`fallbackToDb`);
- * - Prometheus metrics (`enableMetrics`) and hot-key warming (`enableCacheWarming`).
- *
- * With no Redis configured it runs embedded on memory + SQLite. With Redis configured but not
- * answering it starts anyway: the first check fails, the breaker opens, a warning is logged,
- * and the cache serves from memory + SQLite until Redis answers a probe (every
- * `breaker.resetTimeout`, 10 s by default); then the breaker closes and Redis is used again.
- *
- * **Units:** `defaultTtl` as a number is **seconds** (the seed's unit), `maxMemorySize` as a
- * number is **bytes**; durations in `breaker` and `cacheOptions` are **milliseconds**, as
- * everywhere else in tiercache.
- *
- * @param config - the seed's fields in camelCase plus tiercache's own; missing fields come
- *   from `TIERCACHE_*` environment variables and `REDIS_URL`, then from the defaults
- * @returns the cache; `await cache.ready()` to wait for the first Redis check, `await cache.close()` to close every tier
- * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field when a value is wrong
- * @example
- * ```ts
- * const cache = createDistributedCache({ redisHost: 'localhost', defaultTtl: 3600, maxMemorySize: '100mb' })
- * const user = await cache.getOrSet('user:1', () => db.loadUser(1))
- * ```
- */
-export function createDistributedCache(config: DistributedCacheConfig = {}): DistributedCache {
-  const resolved = resolveConfig(config)
-  const logger: Logger = config.logger === false ? silentLogger : (config.logger ?? consoleLogger('warn'))
+/** Builds the tiers, bus, breaker, metrics and engine of a new distributed cache. */
+function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
+  const resolved = resolveConfig(input)
+  const config = normalizeFields(input)
+  const logger: Logger = config.logger === false ? silentLogger : (config.logger ?? consoleLogger('info'))
   const waitForBus = config.waitForBus ?? true
   if (typeof waitForBus !== 'boolean') {
     throw new InvalidOptionError('createDistributedCache: waitForBus must be true or false', {
@@ -329,26 +188,29 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     })
   }
   const extra = config.cacheOptions ?? {}
-  if (extra === null || typeof extra !== 'object') {
+  if (typeof extra !== 'object') {
     throw new InvalidOptionError('createDistributedCache: cacheOptions must be an object', {
       option: 'cacheOptions',
     })
   }
+  if ((extra as { timeUnit?: unknown }).timeUnit !== undefined) {
+    throw new InvalidOptionError(
+      'createDistributedCache: give timeUnit at the top level, not in cacheOptions',
+      {
+        option: 'cacheOptions.timeUnit',
+      },
+    )
+  }
+  const r = resolved.redis
+  const breakerConfig = r === undefined ? undefined : breakerOptions(config.breaker ?? undefined, resolved)
+  if (resolved.fallbackToDb) assertSqlDriver(resolved.fallbackDb)
 
   const tiers: Store<any>[] = [memoryStore({ maxBytes: resolved.maxMemorySize })]
   let breaker: BreakerStore | undefined
   let bus: RedisBus | undefined
-  const r = resolved.redis
-  if (r !== undefined) {
+  if (r !== undefined && breakerConfig !== undefined) {
     const connection = redisConnection(r)
-    const breakerOptions: BreakerOptions = {
-      ...DEFAULT_BREAKER_OPTIONS,
-      ...(resolved.breakerResetTimeoutMs === undefined
-        ? {}
-        : { resetTimeout: resolved.breakerResetTimeoutMs }),
-      ...config.breaker,
-    }
-    breaker = withBreaker(redisStore({ ...connection, prefix: r.prefix }), breakerOptions)
+    breaker = withBreaker(redisStore({ ...connection, prefix: r.prefix }), breakerConfig)
     const where = r.where
     breaker.on('stateChange', (e) => {
       if (e.to === 'open') {
@@ -385,7 +247,8 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
       ...extra,
       namespace: resolved.namespace,
       tiers,
-      ttl: resolved.defaultTtlMs,
+      timeUnit: resolved.timeUnit,
+      ttl: Number.isFinite(resolved.defaultTtlMs) ? `${resolved.defaultTtlMs}ms` : 'forever',
       logger,
       plugins,
       ...(bus === undefined ? {} : { bus, busWait: waitForBus ? BUS_WAIT : 0 }),
@@ -397,16 +260,269 @@ export function createDistributedCache(config: DistributedCacheConfig = {}): Dis
     throw error
   }
 
-  const failureThreshold = config.breaker?.failureThreshold ?? DEFAULT_BREAKER_OPTIONS.failureThreshold ?? 5
+  const line = describeConfig(resolved)
+  if (r === undefined) {
+    logger.info(
+      { mode: 'embedded' },
+      `tiercache: embedded mode (no Redis configured; set REDIS_URL or redisHost to add it): ${line}`,
+    )
+  } else {
+    logger.info({ mode: 'redis' }, `tiercache: ${line}`)
+  }
+
+  const failureThreshold = breakerConfig?.failureThreshold ?? 5
   const startup =
     breaker === undefined
       ? Promise.resolve()
       : probeRedis(breaker, `${resolved.namespace}#probe`, Math.min(failureThreshold, 20))
-  return new ComposedCache(cache, {
-    config: resolved,
-    breaker,
-    bus,
-    metrics,
-    startup,
-  })
+  return {
+    cache,
+    parts: {
+      config: resolved,
+      breaker,
+      bus,
+      metrics,
+      startup,
+    },
+  }
+}
+
+/**
+ * The whole tiercache stack from one configuration (the seed's `DistributedCache(config)`):
+ *
+ * - **L1** in-process memory, bounded by `maxMemorySize`;
+ * - **L2** Redis, when `redisUrl`, `redisHost` or `redisPort` is set (in code or the
+ *   environment), wrapped in a circuit breaker (5 failures open it for 60 s), with a Redis bus
+ *   that drops other instances' L1 copies on every write and delete;
+ * - **L3** a durable SQL table, SQLite at `./.tiercache/cache.db` by default (`fallbackToDb`;
+ *   needs the `better-sqlite3` package);
+ * - Prometheus metrics (`enableMetrics`) and hot-key warming (`enableCacheWarming`).
+ *
+ * With no Redis configured it runs embedded on memory + SQLite, and says so in one log line at
+ * start (tiers and file). With Redis configured but not answering it starts anyway: the first
+ * check fails, the breaker opens, a warning is logged, and the cache serves from memory + SQLite
+ * until Redis answers a probe (every `breaker.resetTimeout`, 60 s by default).
+ *
+ * **Units:** as in the seed, a bare number of time is **seconds** (`timeUnit: 's'`):
+ * `defaultTtl: 3600`, `set(key, value, 3600)`, `breaker: { resetTimeout: 60 }`. A number for
+ * `maxMemorySize` is **bytes**. Strings (`'1h'`, `'250ms'`, `'100mb'`) say their unit.
+ *
+ * **`delete(key)`** deletes by pattern when `key` holds `*` or `?`, as the seed's
+ * `cache.delete("user:*")` ("remove every user") expects; `escapePattern(key)` deletes a key
+ * that holds them literally. A full `Cache` otherwise (pass it to `setDefaultCache`, `@cached`, the HTTP
+ * middleware), plus what it was composed of.
+ *
+ * @example
+ * ```ts
+ * const cache = new DistributedCache(new CacheConfig({ redisHost: 'localhost', defaultTtl: 3600 }))
+ * await cache.set('user:123', { name: 'João' }, 3600) // one hour
+ * await cache.delete('user:*') // every user
+ * ```
+ */
+export class DistributedCache implements Cache {
+  readonly #cache: Cache
+  readonly #parts: Parts
+  /** The configuration in effect, every default applied (TTL in milliseconds). */
+  readonly config: ResolvedConfig
+  /** The Redis tier's circuit breaker, when there is a Redis tier. */
+  readonly breaker: BreakerStore | undefined
+  /** The invalidation bus, when there is a Redis tier. */
+  readonly bus: RedisBus | undefined
+  /** The metrics plugin, when `enableMetrics` is on. */
+  readonly metrics: PrometheusMetricsPlugin | undefined
+  /** The metrics registry (serve it with `metricsHandler(cache.registry)`), when `enableMetrics` is on. */
+  readonly registry: RegistryLike | undefined
+  /** Root namespace plus child path, e.g. `app` or `app:users`. */
+  readonly namespacePath: string
+
+  /**
+   * @param config - the seed's fields (camelCase or snake_case) plus tiercache's own, or a
+   *   {@link CacheConfig}; missing fields come from `TIERCACHE_*` environment variables and
+   *   `REDIS_URL`, then from the defaults
+   * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field when a value is wrong, or
+   *   the valid fields when one is unknown
+   * @throws DriverNotInstalledError (`E_DRIVER_MISSING`) when the SQL tier is on and its driver
+   *   (`better-sqlite3` by default) is not installed
+   */
+  constructor(config: CacheConfigFields = {}) {
+    const made = adopting ?? compose(config)
+    adopting = undefined
+    this.#cache = made.cache
+    this.#parts = made.parts
+    this.config = made.parts.config
+    this.breaker = made.parts.breaker
+    this.bus = made.parts.bus
+    this.metrics = made.parts.metrics
+    this.registry = made.parts.metrics?.registry
+    this.namespacePath = made.cache.namespacePath
+  }
+
+  /** Reads a fresh value from the first tier that has it; `undefined` on a miss. */
+  get<T = unknown>(key: string): Promise<T | undefined> {
+    return this.#cache.get<T>(key)
+  }
+  /** Synchronous L1-only read of a fresh value. */
+  peek<T = unknown>(key: string): T | undefined {
+    return this.#cache.peek<T>(key)
+  }
+  /** Writes through every tier; a bare number `ttl` is in the cache's `timeUnit` (seconds by default). */
+  set<T>(key: string, value: Defined<T>, options?: SetOptions | Duration): Promise<void> {
+    return this.#cache.set(key, value, options)
+  }
+  /** Reads, or loads once (single-flight) and caches. */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions | Duration): Promise<T> {
+    return this.#cache.getOrSet(key, loader, options)
+  }
+  /** Reads many keys; results align with `keys`. */
+  getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    return this.#cache.getMany<T>(keys)
+  }
+  /** Writes many entries. */
+  setMany(items: readonly SetManyItem[]): Promise<void> {
+    return this.#cache.setMany(items)
+  }
+  /** Deletes many keys (literally, no patterns). */
+  deleteMany(keys: readonly string[]): Promise<number> {
+    return this.#cache.deleteMany(keys)
+  }
+  /** True when a fresh value exists. */
+  has(key: string): Promise<boolean> {
+    return this.#cache.has(key)
+  }
+  /**
+   * Deletes a key from every tier, or, when `key` holds `*` or `?`, every key matching it as a
+   * glob (`delete('user:*')` removes every user, as in the seed). Resolves whether anything was
+   * deleted. For a key that holds `*` or `?` itself: `delete(escapePattern(key))` or
+   * `deleteMany([key])`.
+   */
+  async delete(key: string): Promise<boolean> {
+    if (typeof key === 'string' && isPattern(key)) return (await this.deleteByPattern(key)) > 0
+    return this.#cache.delete(key)
+  }
+  /** Deletes keys matching a glob (`*`, `?`, `\` escapes) in every tier. */
+  deleteByPattern(pattern: string): Promise<number> {
+    return this.#cache.deleteByPattern(pattern)
+  }
+  /** Invalidates every entry carrying any of the tags, in every tier and instance. */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.#cache.invalidateTags(tags)
+  }
+  /** Deletes every key of this namespace in every tier. */
+  clear(): Promise<void> {
+    return this.#cache.clear()
+  }
+  /** A child view (keys prefixed `name:`), with the same composition and the same wait for the bus. */
+  namespace(name: string): DistributedCache {
+    adopting = { cache: this.#cache.namespace(name), parts: this.#parts }
+    try {
+      return new DistributedCache()
+    } finally {
+      adopting = undefined
+    }
+  }
+  /** Counters per tier and overall, with the seed's `l1_cache` and `l2_cache` views. */
+  getStats(): CacheStats {
+    return this.#cache.getStats()
+  }
+  /** Counters with fresh store stats (entries, memory, connection). */
+  refreshStats(): Promise<CacheStats> {
+    return this.#cache.refreshStats()
+  }
+  /** Subscribes to an event. */
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#cache.on(event, listener)
+    return this
+  }
+  /** Unsubscribes. */
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#cache.off(event, listener)
+    return this
+  }
+  /** Memoizes a function under `name:<args>` (`name:123` for one primitive argument). */
+  wrap<A extends unknown[], R>(
+    name: string,
+    fn: (...args: A) => R,
+    options?: WrapOptions<A> | Duration,
+  ): WrappedFunction<A, R> {
+    return this.#cache.wrap(name, fn, options)
+  }
+  /** Preloads values. */
+  warm<T>(
+    source: readonly string[] | Iterable<string> | AsyncIterable<string | SetManyItem<T>>,
+    options?: WarmOptions<T>,
+  ): Promise<WarmSummary> {
+    return this.#cache.warm(source, options)
+  }
+  /**
+   * Resolves when start-up work is done: the warm restore, the first Redis check, and a first
+   * read of every tier's stats (so `getStats()` reports Redis's `used_memory` from then on).
+   */
+  async ready(): Promise<void> {
+    await Promise.all([this.#cache.ready(), this.#parts.startup])
+    await this.#cache.refreshStats()
+  }
+  /** Drops every local (L1) copy. */
+  flushLocal(): void {
+    this.#cache.flushLocal()
+  }
+  /** Closes every tier, the bus and the metrics. */
+  close(): Promise<void> {
+    return this.#cache.close()
+  }
+
+  /** One line for start-up logs: the tiers and their settings, never credentials. */
+  describe(): string {
+    return describeConfig(this.config)
+  }
+
+  /** Connection state of every tier: the seed's `redis-cli ping`, from inside the process. */
+  async health(): Promise<DistributedCacheHealth> {
+    const stats = await this.#cache.refreshStats()
+    const breakerState = this.breaker?.state
+    const tiers = stats.tiers.map((t) => ({
+      level: t.level,
+      connected:
+        t.index === 0 ||
+        (t.connected !== false &&
+          !(t.index === 1 && breakerState !== undefined && breakerState !== 'closed')),
+    }))
+    return {
+      status: tiers.every((t) => t.connected) ? 'ok' : 'degraded',
+      mode: this.config.redis === undefined ? 'embedded' : 'redis',
+      tiers,
+      ...(breakerState === undefined ? {} : { breaker: breakerState }),
+    }
+  }
+}
+
+/** Checks Redis once at start-up so an outage opens the breaker (and is logged) before traffic does. */
+async function probeRedis(breaker: BreakerStore, key: string, attempts: number): Promise<void> {
+  for (let i = 0; i < attempts && breaker.state === 'closed'; i++) {
+    try {
+      await breaker.get(key)
+      return
+    } catch {
+      // Counted by the breaker; the state-change listener logs when it opens.
+    }
+  }
+}
+
+/**
+ * Creates the whole tiercache stack from one configuration: `new DistributedCache(config)`.
+ * See {@link DistributedCache} for the tiers, the units (a bare number of time is seconds) and
+ * what happens when Redis is down.
+ *
+ * @param config - the seed's fields (camelCase or snake_case) plus tiercache's own; missing
+ *   fields come from `TIERCACHE_*` environment variables and `REDIS_URL`, then the defaults
+ * @returns the cache; `await cache.ready()` to wait for the first Redis check, `await cache.close()` to close every tier
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field when a value is wrong
+ * @throws DriverNotInstalledError (`E_DRIVER_MISSING`) when the SQL tier's driver is missing
+ * @example
+ * ```ts
+ * const cache = createDistributedCache({ redisHost: 'localhost', defaultTtl: 3600, maxMemorySize: '100mb' })
+ * const user = await cache.getOrSet('user:1', () => db.loadUser(1))
+ * ```
+ */
+export function createDistributedCache(config: CacheConfigFields = {}): DistributedCache {
+  return new DistributedCache(config)
 }

@@ -1,8 +1,11 @@
 /**
- * tiercache in one package: `createDistributedCache(config)` composes memory → Redis (behind a
+ * tiercache in one package, with the seed document's names: `new DistributedCache(new
+ * CacheConfig({...}))` (or `createDistributedCache(config)`) composes memory → Redis (behind a
  * circuit breaker, with a cross-instance bus) → SQL, with Prometheus metrics and hot-key
- * warming, from the seed's configuration fields or `TIERCACHE_*` environment variables. The
- * building blocks are re-exported for everything else.
+ * warming, from the seed's configuration fields or `TIERCACHE_*` environment variables;
+ * `getCache()` is the self-initialising global cache and `cacheDecorator` its decorator. A bare
+ * number of time is seconds here, as in the seed. The building blocks are re-exported for
+ * everything else (they keep `@tiercache/core`'s milliseconds).
  *
  * @module
  */
@@ -11,18 +14,18 @@ export { type BreakerOptions, BreakerStore, CircuitOpenError, withBreaker } from
 export {
   type Cache,
   CacheClosedError,
+  type CachedDecorator,
   type CachedOptions,
   type CacheEvents,
   type CacheOptions,
   type CachePlugin,
   type CacheStats,
-  cached,
   createCache,
+  type Defined,
   type Duration,
   escapePattern,
   FOREVER,
   type GetOrSetOptions,
-  getCache,
   HardTimeoutError,
   InvalidDurationError,
   InvalidKeyError,
@@ -39,10 +42,11 @@ export {
   StoreTimeoutError,
   setDefaultCache,
   TierCacheError,
+  type TimeUnit,
   type WrapOptions,
   type WrappedFunction,
 } from '@tiercache/core'
-export { type KyselyStoreOptions, kyselyStore } from '@tiercache/fallback-kysely'
+export { DriverNotInstalledError, type KyselyStoreOptions, kyselyStore } from '@tiercache/fallback-kysely'
 export {
   metricsHandler,
   type PrometheusMetricsOptions,
@@ -58,14 +62,26 @@ export {
   redisLock,
   redisStore,
 } from '@tiercache/store-redis'
+export { CacheConfig } from './cache-config.js'
+export { CacheCircuitBreaker, type CacheCircuitBreakerOptions, type CircuitState } from './circuit-breaker.js'
 export { type ResolvedConfig, type ResolvedRedisConfig, resolveConfig } from './config.js'
+export { cacheDecorator, cached, getCache } from './default-cache.js'
 export {
   createDistributedCache,
   DEFAULT_BREAKER_OPTIONS,
-  type DistributedCache,
+  DistributedCache,
   type DistributedCacheHealth,
+  isPattern,
   type TierHealth,
 } from './distributed-cache.js'
+export { CONFIG_FIELDS } from './fields.js'
 export { consoleLogger, type LogLevel, silentLogger } from './logger.js'
-export { type DistributedCacheConfig, ENV, REDIS_URL_ENV, type SslCertReqs } from './options.js'
+export {
+  type CacheConfigFields,
+  type DistributedCacheConfig,
+  ENV,
+  REDIS_URL_ENV,
+  type SeedConfigFields,
+  type SslCertReqs,
+} from './options.js'
 export { formatSize, parseSize } from './size.js'

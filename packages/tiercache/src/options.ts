@@ -1,5 +1,5 @@
 import type { BreakerOptions } from '@tiercache/breaker'
-import type { CacheOptions, Logger } from '@tiercache/core'
+import type { CacheOptions, Logger, TimeUnit } from '@tiercache/core'
 import type { RegistryLike } from '@tiercache/metrics-prometheus'
 
 /**
@@ -10,14 +10,18 @@ import type { RegistryLike } from '@tiercache/metrics-prometheus'
 export type SslCertReqs = 'required' | 'optional' | 'none'
 
 /**
- * Options of {@link createDistributedCache}: the seed document's configuration fields in
- * camelCase, plus a few of tiercache's own. Every field can also come from an environment
- * variable (see the README's table); a field given here wins over the environment.
+ * Options of {@link createDistributedCache} and `new CacheConfig(...)`: the seed document's
+ * configuration fields in camelCase (the seed's snake_case spellings are accepted too, see
+ * {@link SeedConfigFields}), plus a few of tiercache's own. Every field can also come from an
+ * environment variable (see the README's table); a field given here wins over the environment.
+ * `null` (the seed's `None`) means "not set". A field this package does not know is an
+ * `InvalidOptionError` (`E_INVALID_OPTION`) that names the valid ones.
  *
- * **Units.** The seed's fields keep the seed's units: `defaultTtl` as a number is **seconds**
- * (`3600` is one hour) and `maxMemorySize` as a number is **bytes**. Everywhere else in
- * tiercache (including `cacheOptions` and `breaker` below) a number of time is **milliseconds**.
- * Strings are unambiguous everywhere: `'1h'`, `'30s'`, `'100mb'`.
+ * **Units.** As in the seed, a bare number of time is **seconds** everywhere in this package:
+ * `defaultTtl: 3600`, `cache.set(key, value, 3600)`, `@cacheDecorator('user_profile', 3600)`,
+ * `breaker: { resetTimeout: 60 }` and `cacheOptions` are all seconds (`timeUnit: 's'`, shown by
+ * `describe()`). `maxMemorySize` as a number is **bytes**. Strings are unambiguous everywhere:
+ * `'1h'`, `'30s'`, `'250ms'`, `'100mb'`.
  */
 export interface DistributedCacheConfig {
   /**
@@ -25,71 +29,71 @@ export interface DistributedCacheConfig {
    * `TIERCACHE_REDIS_URL`, then `REDIS_URL`. Give either this or `redisHost`/`redisPort`.
    * @default none: no Redis tier unless `redisUrl`, `redisHost` or `redisPort` is set
    */
-  readonly redisUrl?: string
+  readonly redisUrl?: string | null
   /**
    * Redis host. Setting it (or `redisPort`) turns the Redis tier on. Environment:
    * `TIERCACHE_REDIS_HOST`.
    * @default '127.0.0.1' when `redisPort` is set, otherwise no Redis tier
    */
-  readonly redisHost?: string
+  readonly redisHost?: string | null
   /** Redis port. Environment: `TIERCACHE_REDIS_PORT`. @default 6379 */
-  readonly redisPort?: number
+  readonly redisPort?: number | null
   /** Redis database index (0-15 on a default server). Environment: `TIERCACHE_REDIS_DB`. @default 0 (or the URL's) */
-  readonly redisDb?: number
+  readonly redisDb?: number | null
   /** Redis ACL user name. Environment: `TIERCACHE_REDIS_USERNAME`. @default the URL's, else the `default` user */
-  readonly redisUsername?: string
+  readonly redisUsername?: string | null
   /** Redis password (`requirepass` or ACL). Environment: `TIERCACHE_REDIS_PASSWORD`. @default the URL's, else none */
-  readonly redisPassword?: string
+  readonly redisPassword?: string | null
   /** Connect to Redis over TLS. Environment: `TIERCACHE_REDIS_SSL`. @default false (true for `rediss://` URLs) */
-  readonly redisSsl?: boolean
+  readonly redisSsl?: boolean | null
   /**
    * Whether the server certificate must verify: `'required'` (or `'optional'`) verify it,
    * `'none'` does not (TLS `rejectUnauthorized: false`; only for local experiments).
    * Environment: `TIERCACHE_REDIS_SSL_CERT_REQS`.
    * @default 'required'
    */
-  readonly redisSslCertReqs?: SslCertReqs
+  readonly redisSslCertReqs?: SslCertReqs | null
   /**
    * Path of a PEM file with the CA certificate(s) to trust for Redis TLS instead of the system
    * store (the seed's `ssl_ca_certs`). Environment: `TIERCACHE_REDIS_SSL_CA_CERTS`.
    * @default the system CAs
    */
-  readonly redisSslCaCerts?: string
+  readonly redisSslCaCerts?: string | null
   /**
    * Prefix of every Redis key and of the bus channel; instances that share a cache share it.
    * Environment: `TIERCACHE_REDIS_PREFIX`.
    * @default 'tc:'
    */
-  readonly redisPrefix?: string
+  readonly redisPrefix?: string | null
   /**
    * How long values stay fresh. **A number is seconds, as in the seed** (`3600` = 1 hour); a
    * string is a duration (`'1h'`, `'30m'`, `'forever'`), and a string of digits is seconds.
    * Environment: `TIERCACHE_DEFAULT_TTL`.
    * @default 3600 (seconds)
    */
-  readonly defaultTtl?: number | string
+  readonly defaultTtl?: number | string | null
   /**
    * Byte bound of the in-process L1 tier: a number of **bytes** or a string such as `'100mb'`
    * (powers of 1024). Environment: `TIERCACHE_MAX_MEMORY_SIZE`.
    * @default 104_857_600 (100 MiB)
    */
-  readonly maxMemorySize?: number | string
+  readonly maxMemorySize?: number | string | null
   /** Track hot keys and keep them fresh in L1. Environment: `TIERCACHE_ENABLE_CACHE_WARMING`. @default true */
-  readonly enableCacheWarming?: boolean
+  readonly enableCacheWarming?: boolean | null
   /**
    * Reads within a minute that make a key hot (1-255). Environment:
    * `TIERCACHE_CACHE_WARMING_THRESHOLD`.
    * @default 10
    */
-  readonly cacheWarmingThreshold?: number
+  readonly cacheWarmingThreshold?: number | null
   /** Export Prometheus metrics (see `registry` and `metricsHandler`). Environment: `TIERCACHE_ENABLE_METRICS`. @default true */
-  readonly enableMetrics?: boolean
+  readonly enableMetrics?: boolean | null
   /**
    * Keep a durable SQL tier below Redis (or below memory when there is no Redis), so values
    * survive restarts and Redis outages. Environment: `TIERCACHE_FALLBACK_TO_DB`.
    * @default true
    */
-  readonly fallbackToDb?: boolean
+  readonly fallbackToDb?: boolean | null
   /**
    * Where the SQL tier lives: a SQLite file path (relative to the working directory),
    * `':memory:'`, or a `postgres://` / `mysql://` URL (install `pg` or `mysql2` for those).
@@ -98,19 +102,31 @@ export interface DistributedCacheConfig {
    * `TIERCACHE_FALLBACK_DB`.
    * @default './.tiercache/cache.db'
    */
-  readonly fallbackDb?: string
+  readonly fallbackDb?: string | null
   /**
    * Root namespace: every key lives under it, `clear()` touches nothing else. Environment:
    * `TIERCACHE_NAMESPACE`.
    * @default 'app'
    */
-  readonly namespace?: string
+  readonly namespace?: string | null
   /**
-   * Circuit breaker around the Redis tier (durations in **milliseconds** or strings). The
-   * reset timeout also comes from `TIERCACHE_BREAKER_RESET_TIMEOUT`.
-   * @default { failureThreshold: 5, resetTimeout: '10s', timeout: '500ms' }
+   * What a bare number of time means in this cache: `'s'` seconds, as in the seed, or `'ms'`
+   * milliseconds as in `@tiercache/core`. It applies to `defaultTtl`, to every call
+   * (`set(key, value, 3600)`, `getOrSet`, `wrap`, `cacheDecorator`), to `breaker` and to
+   * `cacheOptions`. Environment: `TIERCACHE_TIME_UNIT`.
+   * @default 's'
    */
-  readonly breaker?: BreakerOptions
+  readonly timeUnit?: TimeUnit | null
+  /**
+   * Circuit breaker around the Redis tier: `withBreaker`'s options, with numbers of time in
+   * this cache's {@link DistributedCacheConfig.timeUnit} (seconds by default). The seed's
+   * `CacheCircuitBreaker(failure_threshold=5, timeout=60)` is `{ failureThreshold: 5,
+   * resetTimeout: 60 }`; `timeout` is refused here because the seed and `withBreaker` mean
+   * different things by it (use `resetTimeout`, or `callTimeout` for the per-call limit). The
+   * reset timeout also comes from `TIERCACHE_BREAKER_RESET_TIMEOUT`.
+   * @default { failureThreshold: 5, resetTimeout: 60, callTimeout: '500ms' }
+   */
+  readonly breaker?: BreakerOptions | null
   /**
    * With Redis: `set`, `setMany`, `delete`, `deleteMany`, `deleteByPattern`,
    * `invalidateTags` and `clear` resolve only once Redis has taken the bus message that tells
@@ -122,10 +138,11 @@ export interface DistributedCacheConfig {
    */
   readonly waitForBus?: boolean
   /**
-   * Where warnings go (Redis unreachable, breaker open or closed again). `false` for silence.
-   * @default warnings and errors to the console
+   * Where the start-up line (the tiers and files in use), warnings (Redis unreachable, breaker
+   * open) and notices (breaker closed again) go. `false` for silence.
+   * @default `consoleLogger('info')`: one line at start, then warnings and errors, on stdout/stderr
    */
-  readonly logger?: Logger | false
+  readonly logger?: Logger | false | null
   /**
    * Registry for the Prometheus metrics, e.g. prom-client's global `register`.
    * @default a new private registry, available as `cache.registry`
@@ -133,19 +150,56 @@ export interface DistributedCacheConfig {
   readonly registry?: RegistryLike
   /**
    * More options for the engine (`grace`, `staleWhileRevalidate`, `plugins`, …): see
-   * `createCache` in `@tiercache/core`. Durations here follow the project's rule: numbers are
-   * **milliseconds**. `plugins` are added after the metrics plugin.
+   * `createCache` in `@tiercache/core`. Numbers of time are in this cache's `timeUnit`
+   * (seconds by default). `plugins` are added after the metrics plugin.
    */
   readonly cacheOptions?: Omit<
     CacheOptions,
-    'tiers' | 'namespace' | 'ttl' | 'bus' | 'logger' | 'warming' | 'lock' | 'clock'
-  >
+    'tiers' | 'namespace' | 'ttl' | 'bus' | 'logger' | 'warming' | 'lock' | 'clock' | 'timeUnit'
+  > | null
   /**
    * Environment variables to read, or `false` to read none.
    * @default process.env
    */
-  readonly env?: Readonly<Record<string, string | undefined>> | false
+  readonly env?: Readonly<Record<string, string | undefined>> | false | null
 }
+
+/**
+ * The seed's own snake_case spellings of its configuration fields (`CacheConfig(redis_host=…)`),
+ * accepted beside the camelCase ones so a port of the seed's lines works as written. Giving both
+ * spellings of one field is an error.
+ */
+export interface SeedConfigFields {
+  /** Same as {@link DistributedCacheConfig.redisHost}. */
+  readonly redis_host?: string | null
+  /** Same as {@link DistributedCacheConfig.redisPort}. */
+  readonly redis_port?: number | null
+  /** Same as {@link DistributedCacheConfig.redisDb}. */
+  readonly redis_db?: number | null
+  /** Same as {@link DistributedCacheConfig.redisPassword}. */
+  readonly redis_password?: string | null
+  /** Same as {@link DistributedCacheConfig.redisSsl}. */
+  readonly redis_ssl?: boolean | null
+  /** Same as {@link DistributedCacheConfig.redisSslCertReqs}. */
+  readonly redis_ssl_cert_reqs?: SslCertReqs | null
+  /** Same as {@link DistributedCacheConfig.redisSslCaCerts}. */
+  readonly redis_ssl_ca_certs?: string | null
+  /** Same as {@link DistributedCacheConfig.defaultTtl} (seconds). */
+  readonly default_ttl?: number | string | null
+  /** Same as {@link DistributedCacheConfig.maxMemorySize} (bytes). */
+  readonly max_memory_size?: number | string | null
+  /** Same as {@link DistributedCacheConfig.enableCacheWarming}. */
+  readonly enable_cache_warming?: boolean | null
+  /** Same as {@link DistributedCacheConfig.cacheWarmingThreshold}. */
+  readonly cache_warming_threshold?: number | null
+  /** Same as {@link DistributedCacheConfig.enableMetrics}. */
+  readonly enable_metrics?: boolean | null
+  /** Same as {@link DistributedCacheConfig.fallbackToDb}. */
+  readonly fallback_to_db?: boolean | null
+}
+
+/** What {@link createDistributedCache} and `new CacheConfig(...)` accept: camelCase fields, or the seed's snake_case ones. */
+export type CacheConfigFields = DistributedCacheConfig & SeedConfigFields
 
 /** Names of the environment variables {@link createDistributedCache} reads. */
 export const ENV = {
@@ -168,6 +222,7 @@ export const ENV = {
   fallbackDb: 'TIERCACHE_FALLBACK_DB',
   namespace: 'TIERCACHE_NAMESPACE',
   breakerResetTimeout: 'TIERCACHE_BREAKER_RESET_TIMEOUT',
+  timeUnit: 'TIERCACHE_TIME_UNIT',
 } as const
 
 /** The fallback environment variable for `redisUrl` (read after `TIERCACHE_REDIS_URL`). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isTierCacheError } from '@tiercache/core'
 import { describe, expect, test } from 'vitest'
-import { parseSize, resolveConfig } from '../src/index.js'
+import { CacheConfig, CONFIG_FIELDS, parseSize, resolveConfig } from '../src/index.js'
 
 /** The error thrown by `fn`, checked to be an InvalidOptionError naming `option`. */
 function optionError(fn: () => unknown, option: string): Error {
@@ -22,6 +22,7 @@ describe('defaults', () => {
     const c = resolveConfig({ env: {} })
     expect(c).toEqual({
       namespace: 'app',
+      timeUnit: 's',
       redis: undefined,
       defaultTtlMs: 3_600_000,
       maxMemorySize: 104_857_600,
@@ -276,5 +277,80 @@ describe('validation of fields given in code', () => {
       () => resolveConfig(config === null ? (null as never) : ({ env: {}, ...config } as never)),
       option,
     )
+  })
+})
+
+describe('field names: the seed spellings, null, unknown fields', () => {
+  test("the seed's snake_case fields are accepted as written, and null (the seed's None) means not set", () => {
+    const c = resolveConfig({
+      env: {},
+      redis_host: 'localhost',
+      redis_port: 6379,
+      redis_db: 0,
+      redis_password: null,
+      default_ttl: 3600,
+      max_memory_size: 100 * 1024 * 1024,
+      enable_cache_warming: true,
+      cache_warming_threshold: 10,
+      enable_metrics: true,
+      fallback_to_db: true,
+    })
+    expect(c.redis).toMatchObject({ host: 'localhost', port: 6379, db: 0, password: undefined })
+    expect(c.defaultTtlMs).toBe(3_600_000)
+    expect(c.maxMemorySize).toBe(104_857_600)
+    expect(resolveConfig({ env: {}, redisHost: 'h', redisPassword: null }).redis?.password).toBeUndefined()
+    expect(
+      resolveConfig({ env: { TIERCACHE_REDIS_PASSWORD: 'p' }, redisHost: 'h', redisPassword: null }).redis
+        ?.password,
+    ).toBe('p')
+  })
+
+  test('an unknown or misspelled field is an error naming the closest and every valid field', () => {
+    const e = optionError(() => resolveConfig({ env: {}, redisHots: 'x' } as never), 'redisHots')
+    expect(e.message).toContain('did you mean redisHost?')
+    for (const field of CONFIG_FIELDS) expect(e.message).toContain(field)
+    expect(
+      optionError(() => resolveConfig({ env: {}, redis_hots: 'x' } as never), 'redis_hots').message,
+    ).toContain('did you mean redisHost?')
+    expect(optionError(() => resolveConfig({ env: {}, ssl: true } as never), 'ssl').message).toContain(
+      'Valid fields:',
+    )
+    optionError(() => new CacheConfig({ colour: 'blue' } as never), 'colour')
+  })
+
+  test('one field in both spellings is refused', () => {
+    const e = optionError(() => resolveConfig({ env: {}, redisHost: 'a', redis_host: 'b' }), 'redisHost')
+    expect(e.message).toMatch(/redisHost and redis_host are the same field/)
+  })
+
+  test('new CacheConfig(...) checks values when it is made and keeps the camelCase fields', () => {
+    const config = new CacheConfig({ redis_host: 'localhost', default_ttl: 7200, redis_password: null })
+    expect(config.redisHost).toBe('localhost')
+    expect(config.defaultTtl).toBe(7200)
+    expect('redisPassword' in config).toBe(false)
+    expect(Object.isFrozen(config)).toBe(true)
+    optionError(() => new CacheConfig({ redisPort: 0 }), 'redisPort')
+    optionError(() => new CacheConfig({ defaultTtl: -1 }), 'defaultTtl')
+  })
+})
+
+describe('time unit', () => {
+  test("seconds by default; 'ms' (or TIERCACHE_TIME_UNIT=ms) makes bare numbers milliseconds", () => {
+    expect(resolveConfig({ env: {} }).timeUnit).toBe('s')
+    expect(resolveConfig({ env: {}, timeUnit: 'ms', defaultTtl: 1500 }).defaultTtlMs).toBe(1500)
+    expect(
+      resolveConfig({ env: { TIERCACHE_TIME_UNIT: 'ms', TIERCACHE_DEFAULT_TTL: '250' } }).defaultTtlMs,
+    ).toBe(250)
+    expect(resolveConfig({ env: { TIERCACHE_BREAKER_RESET_TIMEOUT: '60' } }).breakerResetTimeoutMs).toBe(
+      60_000,
+    )
+    expect(
+      resolveConfig({ env: { TIERCACHE_BREAKER_RESET_TIMEOUT: '60', TIERCACHE_TIME_UNIT: 'ms' } })
+        .breakerResetTimeoutMs,
+    ).toBe(60)
+    optionError(() => resolveConfig({ env: {}, timeUnit: 'min' as never }), 'timeUnit')
+    expect(
+      optionError(() => resolveConfig({ env: { TIERCACHE_TIME_UNIT: 'h' } }), 'timeUnit').message,
+    ).toContain('TIERCACHE_TIME_UNIT')
   })
 })

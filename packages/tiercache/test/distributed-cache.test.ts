@@ -50,7 +50,7 @@ describe('embedded (no Redis configured)', () => {
       ],
     })
     expect(a.describe()).toBe(
-      `L1 memory 100 MiB -> L2 sqlite ${fallbackDb} (namespace ${namespace}, ttl 3600 s, no bus, warming at 10 reads/min, metrics)`,
+      `L1 memory 100 MiB -> L2 sqlite ${fallbackDb} (namespace ${namespace}, ttl 3600 s, numbers of time in seconds, no bus, warming at 10 reads/min, metrics)`,
     )
     await a.close()
 
@@ -105,7 +105,7 @@ describe('embedded (no Redis configured)', () => {
       expect(getCache()).toBe(c)
       const loadProfile = c.wrap('user_profile', async (id: number) => ({ id }), '1h')
       expect(await loadProfile(7)).toEqual({ id: 7 })
-      expect(await c.get('user_profile:[7]')).toEqual({ id: 7 })
+      expect(await c.get('user_profile:7')).toEqual({ id: 7 })
     } finally {
       setDefaultCache(undefined)
     }
@@ -222,7 +222,7 @@ describe('with Redis', () => {
       redisUrl: server.url,
       fallbackDb: join(tmp.dir, 'killed.db'),
       namespace,
-      breaker: { resetTimeout: '1s', timeout: '100ms' },
+      breaker: { resetTimeout: '1s', callTimeout: '100ms' },
     })
     try {
       await c.ready()

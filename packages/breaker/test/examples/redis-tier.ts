@@ -6,7 +6,7 @@ import { redisStore } from '@tiercache/store-redis'
 const l2 = withBreaker(redisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }), {
   failureThreshold: 5, // 5 failures in a row open the breaker
   resetTimeout: '30s', // then every call fails fast for 30 s, before a probe
-  timeout: '250ms', // no Redis call may take longer, even if Redis never answers
+  callTimeout: '250ms', // no Redis call may take longer, even if Redis never answers
 })
 l2.on('stateChange', ({ from, to, reason }) => console.warn(`redis breaker: ${from} -> ${to} (${reason})`))
 

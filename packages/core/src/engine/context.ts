@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, clockTimers, preciseNow, systemClock } from '../clock.js'
-import { optionalDuration } from '../duration.js'
+import { optionalDuration, resolveTimeUnit, type TimeUnit } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, isTierCacheError } from '../errors.js'
 import { Emitter } from '../events.js'
 import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from '../keys.js'
@@ -51,6 +51,8 @@ export class EngineContext {
   readonly strict: boolean
   /** Longest wait for one remote tier operation, in ms (Infinity: none). */
   readonly tierTimeout: number
+  /** What a bare number of time means in this cache's options and calls. */
+  readonly timeUnit: TimeUnit
   readonly counters: Counters = {
     hits: 0,
     misses: 0,
@@ -90,7 +92,8 @@ export class EngineContext {
       throw new InvalidOptionError('maxKeyBytes must be a positive integer', { option: 'maxKeyBytes' })
     }
     this.strict = options.strict === true
-    this.tierTimeout = optionalDuration(options.tierTimeout, 5000, 'tierTimeout')
+    this.timeUnit = resolveTimeUnit(options.timeUnit)
+    this.tierTimeout = optionalDuration(options.tierTimeout, 5000, 'tierTimeout', this.timeUnit)
   }
 
   assertOpen(): void {

@@ -69,14 +69,15 @@ export class Engine {
       options.tagSyncInterval,
       options.bus ? Number.POSITIVE_INFINITY : 1000,
       'tagSyncInterval',
+      ctx.timeUnit,
     )
     const maxTracked = options.maxTrackedTags ?? 50_000
     if (!Number.isInteger(maxTracked) || maxTracked < 1) {
       throw new InvalidOptionError('maxTrackedTags must be a positive integer', { option: 'maxTrackedTags' })
     }
     this.#registry = new TagRegistry(maxTracked)
-    this.#defaults = defaultLoadOptions(options)
-    const busWait = optionalDuration(options.busWait, 250, 'busWait')
+    this.#defaults = defaultLoadOptions(options, ctx.timeUnit)
+    const busWait = optionalDuration(options.busWait, 250, 'busWait', ctx.timeUnit)
     this.observers = new Observers(options.l1SampleEvery, ctx.logger)
     this.tiers = new TierSet(ctx, options.tiers)
     const tiers = this.tiers
@@ -149,6 +150,7 @@ export class Engine {
     const ctx = this.ctx
     return {
       emitter: ctx.emitter,
+      timeUnit: ctx.timeUnit,
       now: () => ctx.now(),
       setTimer: ctx.setTimer,
       clearTimer: ctx.clearTimer,
@@ -195,12 +197,17 @@ export class Engine {
 
   /** Resolves per-call `getOrSet` options against the cache defaults. Throws on bad input. */
   resolveLoadOptions(o: GetOrSetOptions | undefined): LoadOptions {
-    return resolveLoadOptions(o, this.#defaults)
+    return resolveLoadOptions(o, this.#defaults, this.ctx.timeUnit)
+  }
+
+  /** What a bare number of time means in this cache's options and calls. */
+  get timeUnit(): EngineContext['timeUnit'] {
+    return this.ctx.timeUnit
   }
 
   /** Resolves write options (ttl, grace, tags). Throws on bad input. */
   resolveSetOptions(o: SetOptions | undefined): WriteOptions {
-    return resolveWriteOptions(o, this.#defaults)
+    return resolveWriteOptions(o, this.#defaults, this.ctx.timeUnit)
   }
 
   /** Reports a write or invalidation to observers when its promise settles. */

@@ -244,10 +244,10 @@ export class Loads {
           : new LoaderFailedError(reason ?? `loader for "${flight.request.key}" failed`, { key: rel })
       },
       setTtl: (value) => {
-        ttl = parseDuration(value, 'ttl')
+        ttl = parseDuration(value, 'ttl', ctx.timeUnit)
       },
       setGrace: (value) => {
-        grace = parseDuration(value, 'grace')
+        grace = parseDuration(value, 'grace', ctx.timeUnit)
       },
       setTags: (value) => {
         tags = normalizeTags(value)

@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.js'
+import { parseDuration, type TimeUnit } from '../duration.js'
 import { InvalidOptionError } from '../errors.js'
 import { normalizeTags } from '../tags.js'
 import type { CacheOptions, GetOrSetOptions, Loader, SetOptions } from '../types.js'
@@ -34,45 +34,55 @@ export interface LoadRequest {
   readonly opts: LoadOptions
 }
 
-function resolve(o: GetOrSetOptions | CacheOptions | undefined, d: LoadOptions | undefined): LoadOptions {
+function resolve(
+  o: GetOrSetOptions | CacheOptions | undefined,
+  d: LoadOptions | undefined,
+  unit: TimeUnit,
+): LoadOptions {
   const refreshAhead = o?.refreshAhead ?? d?.refreshAhead ?? 0
   if (typeof refreshAhead !== 'number' || !(refreshAhead >= 0 && refreshAhead < 1)) {
     throw new InvalidOptionError('refreshAhead must be a number in [0, 1)', { option: 'refreshAhead' })
   }
   return {
-    ttl: o?.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : (d?.ttl ?? 3_600_000),
-    grace: o?.grace !== undefined ? parseDuration(o.grace, 'grace') : (d?.grace ?? 0),
+    ttl: o?.ttl !== undefined ? parseDuration(o.ttl, 'ttl', unit) : (d?.ttl ?? 3_600_000),
+    grace: o?.grace !== undefined ? parseDuration(o.grace, 'grace', unit) : (d?.grace ?? 0),
     tags: normalizeTags((o as GetOrSetOptions | undefined)?.tags),
     graceBackoff:
       o?.graceBackoff !== undefined
         ? parseDuration(o.graceBackoff, 'graceBackoff')
         : (d?.graceBackoff ?? 5000),
     swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
-    softTimeout: o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout') : d?.softTimeout,
-    hardTimeout: o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout') : d?.hardTimeout,
+    softTimeout: o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout', unit) : d?.softTimeout,
+    hardTimeout: o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout', unit) : d?.hardTimeout,
     refreshAhead,
     forceFresh: (o as GetOrSetOptions | undefined)?.forceFresh === true,
     lockTimeout:
-      o?.lockTimeout !== undefined ? parseDuration(o.lockTimeout, 'lockTimeout') : (d?.lockTimeout ?? 10_000),
+      o?.lockTimeout !== undefined
+        ? parseDuration(o.lockTimeout, 'lockTimeout', unit)
+        : (d?.lockTimeout ?? 10_000),
   }
 }
 
-/** The cache-wide defaults, from `createCache` options. Throws on bad input. */
-export function defaultLoadOptions(options: CacheOptions): LoadOptions {
-  return resolve(options, undefined)
+/** The cache-wide defaults, from `createCache` options (bare numbers in `unit`). Throws on bad input. */
+export function defaultLoadOptions(options: CacheOptions, unit: TimeUnit): LoadOptions {
+  return resolve(options, undefined, unit)
 }
 
 /** Per-call `getOrSet` options resolved against the defaults. Throws on bad input. */
-export function resolveLoadOptions(o: GetOrSetOptions | undefined, defaults: LoadOptions): LoadOptions {
-  return o === undefined ? defaults : resolve(o, defaults)
+export function resolveLoadOptions(
+  o: GetOrSetOptions | undefined,
+  defaults: LoadOptions,
+  unit: TimeUnit,
+): LoadOptions {
+  return o === undefined ? defaults : resolve(o, defaults, unit)
 }
 
 /** Per-call write options resolved against the defaults. Throws on bad input. */
-export function resolveWriteOptions(o: SetOptions | undefined, defaults: LoadOptions): WriteOptions {
+export function resolveWriteOptions(o: SetOptions | undefined, defaults: LoadOptions, unit: TimeUnit): WriteOptions {
   if (o === undefined) return defaults
   return {
-    ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl') : defaults.ttl,
-    grace: o.grace !== undefined ? parseDuration(o.grace, 'grace') : defaults.grace,
+    ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl', unit) : defaults.ttl,
+    grace: o.grace !== undefined ? parseDuration(o.grace, 'grace', unit) : defaults.grace,
     tags: normalizeTags(o.tags),
   }
 }

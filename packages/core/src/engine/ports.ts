@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { TimeUnit } from '../duration.js'
 import type { Emitter } from '../events.js'
 import type { StoreEntry } from '../store.js'
 import type { Loader, WarmingStats } from '../types.js'
@@ -46,6 +47,8 @@ export type RefreshReason = 'refresh-ahead' | 'warming'
 /** What warming may ask of the engine. */
 export interface WarmingHost {
   readonly emitter: Emitter
+  /** What a bare number of time means in the cache's options. */
+  readonly timeUnit: TimeUnit
   now(): number
   setTimer(fn: () => void, ms: number): unknown
   clearTimer(handle: unknown): void

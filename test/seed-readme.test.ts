@@ -1,0 +1,49 @@
+/**
+ * The root README's "From the seed" section shows each seed snippet beside its TypeScript form.
+ * Those TypeScript forms are not run here; this test proves each of their lines is a line of
+ * packages/tiercache/test/seed.test.ts, which runs them and asserts what the seed says.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+
+const root = join(import.meta.dirname, '..')
+const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const seedTest = readFileSync(join(root, 'packages/tiercache/test/seed.test.ts'), 'utf8')
+const section = readme.slice(
+  readme.indexOf('## From the seed'),
+  readme.indexOf('### Where tiercache differs'),
+)
+const tsBlocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string)
+/** The seed document: shared/seed beside the repository (or beside the folder of worktrees). */
+function seedText(): string {
+  for (const up of ['..', '../..', '../../..']) {
+    const dir = join(root, up, 'shared', 'seed')
+    if (existsSync(dir)) {
+      return readdirSync(dir)
+        .filter((f) => f.endsWith('.txt'))
+        .map((f) => readFileSync(join(dir, f), 'utf8'))
+        .join('\n')
+    }
+  }
+  throw new Error(`the seed document (shared/seed) is not beside ${root}`)
+}
+const seedSeed = seedText()
+
+test('the section has a TypeScript form for each of the seed’s Python examples', () => {
+  const python = [...section.matchAll(/^```python\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string)
+  expect(python.length).toBe(14)
+  expect(tsBlocks.length).toBe(14)
+  // Quoted as the seed has them.
+  for (const block of python) expect(seedSeed).toContain(block.trimEnd())
+})
+
+test('every line of every TypeScript form is a line of the executable seed test', () => {
+  const lines = new Set(seedTest.split('\n').map((l) => l.trim()))
+  for (const block of tsBlocks) {
+    for (const line of block.split('\n').map((l) => l.trim())) {
+      if (line === '' || line.startsWith('import ')) continue
+      expect(lines.has(line), line).toBe(true)
+    }
+  }
+})
