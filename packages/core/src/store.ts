@@ -197,11 +197,12 @@ export interface Store<V = unknown> {
   /** True when the key holds an entry that is not physically expired. Capability `has`. */
   has?(key: string): MaybePromise<boolean>
   /**
-   * Writes a placeholder owned by `token` under `key` if the key holds no live entry (a missing or
-   * physically expired one), expiring after `ttl` milliseconds. Resolves `true` when it was
-   * written, `false` when the key holds an entry or another placeholder. A placeholder is never
-   * returned by `get`, `getMany` or `has`; `delete`, `deleteMany`, `deleteByPattern` and `clear`
-   * remove it; `set` and `setMany` replace it. Capability `conditionalSet`.
+   * Writes a placeholder owned by `token` under `key` if the key holds no live entry (it is
+   * missing, physically expired, or holds another placeholder, which is replaced), expiring after
+   * `ttl` milliseconds. Resolves `true` when it was written, `false` when the key holds an entry.
+   * A placeholder is never returned by `get`, `getMany` or `has`; `delete`, `deleteMany`,
+   * `deleteByPattern` and `clear` remove it; `set` and `setMany` replace it. Capability
+   * `conditionalSet`.
    */
   lease?(key: string, token: string, ttl: number): MaybePromise<boolean>
   /**

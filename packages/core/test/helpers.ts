@@ -159,8 +159,7 @@ export function remoteStore(
     },
     async lease(key, token, ttl) {
       count('lease')
-      const p = held.get(key)
-      if (live(key) !== undefined || (p !== undefined && p.until > clock.now())) return false
+      if (live(key) !== undefined) return false
       held.set(key, { token, until: clock.now() + ttl })
       return true
     },

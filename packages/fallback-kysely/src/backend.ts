@@ -43,8 +43,8 @@ export interface SqlBackend {
   /** Unexpired entries and their value bytes. */
   stats(now: number): MaybePromise<{ entries: number; bytes: number }>
   /**
-   * Inserts a lease placeholder row (see {@link placeholderRow}) unless `key` holds a live row;
-   * an expired row is replaced. Resolves whether it was inserted.
+   * Writes a lease placeholder row (see {@link placeholderRow}) unless `key` holds a live entry;
+   * an expired row or another placeholder is replaced. Resolves whether it was written.
    */
   lease(row: WriteRow, now: number): MaybePromise<boolean>
   /**

@@ -116,16 +116,37 @@ export class KyselyQueries implements SqlBackend {
   }
 
   async lease(row: WriteRow, now: number): Promise<boolean> {
-    await this.#db
+    const db = this.#db
+    await db
       .deleteFrom(this.#table)
       .where(COLUMNS.key, '=', row[0])
       .where(COLUMNS.staleUntil, '<=', now)
       .execute()
-    const insert = this.#db.insertInto(this.#table).values(toValues(row))
-    const result =
-      this.#dialect === 'mysql'
-        ? await insert.ignore().executeTakeFirst()
-        : await insert.onConflict((oc) => oc.column(COLUMNS.key).doNothing()).executeTakeFirst()
+    if (this.#dialect === 'mysql') {
+      // Another placeholder is replaced; otherwise insert unless the key holds an entry.
+      const taken = await db
+        .updateTable(this.#table)
+        .set({ [COLUMNS.value]: row[1], [COLUMNS.staleUntil]: row[4] })
+        .where(COLUMNS.key, '=', row[0])
+        .where(COLUMNS.createdAt, '=', PLACEHOLDER_CREATED_AT)
+        .executeTakeFirst()
+      if (Number(taken.numUpdatedRows) > 0) return true
+      const inserted = await db.insertInto(this.#table).values(toValues(row)).ignore().executeTakeFirst()
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0
+    }
+    const result = await db
+      .insertInto(this.#table)
+      .values(toValues(row))
+      .onConflict((oc) =>
+        oc
+          .column(COLUMNS.key)
+          .doUpdateSet((eb) => ({
+            [COLUMNS.value]: eb.ref(`excluded.${COLUMNS.value}`),
+            [COLUMNS.staleUntil]: eb.ref(`excluded.${COLUMNS.staleUntil}`),
+          }))
+          .where(sql.ref(`${this.#table}.${COLUMNS.createdAt}`), '=', PLACEHOLDER_CREATED_AT),
+      )
+      .executeTakeFirst()
     return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0
   }
 

@@ -63,7 +63,7 @@ export class SqliteStatements implements SqlBackend {
     const dropExpired = db.prepare(`DELETE FROM ${t} WHERE cache_key = ? AND stale_until <= ?`)
     const insertNew = db.prepare(
       `INSERT INTO ${t} (cache_key, value, created_at, fresh_until, stale_until, tags) VALUES (?, ?, ?, ?, ?, ?) ` +
-        'ON CONFLICT (cache_key) DO NOTHING',
+        `ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, stale_until = excluded.stale_until WHERE ${t}.created_at = -1`,
     )
     this.#lease = db.transaction((row: WriteRow, now: number) => {
       dropExpired.run(row[0], now)

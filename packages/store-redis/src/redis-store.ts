@@ -59,6 +59,15 @@ elseif string.byte(cur, 1) ~= 1 or string.sub(cur, 2, 9) ~= ARGV[2] then return 
 if ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
 return 1`
 
+/**
+ * `lease`: writes the placeholder `ARGV[1]` (expiring after `ARGV[2]` ms) unless the key holds an
+ * entry; another placeholder is replaced.
+ */
+const LEASE = `local cur = redis.call('GET', KEYS[1])
+if cur and string.byte(cur, 1) ~= 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`
+
 function placeholder(token: string): Buffer {
   return Buffer.concat([Buffer.of(PLACEHOLDER), Buffer.from(`L${token}`)])
 }
@@ -292,14 +301,14 @@ export class RedisStore implements Store<Uint8Array> {
   }
 
   /**
-   * Writes a lease placeholder if the key holds nothing (`SET key placeholder NX PX ttl`).
-   * Every write and delete of the key, a pattern delete or a clear removes it.
+   * Writes a lease placeholder unless the key holds an entry (a placeholder is replaced), in one
+   * Lua script. Every write and delete of the key, a pattern delete or a clear removes it.
    */
   async lease(key: string, token: string, ttl: number): Promise<boolean> {
     await this.#ready('lease', key)
     try {
-      const px = Math.max(1, Math.ceil(ttl))
-      return (await this.#cmd.set(this.prefix + key, placeholder(token), 'PX', px, 'NX')) === 'OK'
+      const px = String(Math.max(1, Math.ceil(ttl)))
+      return (await this.#cmd.eval(LEASE, 1, this.prefix + key, placeholder(token), px)) === 1
     } catch (e) {
       throw this.#conn.fail('lease', key, e)
     }

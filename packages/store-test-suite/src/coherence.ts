@@ -81,7 +81,7 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
     )
 
     test(
-      'a lease placeholder is invisible to get, getMany and has, and only one lease is granted',
+      'a lease placeholder is invisible to get, getMany and has; a later lease replaces it; an entry refuses it',
       withStore(
         leasing(async (store, ns) => {
           const key = `${ns}:leased`
@@ -90,9 +90,20 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
           if (store.getMany)
             expect(await store.getMany([key]), 'getMany of a leased key').toEqual([undefined])
           if (store.has) expect(await store.has(key), 'has of a leased key').toBe(false)
-          expect(await store.lease!(key, 'b', 60_000), 'a second lease on the key').toBe(false)
+          expect(await store.lease!(key, 'b', 60_000), 'a second lease on the key replaces the first').toBe(
+            true,
+          )
+          expect(
+            await store.conditionalSet!(key, entryFor(store, 'x'), { lease: 'a' }),
+            'a write on the replaced lease',
+          ).toBe(false)
+          expect(
+            await store.conditionalSet!(key, entryFor(store, 'x'), { lease: 'b' }),
+            'a write on the newer lease',
+          ).toBe(true)
           await store.set(`${ns}:live`, entryFor(store, 'v'))
           expect(await store.lease!(`${ns}:live`, 'c', 60_000), 'lease on a key holding an entry').toBe(false)
+          expect(liveValue(store, await store.get(`${ns}:live`)), 'the entry stays').toBe('v')
         }),
       ),
       timeout,

@@ -21,6 +21,7 @@ function mapStore(
   const store: Store<Uint8Array> = {
     name: 'map',
     kind: 'remote',
+    scope: 'shared',
     capabilities,
     get: async (key) => live(key),
     set: async (key, entry) => {

@@ -96,7 +96,7 @@ export class Engine {
       this.observers,
       options.bus !== undefined,
     )
-    this.#write = new WritePath(ctx, tiers, this.#read, leases)
+    this.#write = new WritePath(ctx, tiers, this.#read)
     this.#bus = options.bus ? new BusSync(ctx, options.bus, busWait) : undefined
     this.#flights = new FlightTable(ctx, this.#fence, tiers.all)
     this.#loads = new Loads(
@@ -122,7 +122,6 @@ export class Engine {
       this.#bus,
     )
     this.#mutations.onFlush(() => this.#loads.clearBackoff())
-    this.#mutations.onFlush(() => leases.clear())
     this.#stats = new Stats(ctx, tiers)
     for (const tier of tiers.all) {
       if (typeof tier.store.onStatusChange === 'function') {

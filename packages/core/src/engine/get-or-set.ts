@@ -140,7 +140,9 @@ export class Loads {
     const found = await this.#read.lookup(rel, {
       skipL1: true,
       wantStale: true,
-      leaseFor: this.#leaseFor(opts),
+      // With a distributed lock the loader runs only once the lock is held, and the read made
+      // then takes the leases: leases taken now would be replaced by the lock holder's.
+      ...(this.#lock === undefined ? { leaseFor: this.#leaseFor(opts) } : {}),
       onStale: (stale) => {
         flight.stale = stale
         if (flight.answer?.softExpired && !flight.invalidated)

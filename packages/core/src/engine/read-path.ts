@@ -326,7 +326,6 @@ export class ReadPath {
         const valid = (): boolean => this.#fence.allows(mark, rel, meta.tags)
         this.#ctx.background(this.writeBytes(tier, key, rel, entry, valid, 'backfill'))
       } else {
-        this.#leases.release(tier, key, condition)
         this.#ctx.background(
           this.#tiers
             .guard(tier, 'backfill', () => tier.store.conditionalSet!(key, entry, condition))

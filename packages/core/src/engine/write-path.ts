@@ -2,7 +2,6 @@ import { isTierCacheError, StoreError } from '../errors.js'
 import type { RemoteEntry, SetCondition } from '../store.js'
 import type { EngineContext } from './context.js'
 import { type Meta, makeEntry } from './entries.js'
-import type { LeaseBook } from './leases.js'
 import type { ReadPath } from './read-path.js'
 import type { Tier, TierOutcome, TierSet } from './tier-set.js'
 
@@ -22,13 +21,11 @@ export class WritePath {
   readonly #ctx: EngineContext
   readonly #tiers: TierSet
   readonly #read: ReadPath
-  readonly #leases: LeaseBook
 
-  constructor(ctx: EngineContext, tiers: TierSet, read: ReadPath, leases: LeaseBook) {
+  constructor(ctx: EngineContext, tiers: TierSet, read: ReadPath) {
     this.#ctx = ctx
     this.#tiers = tiers
     this.#read = read
-    this.#leases = leases
   }
 
   /** Writes values into the local tiers (this instance's own write). Returns the failures. */
@@ -117,7 +114,6 @@ export class WritePath {
         if (tier.conditional) {
           const condition = expect[tier.index]
           if (condition === undefined) return Promise.resolve<TierOutcome<void> | undefined>(undefined)
-          this.#leases.release(tier, key, condition)
           targets.push(tier)
           return tiers.attempt(
             tier,
