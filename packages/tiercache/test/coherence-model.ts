@@ -49,6 +49,7 @@ export type Step =
     }
   | { readonly kind: 'clear'; readonly by: number; readonly lead: number; readonly reads: readonly Read[] }
   | { readonly kind: 'warm'; readonly reads: readonly Read[] }
+  | { readonly kind: 'racedLoad'; readonly by: number; readonly on: number; readonly key: Key }
   | {
       readonly kind: 'busGap' | 'redisLoss' | 'redisRestart' | 'lostMessage'
       readonly by: number
@@ -100,7 +101,11 @@ export function steps(instances: number, length: number, faults = true): fc.Arbi
       reads: fc.array(read(), { minLength: 4, maxLength: 10 }),
     }) as fc.Arbitrary<Step>,
   ]
+  const raced = fc
+    .record({ kind: fc.constant('racedLoad'), by, on: by, key })
+    .filter((r) => r.by !== r.on) as fc.Arbitrary<Step>
   const weighted: fc.WeightedArbitrary<Step>[] = [
+    { weight: 1, arbitrary: raced },
     { weight: 6, arbitrary: mutations[0] as fc.Arbitrary<Step> },
     { weight: 2, arbitrary: mutations[1] as fc.Arbitrary<Step> },
     { weight: 1, arbitrary: mutations[2] as fc.Arbitrary<Step> },
@@ -139,6 +144,22 @@ class CountingBus implements Bus {
   instanceId: string | undefined
   #queue: Promise<void> = Promise.resolve()
   #n = 0
+  #held: Promise<void> | undefined
+  #release: (() => void) | undefined
+
+  /** Holds every delivery to this instance until {@link CountingBus.release}. */
+  hold(): void {
+    this.#held = new Promise((resolve) => {
+      this.#release = resolve
+    })
+  }
+
+  /** Lets held deliveries through, in order. */
+  release(): void {
+    this.#release?.()
+    this.#held = undefined
+    this.#release = undefined
+  }
 
   constructor(inner: RedisBus) {
     this.inner = inner
@@ -149,7 +170,9 @@ class CountingBus implements Bus {
       ...handlers,
       message: (m: BusMessage) => {
         const delay = (++this.#n * 7919) % 4
+        const held = this.#held
         this.#queue = this.#queue
+          .then(() => held)
           .then(() => (delay > 0 ? sleep(delay) : undefined))
           .then(() => {
             handlers.message(m)
@@ -418,6 +441,9 @@ export class World {
       case 'redisLoss':
         await this.server.command('FLUSHALL')
         return
+      case 'racedLoad':
+        await this.#racedLoad(s.by, s.on, s.key)
+        return
       case 'redisRestart': {
         const gaps = this.instances.map((w) => w.gaps)
         await this.server.kill()
@@ -479,6 +505,47 @@ export class World {
         }),
       ),
     )
+  }
+
+  /**
+   * The cross-instance race, made deterministic: instance `on` loads `key` (the key is cold); its
+   * loader reads the source, then waits until instance `by` has updated the source and deleted the
+   * key from every tier, and returns the value it read before; only then does `on` receive `by`'s
+   * bus message. A load result must not land in a shared tier after that delete.
+   */
+  async #racedLoad(by: number, on: number, key: Key): Promise<void> {
+    const writer = this.instances[by] as Instance
+    const loader = this.instances[on] as Instance
+    await writer.cache.delete(key) // cold everywhere
+    await this.delivered()
+    const read = async () => {
+      const value = this.#db.get(key) as string
+      readDone()
+      await gate
+      return value
+    }
+    let readDone!: () => void
+    const hasRead = new Promise<void>((resolve) => {
+      readDone = resolve
+    })
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const started = performance.now()
+    const load = loader.cache.getOrSet(key, read, { tags: [tagOf(key)] })
+    await hasRead
+    loader.bus.hold()
+    const done = this.#update([key])
+    await writer.cache.delete(key)
+    open()
+    this.#check('getOrSet (raced)', on, key, await load, started)
+    await sleep(5) // let any write of the loaded value land
+    loader.bus.release()
+    await this.delivered()
+    done()
+    for (const [i, w] of this.instances.entries())
+      this.#check('get after a raced load', i, key, await w.cache.get(key), performance.now())
   }
 
   /** After quiescence: what each instance serves, and what each tier would serve, is current. */

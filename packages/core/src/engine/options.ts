@@ -49,11 +49,13 @@ function resolve(
     tags: normalizeTags((o as GetOrSetOptions | undefined)?.tags),
     graceBackoff:
       o?.graceBackoff !== undefined
-        ? parseDuration(o.graceBackoff, 'graceBackoff')
+        ? parseDuration(o.graceBackoff, 'graceBackoff', unit)
         : (d?.graceBackoff ?? 5000),
     swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
-    softTimeout: o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout', unit) : d?.softTimeout,
-    hardTimeout: o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout', unit) : d?.hardTimeout,
+    softTimeout:
+      o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout', unit) : d?.softTimeout,
+    hardTimeout:
+      o?.hardTimeout !== undefined ? parseDuration(o.hardTimeout, 'hardTimeout', unit) : d?.hardTimeout,
     refreshAhead,
     forceFresh: (o as GetOrSetOptions | undefined)?.forceFresh === true,
     lockTimeout:
@@ -78,7 +80,11 @@ export function resolveLoadOptions(
 }
 
 /** Per-call write options resolved against the defaults. Throws on bad input. */
-export function resolveWriteOptions(o: SetOptions | undefined, defaults: LoadOptions, unit: TimeUnit): WriteOptions {
+export function resolveWriteOptions(
+  o: SetOptions | undefined,
+  defaults: LoadOptions,
+  unit: TimeUnit,
+): WriteOptions {
   if (o === undefined) return defaults
   return {
     ttl: o.ttl !== undefined ? parseDuration(o.ttl, 'ttl', unit) : defaults.ttl,
