@@ -2,7 +2,7 @@ import * as diagnostics from 'node:diagnostics_channel'
 import type { Duration } from './duration.js'
 import { Engine } from './engine.js'
 import { InvalidKeyError, InvalidOptionError } from './errors.js'
-import { validateKey, validateNamespace } from './keys.js'
+import { isPortableText, validateKey, validateNamespace } from './keys.js'
 import { escapePattern, parsePattern } from './pattern.js'
 import type {
   Cache,
@@ -78,7 +78,12 @@ class TierCache implements Cache {
 
   #rel(key: string): string {
     // Inline fast check; validateKey gives the typed error.
-    if (typeof key !== 'string' || key.length === 0 || key.length * 3 > this.#e.maxKeyBytes) {
+    if (
+      typeof key !== 'string' ||
+      key.length === 0 ||
+      key.length * 3 > this.#e.maxKeyBytes ||
+      !isPortableText(key)
+    ) {
       validateKey(key, this.#e.maxKeyBytes)
     }
     return this.#prefix === '' ? key : this.#prefix + key

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from './keys.js'
 import { compilePattern, escapePattern } from './pattern.js'
 import { defaultSerializer, type Serializer } from './serializer.js'
 import type { MaybePromise, RemoteEntry, Store, StoreEntry, StoreStats } from './store.js'
+import { validateStore } from './store-validation.js'
 import { normalizeTags, TagRegistry } from './tags.js'
 import type {
   CacheEvents,
@@ -272,9 +273,7 @@ export class Engine {
 
     const built: Tier[] = []
     for (const [index, store] of tiers.entries()) {
-      if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
-        throw new InvalidOptionError(`tiers[${index}] is not a Store`, { option: 'tiers' })
-      }
+      validateStore(store, index)
       const local = store.kind === 'memory'
       if (local) {
         if (claimedLocalStores.has(store)) {

@@ -25,6 +25,8 @@ export { decodeEntry, encodeEntry } from './entry-codec.js'
 export {
   CacheClosedError,
   DeserializationError,
+  ERROR_CODES,
+  type ErrorByCode,
   type ErrorCode,
   type ErrorContext,
   HardTimeoutError,
@@ -39,10 +41,11 @@ export {
   StoreError,
   StoreTimeoutError,
   TierCacheError,
+  type TierCacheErrorOf,
   type TierCacheErrorShape,
   ValueTooLargeError,
 } from './errors.js'
-export { DEFAULT_MAX_KEY_BYTES, validateKey, validateNamespace } from './keys.js'
+export { DEFAULT_MAX_KEY_BYTES, isPortableText, validateKey, validateNamespace } from './keys.js'
 export {
   compilePattern,
   escapePattern,
@@ -52,7 +55,7 @@ export {
   patternPrefix,
   patternToRegExp,
 } from './pattern.js'
-export { defaultSerializer, jsonSerializer, type Serializer } from './serializer.js'
+export { defaultSerializer, jsonSerializer, MAX_SERIALIZE_DEPTH, type Serializer } from './serializer.js'
 export { FrequencySketch } from './sketch.js'
 export type {
   MaybePromise,
