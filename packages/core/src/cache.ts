@@ -251,6 +251,9 @@ class TierCache implements Cache {
 
   invalidateTags(tags: readonly string[]): Promise<void> {
     try {
+      if (!Array.isArray(tags)) {
+        throw new InvalidOptionError('invalidateTags needs an array of tags', { option: 'tags' })
+      }
       const e = this.#e
       const run = (): Promise<void> =>
         e.observing

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Duration } from './duration.js'
-import { InvalidOptionError, TierCacheError } from './errors.js'
+import { InvalidOptionError, isTierCacheError, TierCacheError } from './errors.js'
 import type { Cache, GetOrSetOptions, WrapOptions, WrappedFunction } from './types.js'
 
 const DEFAULT_CACHE: unique symbol = Symbol.for('tiercache.defaultCache') as never
@@ -79,7 +79,17 @@ function stable(value: unknown, depth: number): string {
  * @param args - the arguments
  */
 export function argsKey(args: readonly unknown[]): string {
-  const text = stable(args, 0)
+  let text: string
+  try {
+    text = stable(args, 0)
+  } catch (cause) {
+    if (isTierCacheError(cause)) throw cause
+    // A getter or a Proxy trap of an argument threw.
+    throw new InvalidOptionError('cannot build a cache key from the arguments; pass options.key', {
+      option: 'key',
+      cause,
+    })
+  }
   return text.length <= 200 ? text : `#${createHash('sha256').update(text).digest('base64url')}`
 }
 
@@ -96,8 +106,16 @@ export function wrapFunction<A extends unknown[], R>(
   if (typeof fn !== 'function') throw new InvalidOptionError('wrap needs a function', { option: 'fn' })
   const keyFn = options?.key
   const keyFor = (...args: A): string => `${name}:${keyFn ? keyFn(...args) : argsKey(args)}`
-  const wrapped = ((...args: A) =>
-    cache.getOrSet(keyFor(...args), () => fn(...args) as Awaited<R>, options)) as WrappedFunction<A, R>
+  const wrapped = ((...args: A) => {
+    let key: string
+    try {
+      key = keyFor(...args)
+    } catch (error) {
+      // Like every other method, a refusal rejects the promise instead of throwing.
+      return Promise.reject(error)
+    }
+    return cache.getOrSet(key, () => fn(...args) as Awaited<R>, options)
+  }) as WrappedFunction<A, R>
   wrapped.invalidate = async (...args: A): Promise<void> => {
     await cache.delete(keyFor(...args))
   }
