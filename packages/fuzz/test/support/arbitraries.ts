@@ -288,7 +288,14 @@ export const normalisedValue: fc.Arbitrary<{ what: string; make: () => unknown }
   { what: 'an Error', make: () => new Error('e') },
   { what: 'a WeakMap', make: () => new WeakMap() },
   { what: 'symbol keys', make: () => ({ [Symbol('s')]: 1, a: 2 }) },
-  { what: 'a sparse array', make: () => [1, , 3] },
+  {
+    what: 'a sparse array',
+    make: () => {
+      const a: number[] = [1]
+      a[2] = 3
+      return a
+    },
+  },
   {
     what: 'a getter',
     make: () => ({
