@@ -12,8 +12,8 @@ import { anyValueGen, opArb, World } from './support/ops.js'
 import { check } from './support/settings.js'
 
 const configurations: [string, () => Promise<Harness>, { sequences: number; values: number }][] = [
-  ['memory only', memoryHarness, { sequences: 300, values: 150 }],
-  ['memory + Redis + SQLite', tieredHarness, { sequences: 120, values: 60 }],
+  ['memory only', memoryHarness, { sequences: 400, values: 150 }],
+  ['memory + Redis + SQLite', tieredHarness, { sequences: 200, values: 60 }],
 ]
 
 for (const [index, [name, make, runs]] of configurations.entries()) {

@@ -208,7 +208,29 @@ const leafOp: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.record({ op: fc.constant('deleteByPattern' as const), pattern: hostilePattern }),
+    arbitrary: fc.record({
+      op: fc.constant('deleteByPattern' as const),
+      // Patterns over the key pool meet stored keys; hostile ones test the refusals.
+      pattern: fc.oneof(
+        fc.constantFrom(
+          '*',
+          'a*',
+          '*-1',
+          'user:?',
+          '?',
+          'x\\*y',
+          'x*y',
+          '*1',
+          'A',
+          '🌍',
+          '??',
+          '*:*',
+          'a-?',
+          'ns*',
+        ),
+        hostilePattern,
+      ),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('invalidateTags' as const), tags: tagsArb }) },
   { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
