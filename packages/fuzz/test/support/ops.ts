@@ -555,7 +555,9 @@ export class World {
         const rel = keyOk(op.key) ? prefix + op.key : undefined
         const before = rel === undefined ? undefined : this.model.get(rel)
         const present = before?.long === true
-        if (op.op === 'set' || !present) judgeValue(v, op.value)
+        // A loader answering `undefined` is not an error: getOrSet answers it and caches nothing.
+        const skips = op.op === 'getOrSet' && op.value.kind === 'refused' && op.value.what === 'undefined'
+        if ((op.op === 'set' || !present) && !skips) judgeValue(v, op.value)
         const value = op.value.kind === 'claimed' ? op.value.value : op.value.make()
         let loaded = false
         const outcome = await this.#call(
@@ -581,6 +583,12 @@ export class World {
           return
         }
         if (!this.#accepted(name, v) || rel === undefined) return
+        if (skips && loaded) {
+          if (outcome.value !== undefined)
+            this.fail(`${name} with a loader answering undefined answered a value`)
+          await this.#expectTiers(rel, before, `after ${name} whose loader answered undefined`)
+          return
+        }
         if (op.op === 'getOrSet' && !loaded) {
           if (before === undefined) {
             // Found in the cache without the model knowing it: possible only for short-lived entries.
