@@ -14,7 +14,7 @@ import {
   TierCacheError,
 } from './errors.js'
 import { Emitter } from './events.js'
-import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from './keys.js'
+import { DEFAULT_MAX_KEY_BYTES, isPortableText, validateKey, validateNamespace } from './keys.js'
 import { compilePattern, escapePattern } from './pattern.js'
 import { defaultSerializer, type Serializer } from './serializer.js'
 import type { MaybePromise, RemoteEntry, Store, StoreEntry, StoreStats } from './store.js'
@@ -649,6 +649,7 @@ export class Engine {
     from = 0,
     onStale?: (found: Found) => void,
   ): Promise<{ fresh: Found | undefined; stale: Found | undefined }> {
+    if (!isPortableText(rel)) validateKey(rel, Number.POSITIVE_INFINITY) // reads skip it on L1 hits
     const tiers = this.tiers
     const epoch = this.#epoch
     let stale: Found | undefined
