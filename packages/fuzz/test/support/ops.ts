@@ -881,7 +881,9 @@ export class World {
         if (!keyOk(key)) cv.codes.add('E_INVALID_KEY')
         const rel = keyOk(key) ? prefix + key : undefined
         const before = rel === undefined ? undefined : this.model.get(rel)
-        if (!before?.long) judgeValue(cv, op.value)
+        // Like getOrSet, a wrapped function answering `undefined` is answered and not cached.
+        const skips = op.value.kind === 'refused' && op.value.what === 'undefined'
+        if (!before?.long && !skips) judgeValue(cv, op.value)
         if (!callOutcome.ok) {
           this.#refused('wrapped call', cv, callOutcome.error)
           if (rel !== undefined) await this.#expectTiers(rel, before, 'after a refused wrapped call')
@@ -889,6 +891,12 @@ export class World {
           return
         }
         if (!this.#accepted('wrapped call', cv) || rel === undefined || before !== undefined) return
+        if (skips) {
+          if (callOutcome.value !== undefined)
+            this.fail('a wrapped function answering undefined answered a value')
+          await this.#expectAbsent(rel, 'after a wrapped call that answered undefined')
+          return
+        }
         this.#remember(rel, op.value, value, 3_600_000, [])
         await this.#expectTiers(rel, this.model.get(rel), 'after a wrapped call')
         return
