@@ -2,7 +2,7 @@ import * as diagnostics from 'node:diagnostics_channel'
 import type { Duration } from './duration.js'
 import { Engine } from './engine/engine.js'
 import { InvalidKeyError, InvalidOptionError } from './errors.js'
-import { validateKey, validateNamespace } from './keys.js'
+import { isPortableText, validateKey, validateNamespace } from './keys.js'
 import { escapePattern, parsePattern } from './pattern.js'
 import type {
   Cache,
@@ -76,12 +76,25 @@ class TierCache implements Cache {
     this.namespacePath = prefix === '' ? engine.root : `${engine.root}:${prefix.slice(0, -1)}`
   }
 
+  /**
+   * The key relative to the root, with the cheap checks only (a non-empty string within the byte
+   * limit). Reads use it: a key that is not portable (a lone surrogate, NUL) can never be in L1,
+   * since every write checks it, so an L1 hit needs no scan of the key; on an L1 miss the engine
+   * checks it before any other tier is read (`Engine.lookup`).
+   */
   #rel(key: string): string {
     // Inline fast check; validateKey gives the typed error.
     if (typeof key !== 'string' || key.length === 0 || key.length * 3 > this.#e.maxKeyBytes) {
       validateKey(key, this.#e.maxKeyBytes)
     }
     return this.#prefix === '' ? key : this.#prefix + key
+  }
+
+  /** {@link TierCache.#rel} plus the portability check: for writes, deletes and batches. */
+  #relChecked(key: string): string {
+    const rel = this.#rel(key)
+    if (!isPortableText(key)) validateKey(key, this.#e.maxKeyBytes)
+    return rel
   }
 
   get<T = unknown>(key: string): Promise<T | undefined> {
@@ -102,12 +115,15 @@ class TierCache implements Cache {
   }
 
   peek<T = unknown>(key: string): T | undefined {
-    return this.#e.peek(this.#rel(key)) as T | undefined
+    const value = this.#e.peek(this.#rel(key))
+    // A miss may be a key no write could have stored: refuse it like every other method.
+    if (value === undefined && !isPortableText(key)) validateKey(key, this.#e.maxKeyBytes)
+    return value as T | undefined
   }
 
   set<T>(key: string, value: T, options?: SetOptions | Duration): Promise<void> {
     try {
-      const rel = this.#rel(key)
+      const rel = this.#relChecked(key)
       const o = this.#e.resolveSetOptions(setOptions(options))
       const e = this.#e
       const run = (): Promise<void> =>
@@ -155,7 +171,7 @@ class TierCache implements Cache {
   getMany<T = unknown>(keys: readonly string[]): Promise<(T | undefined)[]> {
     try {
       if (!Array.isArray(keys)) throw new InvalidKeyError('getMany needs an array of keys')
-      const rels = keys.map((k) => this.#rel(k))
+      const rels = keys.map((k) => this.#relChecked(k))
       this.#e.assertOpen()
       const e = this.#e
       const p = e.observing ? e.track('getMany', performance.now(), e.getMany(rels)) : e.getMany(rels)
@@ -175,7 +191,7 @@ class TierCache implements Cache {
             option: 'items',
           })
         }
-        return { rel: this.#rel(item.key), item }
+        return { rel: this.#relChecked(item.key), item }
       })
       const e = this.#e
       return e.observing ? e.track('setMany', performance.now(), e.setMany(prepared)) : e.setMany(prepared)
@@ -187,7 +203,7 @@ class TierCache implements Cache {
   deleteMany(keys: readonly string[]): Promise<number> {
     try {
       if (!Array.isArray(keys)) throw new InvalidKeyError('deleteMany needs an array of keys')
-      const rels = keys.map((k) => this.#rel(k))
+      const rels = keys.map((k) => this.#relChecked(k))
       const e = this.#e
       return e.observing ? e.track('deleteMany', performance.now(), e.deleteMany(rels)) : e.deleteMany(rels)
     } catch (error) {
@@ -207,7 +223,7 @@ class TierCache implements Cache {
 
   delete(key: string): Promise<boolean> {
     try {
-      const rel = this.#rel(key)
+      const rel = this.#relChecked(key)
       const e = this.#e
       const run = (): Promise<boolean> =>
         e.observing ? e.track('delete', performance.now(), e.delete(rel)) : e.delete(rel)
@@ -238,6 +254,9 @@ class TierCache implements Cache {
 
   invalidateTags(tags: readonly string[]): Promise<void> {
     try {
+      if (!Array.isArray(tags)) {
+        throw new InvalidOptionError('invalidateTags needs an array of tags', { option: 'tags' })
+      }
       const e = this.#e
       const run = (): Promise<void> =>
         e.observing

@@ -11,23 +11,33 @@
 
 const BRAND: unique symbol = Symbol.for('tiercache.error') as never
 
-/** Every stable error code tiercache uses. */
-export type ErrorCode =
-  | 'E_INVALID_KEY'
-  | 'E_INVALID_VALUE'
-  | 'E_INVALID_DURATION'
-  | 'E_INVALID_OPTION'
-  | 'E_INVALID_PATTERN'
-  | 'E_SERIALIZE'
-  | 'E_DESERIALIZE'
-  | 'E_VALUE_TOO_LARGE'
-  | 'E_STORE'
-  | 'E_STORE_TIMEOUT'
-  | 'E_CIRCUIT_OPEN'
-  | 'E_LOADER_FAILED'
-  | 'E_HARD_TIMEOUT'
-  | 'E_CLOSED'
-  | (string & {})
+/**
+ * Every stable error code a tiercache package throws, in one closed list. The table in core's
+ * README lists the same codes (a test checks that they agree); a package that needs a new code
+ * adds it here first.
+ */
+export const ERROR_CODES = [
+  'E_INVALID_KEY',
+  'E_INVALID_VALUE',
+  'E_INVALID_DURATION',
+  'E_INVALID_OPTION',
+  'E_INVALID_PATTERN',
+  'E_SERIALIZE',
+  'E_DESERIALIZE',
+  'E_VALUE_TOO_LARGE',
+  'E_UNSUPPORTED',
+  'E_STORE',
+  'E_STORE_TIMEOUT',
+  'E_CIRCUIT_OPEN',
+  'E_DRIVER_MISSING',
+  'E_LOADER_FAILED',
+  'E_HARD_TIMEOUT',
+  'E_CLOSED',
+  'E_NO_CACHE',
+] as const
+
+/** A stable error code: one of {@link ERROR_CODES}. A closed union: no other string is a code. */
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** Context fields an error may carry. All optional. */
 export interface ErrorContext {
@@ -79,8 +89,61 @@ function opts(ctx: ErrorContext | undefined): ErrorOptions | undefined {
 }
 
 /**
+ * The error type each code narrows to in {@link isTierCacheError}. Codes thrown by adapter
+ * packages are described by their shape (`E_CIRCUIT_OPEN` from `@tiercache/breaker`,
+ * `E_DRIVER_MISSING` from `@tiercache/fallback-kysely`), since core does not import them.
+ */
+export interface ErrorByCode {
+  /** {@link InvalidKeyError}: empty, non-string, too long, ill-formed UTF-16 or NUL. */
+  E_INVALID_KEY: InvalidKeyError
+  /** {@link InvalidValueError}: `undefined`. */
+  E_INVALID_VALUE: InvalidValueError
+  /** {@link InvalidDurationError}: negative, NaN, malformed. */
+  E_INVALID_DURATION: InvalidDurationError
+  /** {@link InvalidOptionError}: bad options, tags, namespaces, stores. */
+  E_INVALID_OPTION: InvalidOptionError & { readonly option?: string }
+  /** {@link InvalidPatternError}: empty, trailing lone `\`, ill-formed UTF-16 or NUL. */
+  E_INVALID_PATTERN: InvalidPatternError
+  /** {@link SerializationError}: functions, symbols, cycles, too deep, throwing getters. */
+  E_SERIALIZE: SerializationError
+  /** {@link DeserializationError}: stored bytes that cannot be decoded. */
+  E_DESERIALIZE: DeserializationError
+  /** {@link ValueTooLargeError}: an entry above a store's `maxEntryBytes`. */
+  E_VALUE_TOO_LARGE: ValueTooLargeError
+  /** A {@link TierCacheError}: an operation a tier cannot do (`deleteByPattern`). */
+  E_UNSUPPORTED: TierCacheError
+  /** {@link StoreError}: a backend failed. */
+  E_STORE: StoreError
+  /** {@link StoreTimeoutError}: a store call ran past its timeout. */
+  E_STORE_TIMEOUT: StoreTimeoutError
+  /** `CircuitOpenError` of `@tiercache/breaker`: refused without I/O while the breaker is open. */
+  E_CIRCUIT_OPEN: StoreError & {
+    /** When the next probe is allowed (epoch ms), if known. */
+    readonly retryAt: number | undefined
+  }
+  /** `DriverNotInstalledError` of `@tiercache/fallback-kysely`: a database driver is missing. */
+  E_DRIVER_MISSING: StoreError & {
+    /** The npm package to install. */
+    readonly driver: string
+  }
+  /** {@link LoaderFailedError}: a loader called `ctx.fail()`. */
+  E_LOADER_FAILED: LoaderFailedError
+  /** {@link HardTimeoutError}: `hardTimeout` elapsed without a stale value. */
+  E_HARD_TIMEOUT: HardTimeoutError
+  /** {@link CacheClosedError} (or a store's `StoreError`): a call after `close()`. */
+  E_CLOSED: TierCacheError
+  /** A {@link TierCacheError}: `getCache()` before `setDefaultCache()`. */
+  E_NO_CACHE: TierCacheError
+}
+
+/** The error `isTierCacheError(e, code)` narrows to: the class of that code, with `code` set. */
+export type TierCacheErrorOf<C extends ErrorCode> = ErrorByCode[C] & { readonly code: C }
+
+/**
  * True when `error` is an error thrown by any copy of tiercache. Checks a global brand and the
- * `E_` code, never `instanceof`, so it works across duplicate installs.
+ * `E_` code, never `instanceof`, so it works across duplicate installs. With a `code`, it also
+ * requires that code and narrows the type to its class (`isTierCacheError(e, 'E_STORE_TIMEOUT')`
+ * gives access to `e.timeout`).
  *
  * @param error - anything caught
  * @param code - when given, also require this exact code
@@ -89,6 +152,8 @@ function opts(ctx: ErrorContext | undefined): ErrorOptions | undefined {
  * try { await cache.set('', 1) } catch (e) { if (isTierCacheError(e, 'E_INVALID_KEY')) ... }
  * ```
  */
+export function isTierCacheError<C extends ErrorCode>(error: unknown, code: C): error is TierCacheErrorOf<C>
+export function isTierCacheError(error: unknown): error is TierCacheErrorShape
 export function isTierCacheError(error: unknown, code?: ErrorCode): error is TierCacheErrorShape {
   if (typeof error !== 'object' || error === null) return false
   const c = (error as { code?: unknown }).code

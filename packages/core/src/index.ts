@@ -27,6 +27,8 @@ export { decodeEntry, encodeEntry } from './entry-codec.js'
 export {
   CacheClosedError,
   DeserializationError,
+  ERROR_CODES,
+  type ErrorByCode,
   type ErrorCode,
   type ErrorContext,
   HardTimeoutError,
@@ -41,10 +43,11 @@ export {
   StoreError,
   StoreTimeoutError,
   TierCacheError,
+  type TierCacheErrorOf,
   type TierCacheErrorShape,
   ValueTooLargeError,
 } from './errors.js'
-export { DEFAULT_MAX_KEY_BYTES, validateKey, validateNamespace } from './keys.js'
+export { DEFAULT_MAX_KEY_BYTES, isPortableText, validateKey, validateNamespace } from './keys.js'
 export {
   compilePattern,
   escapePattern,
@@ -54,7 +57,7 @@ export {
   patternPrefix,
   patternToRegExp,
 } from './pattern.js'
-export { defaultSerializer, jsonSerializer, type Serializer } from './serializer.js'
+export { defaultSerializer, jsonSerializer, MAX_SERIALIZE_DEPTH, type Serializer } from './serializer.js'
 export { FrequencySketch } from './sketch.js'
 export type {
   MaybePromise,

@@ -1,4 +1,4 @@
-import { DeserializationError, SerializationError } from './errors.js'
+import { DeserializationError, isTierCacheError, SerializationError } from './errors.js'
 
 /**
  * Turns values into bytes for remote tiers and back. The engine calls `serialize` once per write
@@ -23,6 +23,12 @@ const TAG = '~t'
 const PLAIN = 0x4a // 'J': the payload is plain JSON
 const TAGGED = 0x54 // 'T': the payload is JSON with tagged special values
 const MAX_DEPTH_UNCHECKED = 48
+/**
+ * Deepest nesting of arrays, objects, maps and sets the default serializer encodes: 1,000
+ * levels. A deeper value is refused with `SerializationError` (`E_SERIALIZE`) instead of
+ * overflowing the call stack.
+ */
+export const MAX_SERIALIZE_DEPTH = 1000
 
 type Path = (string | number)[]
 
@@ -31,6 +37,21 @@ function fail(what: string, path: Path): never {
     ? ` at ${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`
     : ''
   throw new SerializationError(`cannot serialize ${what}${at}`)
+}
+
+function tooDeep(path: Path): never {
+  throw new SerializationError(
+    `cannot serialize a value nested more than ${MAX_SERIALIZE_DEPTH} levels deep${path.length ? ` (at ${path.slice(0, 8).join('.')}…)` : ''}`,
+  )
+}
+
+/** Defines `out[k]`, so an own `__proto__` key stays an own property instead of a prototype. */
+function put(out: Record<string, unknown>, k: string, value: unknown): void {
+  if (k === '__proto__') {
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true })
+  } else {
+    out[k] = value
+  }
 }
 
 function isPlainObject(v: object): boolean {
@@ -51,7 +72,10 @@ function needsTags(v: unknown, depth: number, stack: object[]): boolean {
       return !Number.isFinite(v) || (v === 0 && 1 / v < 0)
     case 'object': {
       if (v === null) return false
-      if (depth > MAX_DEPTH_UNCHECKED && stack.includes(v)) fail('a circular structure', [])
+      if (depth > MAX_DEPTH_UNCHECKED) {
+        if (stack.includes(v)) fail('a circular structure', [])
+        if (depth >= MAX_SERIALIZE_DEPTH) tooDeep([])
+      }
       if (Array.isArray(v)) {
         stack.push(v)
         for (let i = 0; i < v.length; i++) {
@@ -113,6 +137,7 @@ function encodeTagged(v: unknown, path: Path, stack: object[]): unknown {
   if (v === null) return null
   const obj = v as object
   if (stack.includes(obj)) fail('a circular structure', path)
+  if (stack.length >= MAX_SERIALIZE_DEPTH) tooDeep(path)
   stack.push(obj)
   try {
     if (Array.isArray(obj)) {
@@ -160,7 +185,7 @@ function encodeTagged(v: unknown, path: Path, stack: object[]): unknown {
     for (const k in obj) {
       if (!Object.hasOwn(obj, k)) continue
       path.push(k)
-      out[k] = encodeTagged((obj as Record<string, unknown>)[k], path, stack)
+      put(out, k, encodeTagged((obj as Record<string, unknown>)[k], path, stack))
       path.pop()
     }
     return Object.hasOwn(out, TAG) ? { [TAG]: 'O', v: out } : out
@@ -238,12 +263,38 @@ function encodeText(marker: number, text: string): Buffer {
   return out
 }
 
+const isStackOverflow = (error: unknown): boolean =>
+  error instanceof RangeError && /call stack/i.test(error.message)
+
+/** What the value's own code threw (a getter, `toJSON`, a Proxy trap), as an `E_SERIALIZE`. */
+function serializeFailure(cause: unknown): Error {
+  if (isTierCacheError(cause)) return cause
+  if (isStackOverflow(cause)) {
+    return new SerializationError('cannot serialize a value nested this deeply (the call stack overflowed)', {
+      cause,
+    })
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  return new SerializationError(`cannot serialize the value: ${reason}`, { cause })
+}
+
+function isUndefinedTag(encoded: unknown): boolean {
+  return (
+    typeof encoded === 'object' &&
+    encoded !== null &&
+    (encoded as Record<string, unknown>)[TAG] === 'U' &&
+    Object.keys(encoded).length === 1
+  )
+}
+
 /**
  * The default serializer. Round-trips JSON data plus `Date`, `BigInt`, `Map`, `Set`,
  * `Buffer`, `Uint8Array` and other typed arrays, `ArrayBuffer`, `RegExp`, `NaN`, `±Infinity`,
- * `-0`, `undefined` inside arrays and objects, and objects that use the reserved key `~t`.
- * Class instances come back as plain objects (own enumerable properties, or their `toJSON()`).
- * Functions, symbols and circular structures are refused with a `SerializationError`.
+ * `-0`, `undefined` inside arrays and objects, own `__proto__` keys, and objects that use the
+ * reserved key `~t`. Class instances come back as plain objects (own enumerable properties, or
+ * their `toJSON()`). Functions, symbols, circular structures, values nested more than
+ * {@link MAX_SERIALIZE_DEPTH} (1,000) levels deep, and values whose getters, `toJSON` or Proxy
+ * traps throw are refused with a `SerializationError` (`E_SERIALIZE`, the thrown error as `cause`).
  *
  * Plain JSON data costs one scan plus `JSON.stringify` to encode and only `JSON.parse` to
  * decode; values with special types take a tagged path.
@@ -252,20 +303,35 @@ export const defaultSerializer: Serializer = {
   name: 'tiercache-json',
   serialize(value: unknown): Uint8Array {
     if (value === undefined) fail('undefined', [])
-    if (!needsTags(value, 0, [])) return encodeText(PLAIN, JSON.stringify(value))
-    return encodeText(TAGGED, JSON.stringify(encodeTagged(value, [], [])))
+    try {
+      if (!needsTags(value, 0, [])) return encodeText(PLAIN, JSON.stringify(value))
+      const encoded = encodeTagged(value, [], [])
+      // A top-level toJSON() that answers undefined would be cached as a miss.
+      if (isUndefinedTag(encoded)) fail('a value whose toJSON() returns undefined', [])
+      return encodeText(TAGGED, JSON.stringify(encoded))
+    } catch (error) {
+      throw serializeFailure(error)
+    }
   },
   deserialize(bytes: Uint8Array): unknown {
-    const buf = asBuffer(bytes)
-    const marker = buf[0]
     let parsed: unknown
+    let marker: number | undefined
     try {
+      const buf = asBuffer(bytes)
+      marker = buf[0]
       parsed = JSON.parse(buf.toString('utf8', 1))
     } catch (cause) {
       throw new DeserializationError('stored bytes are not valid JSON', { cause })
     }
     if (marker === PLAIN) return parsed
-    if (marker === TAGGED) return decodeTagged(parsed)
+    if (marker === TAGGED) {
+      try {
+        return decodeTagged(parsed)
+      } catch (cause) {
+        if (isTierCacheError(cause)) throw cause
+        throw new DeserializationError('stored bytes hold a malformed tagged value', { cause })
+      }
+    }
     throw new DeserializationError(`unknown serializer marker ${String(marker)}`)
   },
 }

@@ -7,9 +7,9 @@
  * `runStoreSuite` from `@tiercache/store-test-suite`.
  *
  * Rules every store follows:
- * - Keys are opaque strings of at most a few KiB. The engine builds them as `<namespace>:<key>`,
- *   where a namespace path never contains glob characters; a store never interprets `:` except
- *   in {@link Store.clear}.
+ * - Keys are opaque strings of at most a few KiB, always well-formed UTF-16 without NUL (the
+ *   engine refuses others). The engine builds them as `<namespace>:<key>`, where a namespace path
+ *   never contains glob characters; a store never interprets `:` except in {@link Store.clear}.
  * - `get` never returns an entry whose `staleUntil` has passed (physical expiry), and never
  *   throws for a missing key.
  * - Failures throw `StoreError` (code `E_STORE` or more specific) naming the store, the

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from './errors.js'
+import { isPortableText, portabilityProblem } from './keys.js'
 
 /** Most tags one entry may carry. */
 export const MAX_TAGS_PER_ENTRY = 64
@@ -8,8 +9,9 @@ export const MAX_TAG_LENGTH = 256
 const NO_TAGS: readonly string[] = Object.freeze([])
 
 /**
- * Checks a tag list: an array of at most 64 non-empty strings of at most 256 characters.
- * Duplicates are removed.
+ * Checks a tag list: an array of at most 64 non-empty strings of at most 256 characters, each
+ * well-formed UTF-16 without NUL (tags become keys of invalidation records in every shared
+ * tier). Duplicates are removed.
  *
  * @throws InvalidOptionError (`E_INVALID_OPTION`)
  */
@@ -28,6 +30,9 @@ export function normalizeTags(tags: unknown, option = 'tags'): readonly string[]
           option,
         },
       )
+    }
+    if (!isPortableText(tag)) {
+      throw new InvalidOptionError(`a tag ${portabilityProblem(tag)}`, { option })
     }
   }
   return tags.length === 1 ? [tags[0] as string] : [...new Set(tags as string[])]

@@ -453,6 +453,20 @@ export async function warm<T>(
   options: WarmOptions<T>,
 ): Promise<WarmSummary> {
   engine.assertOpen()
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('warm: options must be an object', { option: 'options' })
+  }
+  const iterable =
+    typeof source === 'object' &&
+    source !== null &&
+    (typeof (source as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function' ||
+      typeof (source as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function')
+  if (!iterable) {
+    throw new InvalidOptionError(
+      'warm needs an array or iterable of keys, or an (async) iterable of { key, value } entries',
+      { option: 'source' },
+    )
+  }
   const concurrency = intOption(options.concurrency, 16, 'concurrency', 1, 10_000)
   const loader = options.loader
   if (loader !== undefined && typeof loader !== 'function') {
@@ -483,19 +497,25 @@ export async function warm<T>(
       ? (source as AsyncIterable<string | SetManyItem<T>>)[Symbol.asyncIterator]()
       : (source as Iterable<string>)[Symbol.iterator]()
   let exhausted = false
-  const next = async (): Promise<string | SetManyItem<T> | undefined> => {
+  // An `undefined` item is an item (refused below), not the end of the source.
+  const next = async (): Promise<{ item: string | SetManyItem<T> } | undefined> => {
     if (exhausted) return undefined
     const r = await iterator.next()
     if (r.done) {
       exhausted = true
       return undefined
     }
-    return r.value
+    return { item: r.value }
   }
 
   const one = async (item: string | SetManyItem<T>): Promise<void> => {
-    const key = typeof item === 'string' ? item : item?.key
+    const key = typeof item === 'string' ? item : typeof item === 'object' && item !== null ? item.key : item
     try {
+      if (typeof item !== 'string' && (typeof item !== 'object' || item === null)) {
+        throw new InvalidOptionError('warm: each item must be a key or a { key, value } entry', {
+          option: 'source',
+        })
+      }
       if (typeof item === 'string') {
         if (loader === undefined)
           throw new InvalidOptionError('warm: a list of keys needs options.loader', { option: 'loader' })
@@ -519,9 +539,9 @@ export async function warm<T>(
 
   const workers = Array.from({ length: concurrency }, async () => {
     for (;;) {
-      const item = await next()
-      if (item === undefined) return
-      await one(item)
+      const got = await next()
+      if (got === undefined) return
+      await one(got.item)
     }
   })
   await Promise.all(workers)

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Duration } from './duration.js'
-import { InvalidOptionError, TierCacheError } from './errors.js'
+import { InvalidOptionError, isTierCacheError, TierCacheError } from './errors.js'
 import type { Cache, GetOrSetOptions, WrapOptions, WrappedFunction } from './types.js'
 
 const DEFAULT_CACHE: unique symbol = Symbol.for('tiercache.defaultCache') as never
@@ -94,7 +94,16 @@ export function argsKey(args: readonly unknown[]): string {
   if (args.length === 1 && (t === 'string' || t === 'number' || t === 'boolean' || t === 'bigint')) {
     text = Object.is(only, -0) ? '0' : String(only)
   } else {
-    text = stable(args, 0)
+    try {
+      text = stable(args, 0)
+    } catch (cause) {
+      if (isTierCacheError(cause)) throw cause
+      // A getter or a Proxy trap of an argument threw.
+      throw new InvalidOptionError('cannot build a cache key from the arguments; pass options.key', {
+        option: 'key',
+        cause,
+      })
+    }
   }
   return text.length <= 200 ? text : `#${createHash('sha256').update(text).digest('base64url')}`
 }
@@ -114,11 +123,14 @@ function memoize<A extends unknown[], R>(
   const keyFor = (...args: A): string => `${name}:${keyFn ? keyFn(...args) : argsKey(args)}`
   const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
     const that = self === undefined ? this : self()
-    return cache().getOrSet(
-      keyFor(...args),
-      () => fn.apply(that, args) as Awaited<R>,
-      getOrSetOptions as GetOrSetOptions,
-    )
+    let key: string
+    try {
+      key = keyFor(...args)
+    } catch (error) {
+      // Like every other method, a refusal rejects the promise instead of throwing.
+      return Promise.reject(error)
+    }
+    return cache().getOrSet(key, () => fn.apply(that, args) as Awaited<R>, getOrSetOptions as GetOrSetOptions)
   } as WrappedFunction<A, R>
   wrapped.invalidate = async (...args: A): Promise<void> => {
     await cache().delete(keyFor(...args))

@@ -62,6 +62,7 @@ export class FsStore implements Store<Uint8Array> {
 
   readonly #dir: string | undefined
   #ready: Promise<string> | undefined
+  #closed = false
 
   /**
    * @param dir - directory for the files, created if missing and never deleted; omit it for a
@@ -145,8 +146,12 @@ export class FsStore implements Store<Uint8Array> {
     return this.#deleteWhere('deleteByPattern', compilePattern(pattern))
   }
 
-  /** Removes the directory if the store made it (no `dir` given). A directory you gave stays. */
+  /**
+   * Removes the directory if the store made it (no `dir` given). A directory you gave stays.
+   * Later calls reject with a `StoreError` (`E_CLOSED`) instead of making a new directory.
+   */
   async close(): Promise<void> {
+    this.#closed = true
     const made = this.#dir === undefined ? this.#ready : undefined
     this.#ready = undefined
     const dir = await made?.catch(() => undefined)
@@ -204,6 +209,17 @@ export class FsStore implements Store<Uint8Array> {
 
   /** Runs a filesystem operation and reports its failure as a `StoreError`. */
   async #run<T>(operation: string, key: string | undefined, fn: (dir: string) => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      throw new StoreError(
+        `${this.name} ${operation} failed: the store is closed`,
+        {
+          store: this.name,
+          operation,
+          key,
+        },
+        'E_CLOSED',
+      )
+    }
     try {
       return await fn(await this.#directory())
     } catch (cause) {

@@ -60,6 +60,7 @@ test("the suite README's list of checks is the suite's list of tests", () => {
     test: (name) => void names.push(name),
     expect,
     create: () => fsStore(),
+    failing: () => fsStore(),
   })
   const readme = read('packages/store-test-suite/README.md')
   const section = readme.slice(readme.indexOf('## What it checks'))

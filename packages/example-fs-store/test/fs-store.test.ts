@@ -25,12 +25,21 @@ async function caught(fn: () => unknown): Promise<unknown> {
   throw new Error('expected a failure')
 }
 
-// The same suite on a given directory, with a size limit and the capabilities pinned.
+/** A path whose parent is a file: every filesystem call under it fails (ENOTDIR). */
+const unusable = (): string => {
+  const file = join(root, `file-${++dirs}`)
+  writeFileSync(file, '')
+  return join(file, 'cache')
+}
+
+// The same suite on a given directory, with a size limit, the capabilities pinned, and a store
+// whose directory cannot exist for the failure tests.
 runStoreSuite({
   describe,
   test,
   expect,
   create: () => fsStore(freshDir(), { maxEntryBytes: 64 * 1024, name: 'files' }),
+  failing: () => fsStore(unusable(), { name: 'files' }),
   capabilities: { deleteByPattern: true, close: true },
   name: 'fsStore on a given directory, with maxEntryBytes',
 })

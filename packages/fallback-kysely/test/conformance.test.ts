@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { freePort } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
 import { type KyselyStoreConnection, kyselyStore } from '../src/index.js'
 import { dropStoreTables, MYSQL_URL, POSTGRES_URL, serverKysely, uniqueTable } from './helpers.js'
@@ -40,7 +41,18 @@ const suites: [string, () => KyselyStoreConnection, keyof typeof serverTables | 
   ['MariaDB', () => ({ mysql: MYSQL_URL }), 'mysql'],
 ]
 
+/** Connections that fail every call: a database file under a file, servers on a port nothing listens on. */
+const blocker = join(dir, 'not-a-directory')
+writeFileSync(blocker, '')
+const failing: Record<string, (() => Promise<KyselyStoreConnection>) | undefined> = {
+  'SQLite file': async () => ({ sqlite: join(blocker, 'cache.db') }),
+  'SQLite :memory:': undefined,
+  PostgreSQL: async () => ({ postgres: `postgres://postgres@127.0.0.1:${await freePort()}/test` }),
+  MariaDB: async () => ({ mysql: `mysql://root@127.0.0.1:${await freePort()}/test` }),
+}
+
 for (const [name, connection, server] of suites) {
+  const down = failing[name]
   runStoreSuite({
     describe,
     test,
@@ -50,6 +62,9 @@ for (const [name, connection, server] of suites) {
       if (server) serverTables[server].add(table)
       return kyselyStore(connection(), { table, maxEntryBytes: 1024 * 1024, poolSize: 4 })
     },
+    ...(down
+      ? { failing: async () => kyselyStore(await down(), { table: uniqueTable(), poolSize: 1 }) }
+      : {}),
     capabilities,
     // Generous: the check right after a write must not race a busy CI machine.
     ttlGranularity: 100,

@@ -1,5 +1,5 @@
 import { runStoreSuite } from '@tiercache/store-test-suite'
-import { type RedisServer, startRedis } from '@tiercache/test-servers'
+import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisStore } from '../src/index.js'
 import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
@@ -26,6 +26,13 @@ runStoreSuite({
   test,
   expect,
   create: () => redisStore({ url: server.url, prefix: uniquePrefix('std') }),
+  // A port nothing listens on: every call must reject with a StoreError, never read as a miss.
+  failing: async () =>
+    redisStore({
+      url: `redis://127.0.0.1:${await freePort()}`,
+      prefix: uniquePrefix('down'),
+      commandTimeout: 500,
+    }),
   capabilities,
   ttlGranularity: 50,
   name: 'redisStore conformance (standalone)',

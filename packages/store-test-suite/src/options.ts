@@ -36,6 +36,14 @@ export interface StoreSuiteOptions {
    */
   readonly create: () => Store<any> | Promise<Store<any>>
   /**
+   * Creates a store whose backend fails every call: a server that is not running, a dropped
+   * table, a file where its directory should be. When given, the suite checks that every
+   * operation rejects with a `StoreError` naming the store and the operation, within a third of
+   * `timeout`, instead of answering as if the key were missing. Without it that test is not
+   * registered.
+   */
+  readonly failing?: () => Store<any> | Promise<Store<any>>
+  /**
    * The capabilities the store must declare. When given, the suite checks the store declares
    * exactly these. When omitted, the store's own declaration is trusted and its optional
    * methods are tested.

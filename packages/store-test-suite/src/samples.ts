@@ -40,7 +40,10 @@ export function valueSamples(): Record<string, unknown> {
   }
 }
 
-/** Keys with every character class that trips pattern translations. */
+/**
+ * Key fragments that trip pattern translations and key normalisation: glob, LIKE and RegExp
+ * characters, `:`, `\`, non-ASCII, upper case and a trailing space.
+ */
 export const TRICKY_KEY_PARTS: readonly string[] = [
   'star*key',
   'question?key',
@@ -53,6 +56,8 @@ export const TRICKY_KEY_PARTS: readonly string[] = [
   'ünïcödé-日本-🌍',
   'caret^dollar$',
   'quote\'double"',
+  'MixedCase',
+  'trailing ',
 ]
 
 /** Checks two values are the same shape and content, stricter than deep equality. */

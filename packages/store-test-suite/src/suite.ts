@@ -20,6 +20,9 @@ const CAPABILITY_NAMES = [
   'close',
 ] as const
 
+/** Codes a store failure may carry. */
+const STORE_FAILURE_CODES: readonly string[] = ['E_STORE', 'E_STORE_TIMEOUT', 'E_CIRCUIT_OPEN', 'E_CLOSED']
+
 let counter = 0
 function uniqueNamespace(): string {
   counter++
@@ -28,12 +31,44 @@ function uniqueNamespace(): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** How a call ended: its value, its error, or nothing within the deadline. */
+type Settled = { ok: true; value: unknown } | { ok: false; error: unknown } | { ok: 'hung' }
+
+/** Runs `fn`, never rejecting; reports a call that has not settled after `ms` as hung. */
+async function settle(fn: () => unknown, ms: number): Promise<Settled> {
+  let timer: NodeJS.Timeout | undefined
+  const hung = new Promise<Settled>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: 'hung' }), ms)
+  })
+  const run = (async (): Promise<Settled> => {
+    try {
+      return { ok: true, value: await fn() }
+    } catch (error) {
+      return { ok: false, error }
+    }
+  })()
+  try {
+    return await Promise.race([run, hung])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function show(value: unknown): string {
+  if (value instanceof Uint8Array) return `${value.constructor.name}(${value.byteLength})`
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value)
+  if (typeof value === 'object' && value !== null)
+    return `an object (${Object.keys(value).slice(0, 5).join(', ')})`
+  return String(value)
+}
+
 /**
  * Registers the conformance tests for a {@link Store} with your test runner. Every rule of the
- * Store contract has a test; a store passes when every test passes.
+ * Store contract has a test, and every assertion carries a message naming the rule it checks; a
+ * store passes when every test passes.
  *
- * @param options - the runner's `describe`/`test`/`expect`, a `create` factory, and the expected
- *   capabilities
+ * @param options - the runner's `describe`/`test`/`expect`, a `create` factory, the expected
+ *   capabilities, and optionally a `failing` factory for the failure tests
  * @example
  * ```ts
  * import { describe, expect, test } from 'vitest'
@@ -48,6 +83,8 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
   const serializer = options.serializer ?? defaultSerializer
   const granularity = options.ttlGranularity ?? 100
   const timeout = options.timeout ?? 30_000
+  /** How long one call may take before the suite calls it hung (well inside the test timeout). */
+  const callDeadline = Math.max(1000, Math.floor(timeout / 3))
 
   /** Runs `fn` with a fresh store and a unique namespace, closing the store afterwards. */
   const withStore = (fn: (store: Store<any>, ns: string) => Promise<void>) => async (): Promise<void> => {
@@ -59,7 +96,7 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     }
   }
 
-  const caps = async (store: Store<any>): Promise<StoreCapabilities> => store.capabilities
+  const caps = (store: Store<any>): StoreCapabilities => store.capabilities
 
   /** Builds an entry of the right kind for the store. */
   const entryFor = (
@@ -79,32 +116,84 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     }
   }
 
-  /** Decodes what a store returned to the live value. */
-  const decoded = (store: Store<any>, entry: StoreEntry<any>): unknown =>
-    store.kind === 'memory' ? entry.value : serializer.deserialize(entry.value as Uint8Array)
+  /** Decodes what a store returned to the live value; names `kind` when the value has the wrong form. */
+  const decoded = (store: Store<any>, entry: StoreEntry<any>, label: string): unknown => {
+    if (store.kind === 'memory') return entry.value
+    const bytes = entry.value as unknown
+    if (!(bytes instanceof Uint8Array)) {
+      throw new Error(
+        `${label}: the store returned ${show(bytes)} where a kind: 'remote' store returns the Uint8Array it was given ` +
+          `(a store that keeps live values declares kind: 'memory')`,
+      )
+    }
+    return serializer.deserialize(bytes)
+  }
 
   const expectSame = (actual: unknown, expected: unknown, label: string): void => {
     expect(sameValue(actual, expected, label), label).toBeUndefined()
   }
 
-  const has = async (store: Store<any>, key: string): Promise<boolean> => (await store.get(key)) !== undefined
+  const present = async (store: Store<any>, key: string): Promise<boolean> =>
+    (await store.get(key)) !== undefined
 
   const title = options.name ?? 'store conformance'
   describe(title, () => {
     test(
       'declares a name, a kind and its capabilities',
       withStore(async (store) => {
-        expect(typeof store.name).toBe('string')
-        expect(store.name.length > 0).toBe(true)
-        expect(store.kind === 'memory' || store.kind === 'remote').toBe(true)
-        expect(typeof store.capabilities).toBe('object')
+        expect(typeof store.name, 'store.name is a string').toBe('string')
+        expect(store.name.length > 0, 'store.name is not empty').toBe(true)
+        expect(
+          store.kind === 'memory' || store.kind === 'remote',
+          `store.kind is 'memory' or 'remote' (got ${show(store.kind)})`,
+        ).toBe(true)
+        expect(
+          typeof store.capabilities === 'object' && store.capabilities !== null,
+          'store.capabilities is an object',
+        ).toBe(true)
         for (const name of CAPABILITY_NAMES) {
           const declared = store.capabilities[name] === true
-          if (declared)
-            expect(typeof store[name], `capability ${name} is declared but not implemented`).toBe('function')
-          if (options.capabilities) {
-            expect(declared, `capability ${name}`).toBe(options.capabilities[name] === true)
+          if (declared) {
+            expect(typeof store[name], `capability ${name} is declared, so store.${name} is a function`).toBe(
+              'function',
+            )
           }
+          if (options.capabilities) {
+            expect(declared, `capability ${name} is declared exactly as pinned in the suite's options`).toBe(
+              options.capabilities[name] === true,
+            )
+          }
+        }
+        for (const method of ['get', 'set', 'delete', 'clear'] as const) {
+          expect(typeof store[method], `store.${method} is a function`).toBe('function')
+        }
+      }),
+      timeout,
+    )
+
+    test(
+      "kind matches what the store keeps: the live value ('memory') or the bytes ('remote')",
+      withStore(async (store, ns) => {
+        const key = `${ns}:kind`
+        const value = { probe: [1, 'two'] }
+        const entry = entryFor(store, value)
+        const wrote = await settle(() => store.set(key, entry), callDeadline)
+        expect(
+          wrote.ok,
+          `set() of ${store.kind === 'memory' ? 'a live value' : 'bytes'} succeeds (the engine gives kind: '${store.kind}' stores ${store.kind === 'memory' ? "live values; a store that keeps bytes declares kind: 'remote'" : "bytes; a store that keeps live values declares kind: 'memory'"}), got ${wrote.ok === false ? String(wrote.error) : 'no answer'}`,
+        ).toBe(true)
+        const got = await store.get(key)
+        expect(got !== undefined, 'get after set returns the entry').toBe(true)
+        if (store.kind === 'memory') {
+          expect(
+            Object.is(got!.value, value),
+            "kind is 'memory', so get() returns the very object given to set(); a store that copies or encodes values declares kind: 'remote'",
+          ).toBe(true)
+        } else {
+          expect(
+            got!.value instanceof Uint8Array,
+            `kind is 'remote', so get() returns the bytes given to set() (got ${show(got!.value)}); a store that keeps live values declares kind: 'memory'`,
+          ).toBe(true)
         }
       }),
       timeout,
@@ -113,32 +202,42 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       'get of a missing key resolves undefined and does not throw',
       withStore(async (store, ns) => {
-        expect(await store.get(`${ns}:missing`)).toBeUndefined()
+        const got = await store.get(`${ns}:missing`)
+        expect(got, `get of a missing key resolves undefined (got ${show(got)})`).toBeUndefined()
       }),
       timeout,
     )
 
     const samples = valueSamples()
     test(
-      'round-trips every value shape',
+      'round-trips every value shape, and leaves the given bytes untouched',
       withStore(async (store, ns) => {
         for (const [name, value] of Object.entries(samples)) {
           const key = `${ns}:value:${name}`
           const entry = entryFor(store, value)
+          const copy = store.kind === 'remote' ? Buffer.from(entry.value as Uint8Array) : undefined
           await store.set(key, entry)
-          const got = await store.get(key)
-          expect(got, `get after set of ${name}`).toBeDefined()
-          if (store.kind === 'memory') {
-            expect(got!.value, `memory stores keep the live value (${name})`).toBe(value)
-          } else {
-            const bytes = got!.value as Uint8Array
-            expect(bytes instanceof Uint8Array, `remote stores return bytes (${name})`).toBe(true)
+          if (copy !== undefined) {
             expect(
-              Buffer.from(bytes).equals(Buffer.from(entry.value as Uint8Array)),
-              `bytes of ${name}`,
+              copy.equals(Buffer.from(entry.value as Uint8Array)),
+              `set() of ${name} leaves the bytes it was given unchanged (they are shared with the other tiers)`,
             ).toBe(true)
           }
-          expectSame(decoded(store, got!), value, name)
+          const got = await store.get(key)
+          expect(got !== undefined, `get after set of ${name} returns the entry`).toBe(true)
+          const live = decoded(store, got!, name)
+          if (store.kind === 'memory') {
+            expect(
+              Object.is(got!.value, value),
+              `a kind: 'memory' store keeps the live value (${name})`,
+            ).toBe(true)
+          } else {
+            expect(
+              Buffer.from(got!.value as Uint8Array).equals(copy as Buffer),
+              `bytes of ${name} read back exactly as written`,
+            ).toBe(true)
+          }
+          expectSame(live, value, name)
         }
       }),
       timeout,
@@ -149,12 +248,12 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       withStore(async (store, ns) => {
         const now = Date.now()
         const cases: Omit<StoreEntry, 'value'>[] = [
-          { createdAt: now - 5_000, freshUntil: now + 10_000, staleUntil: now + 70_000, tags: [] },
+          { createdAt: now - 5_001, freshUntil: now + 10_003, staleUntil: now + 70_007, tags: [] },
           {
             createdAt: now,
             freshUntil: now + 1,
             staleUntil: NEVER,
-            tags: ['user:1', 'tag with space', 'ünï:🌍', '*?%_'],
+            tags: ['user:1', 'tag with space', 'ünï:🌍', '*?%_', 'Case'],
           },
           { createdAt: now - 1, freshUntil: now - 1, staleUntil: now + 60_000, tags: ['stale-but-kept'] },
         ]
@@ -162,12 +261,15 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
           const key = `${ns}:meta:${i}`
           await store.set(key, entryFor(store, { i }, meta))
           const got = await store.get(key)
-          expect(got, `entry ${i}`).toBeDefined()
-          expect(got!.createdAt, `createdAt ${i}`).toBe(meta.createdAt)
-          expect(got!.freshUntil, `freshUntil ${i}`).toBe(meta.freshUntil)
-          expect(got!.staleUntil, `staleUntil ${i}`).toBe(meta.staleUntil)
-          expect([...got!.tags], `tags ${i}`).toEqual([...meta.tags])
-          expectSame(decoded(store, got!), { i }, `value ${i}`)
+          expect(
+            got !== undefined,
+            `entry ${i} (staleUntil ${meta.staleUntil === NEVER ? 'NEVER' : '+60 s or more'}) is stored`,
+          ).toBe(true)
+          expect(got!.createdAt, `createdAt of entry ${i}, to the millisecond`).toBe(meta.createdAt)
+          expect(got!.freshUntil, `freshUntil of entry ${i}, to the millisecond`).toBe(meta.freshUntil)
+          expect(got!.staleUntil, `staleUntil of entry ${i}, to the millisecond`).toBe(meta.staleUntil)
+          expect([...got!.tags], `tags of entry ${i}, in order`).toEqual([...meta.tags])
+          expectSame(decoded(store, got!, `value ${i}`), { i }, `value ${i}`)
         }
       }),
       timeout,
@@ -181,68 +283,87 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
         const second = entryFor(store, { second: true }, { tags: ['b', 'c'], freshUntil: Date.now() + 5_000 })
         await store.set(key, second)
         const got = await store.get(key)
-        expectSame(decoded(store, got!), { second: true }, 'value')
-        expect([...got!.tags]).toEqual(['b', 'c'])
-        expect(got!.freshUntil).toBe(second.freshUntil)
+        expect(got !== undefined, 'the key holds an entry after the second set').toBe(true)
+        expectSame(decoded(store, got!, 'value'), { second: true }, 'value after overwrite')
+        expect([...got!.tags], 'tags after overwrite are the second write’s, not merged').toEqual(['b', 'c'])
+        expect(got!.freshUntil, 'freshUntil after overwrite').toBe(second.freshUntil)
       }),
       timeout,
     )
 
     test(
-      'never returns an entry past its staleUntil (physical expiry)',
+      'never returns an entry past its staleUntil (physical expiry), from get, has or getMany',
       withStore(async (store, ns) => {
         const past = `${ns}:expired`
         await store.set(
           past,
           entryFor(store, 'old', { staleUntil: Date.now() - 1, freshUntil: Date.now() - 10 }),
         )
-        expect(await store.get(past), 'an entry written already expired').toBeUndefined()
+        expect(await store.get(past), 'get() of an entry written already past its staleUntil').toBeUndefined()
 
-        const soon = `${ns}:soon`
+        // One key per reader, each read first by that reader: a get() that deletes what it finds
+        // expired must not hide a has() or getMany() that ignores expiry.
+        const byGet = `${ns}:soon:get`
+        const byHas = `${ns}:soon:has`
+        const byGetMany = `${ns}:soon:getMany`
         const now = Date.now()
-        await store.set(soon, entryFor(store, 'soon', { freshUntil: now, staleUntil: now + granularity * 3 }))
+        for (const key of [byGet, byHas, byGetMany]) {
+          await store.set(
+            key,
+            entryFor(store, 'soon', { freshUntil: now, staleUntil: now + granularity * 3 }),
+          )
+        }
         expect(
-          await has(store, soon),
-          'present before staleUntil (freshness is not the store’s business)',
+          await present(store, byGet),
+          'present before staleUntil even though freshUntil passed (freshness is not the store’s business)',
         ).toBe(true)
         await sleep(granularity * 5 + 20)
-        expect(await store.get(soon), 'absent after staleUntil').toBeUndefined()
-        if (store.capabilities.has) expect(await store.has!(soon), 'has() after staleUntil').toBe(false)
-        if (store.capabilities.getMany) {
-          const [one] = await store.getMany!([soon])
-          expect(one, 'getMany after staleUntil').toBeUndefined()
+        if (store.capabilities.has) {
+          expect(await store.has!(byHas), 'has() after staleUntil, before any get()').toBe(false)
         }
+        if (store.capabilities.getMany) {
+          const [one] = await store.getMany!([byGetMany])
+          expect(one, 'getMany() after staleUntil, before any get()').toBeUndefined()
+        }
+        expect(await store.get(byGet), 'get() after staleUntil').toBeUndefined()
       }),
       timeout,
     )
 
     test(
-      'delete removes a key and tolerates missing keys',
+      'delete removes a key, resolves whether it existed, and tolerates missing keys',
       withStore(async (store, ns) => {
         const key = `${ns}:del`
         await store.set(key, entryFor(store, 1))
-        expect(await store.delete(key)).toBe(true)
-        expect(await store.get(key)).toBeUndefined()
+        expect(await store.delete(key), 'delete of an existing key resolves true').toBe(true)
+        expect(await store.get(key), 'get after delete').toBeUndefined()
         const again = await store.delete(key)
-        expect(typeof again).toBe('boolean')
-        await store.delete(`${ns}:never-existed`)
+        expect(typeof again, 'delete of a deleted key resolves a boolean').toBe('boolean')
+        const missing = await settle(() => store.delete(`${ns}:never-existed`), callDeadline)
+        expect(missing.ok, 'delete of a key that never existed does not throw').toBe(true)
       }),
       timeout,
     )
 
     test(
-      'keys with special characters are stored and read literally',
+      'keys with special characters are stored and read literally (case and spaces included)',
       withStore(async (store, ns) => {
         const keys = [...TRICKY_KEY_PARTS.map((p) => `${ns}:${p}`), `${ns}:${'k'.repeat(900)}`]
         for (const [i, key] of keys.entries()) await store.set(key, entryFor(store, i))
         for (const [i, key] of keys.entries()) {
           const got = await store.get(key)
-          expect(got, `key ${key.slice(0, 60)}`).toBeDefined()
-          expectSame(decoded(store, got!), i, `value of ${key.slice(0, 60)}`)
+          expect(got !== undefined, `key ${show(key)} is found`).toBe(true)
+          expectSame(decoded(store, got!, key), i, `value of key ${show(key)}`)
         }
-        // A lookalike key must not be found.
-        expect(await store.get(`${ns}:star_key`)).toBeUndefined()
-        expect(await store.get(`${ns}:percentXkey`)).toBeUndefined()
+        // Lookalike keys must not be found.
+        for (const lookalike of [
+          `${ns}:star_key`,
+          `${ns}:percentXkey`,
+          `${ns}:mixedcase`,
+          `${ns}:trailing`,
+        ]) {
+          expect(await store.get(lookalike), `lookalike key ${show(lookalike)} is not found`).toBeUndefined()
+        }
       }),
       timeout,
     )
@@ -252,11 +373,15 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
       withStore(async (store, ns) => {
         const target = `${ns}a`
         const inTarget = [`${target}:1`, `${target}:x:y`, `${target}:sub:deep:key`]
-        const survivors = [`${ns}ab:1`, `${ns}b:1`, `${ns}:1`, `${ns}a-other:1`, `${target}x:1`]
+        const survivors = [`${ns}ab:1`, `${ns}b:1`, `${ns}:1`, `${ns}a-other:1`, `${target}x:1`, target]
         for (const key of [...inTarget, ...survivors]) await store.set(key, entryFor(store, key))
         await store.clear(target)
-        for (const key of inTarget) expect(await store.get(key), `${key} cleared`).toBeUndefined()
-        for (const key of survivors) expect(await has(store, key), `${key} survives`).toBe(true)
+        for (const key of inTarget) {
+          expect(await store.get(key), `${key} is cleared by clear(${show(target)})`).toBeUndefined()
+        }
+        for (const key of survivors) {
+          expect(await present(store, key), `${key} survives clear(${show(target)})`).toBe(true)
+        }
       }),
       timeout,
     )
@@ -264,10 +389,32 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       "clear('') removes every key the store holds",
       withStore(async (store, ns) => {
-        const keys = [`${ns}:1`, `${ns}x:2`, `${ns}:a:b`]
+        const keys = [`${ns}:1`, `${ns}x:2`, `${ns}:a:b`, 'x', ':lead']
         for (const key of keys) await store.set(key, entryFor(store, key))
         await store.clear('')
-        for (const key of keys) expect(await store.get(key), key).toBeUndefined()
+        for (const key of keys) expect(await store.get(key), `${key} is cleared by clear('')`).toBeUndefined()
+      }),
+      timeout,
+    )
+
+    test(
+      "clear('') leaves the keys of another store on the same backend",
+      withStore(async (store, ns) => {
+        // `create` gives each store its own prefix or table: clear('') of one must not reach the other.
+        const other = await create()
+        try {
+          const key = `${ns}:neighbour`
+          await other.set(key, entryFor(other, 'kept'))
+          await store.set(key, entryFor(store, 'cleared'))
+          await store.clear('')
+          expect(await store.get(key), "the store's own key is cleared").toBeUndefined()
+          expect(
+            await present(other, key),
+            "clear('') of one store leaves the keys of another store made by create() (clear only under the store's own prefix or table)",
+          ).toBe(true)
+        } finally {
+          await other.close?.()
+        }
       }),
       timeout,
     )
@@ -285,12 +432,14 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
         )
         await Promise.all(writes.map((e) => store.set(key, e)))
         const got = await store.get(key)
-        expect(got).toBeDefined()
-        const value = decoded(store, got!) as { writer: number; payload: string }
+        expect(got !== undefined, 'the key holds an entry after 50 concurrent writes').toBe(true)
+        const value = decoded(store, got!, 'value') as { writer: number; payload: string }
         const i = value.writer
-        expect(value.payload).toBe('x'.repeat(i * 10))
-        expect([...got!.tags], 'metadata belongs to the same write as the value').toEqual([`w${i}`])
-        expect(got!.freshUntil).toBe(writes[i]!.freshUntil)
+        expect(value.payload, 'the value is whole').toBe('x'.repeat(i * 10))
+        expect([...got!.tags], 'the tags belong to the same write as the value').toEqual([`w${i}`])
+        expect(got!.freshUntil, 'freshUntil belongs to the same write as the value').toBe(
+          writes[i]!.freshUntil,
+        )
       }),
       timeout,
     )
@@ -304,7 +453,8 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
           const value = Buffer.alloc(1024 * 1024, 7)
           await store.set(key, entryFor(store, value))
           const got = await store.get(key)
-          expectSame(decoded(store, got!), value, '1 MiB value')
+          expect(got !== undefined, 'a 1 MiB value is stored (no maxEntryBytes declared)').toBe(true)
+          expectSame(decoded(store, got!, '1 MiB value'), value, '1 MiB value')
           return
         }
         const fits = entryFor(store, 'fits')
@@ -312,18 +462,18 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
           store.kind === 'memory' ? { ...fits, size: n } : { ...fits, value: Buffer.alloc(n, 120), size: n }
         const atLimit = sized(limit)
         await store.set(key, atLimit)
-        expect(await has(store, key), 'an entry of exactly maxEntryBytes is stored').toBe(true)
+        expect(await present(store, key), `an entry of exactly maxEntryBytes (${limit}) is stored`).toBe(true)
         const over = { ...sized(limit + 1), createdAt: atLimit.createdAt + 1 }
-        let error: unknown
-        try {
-          await store.set(key, over)
-        } catch (e) {
-          error = e
-        }
-        expect(isTierCacheError(error, 'E_VALUE_TOO_LARGE'), 'refused with E_VALUE_TOO_LARGE').toBe(true)
+        const refused = await settle(() => store.set(key, over), callDeadline)
+        expect(refused.ok, `an entry of maxEntryBytes + 1 (${limit + 1}) is refused`).toBe(false)
+        const error = refused.ok === false ? refused.error : undefined
+        expect(
+          isTierCacheError(error, 'E_VALUE_TOO_LARGE'),
+          `the refusal is a ValueTooLargeError (E_VALUE_TOO_LARGE), got ${String(error)}`,
+        ).toBe(true)
         const kept = await store.get(key)
-        expect(kept, 'the key keeps its previous entry').toBeDefined()
-        expect(kept!.createdAt).toBe(atLimit.createdAt)
+        expect(kept !== undefined, 'after a refused write the key keeps its previous entry').toBe(true)
+        expect(kept!.createdAt, 'the previous entry is unchanged').toBe(atLimit.createdAt)
       }),
       timeout,
     )
@@ -331,13 +481,13 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       'has() reports presence (when declared)',
       withStore(async (store, ns) => {
-        if (!(await caps(store)).has) return
+        if (!caps(store).has) return
         const key = `${ns}:has`
-        expect(await store.has!(key)).toBe(false)
+        expect(await store.has!(key), 'has() of a missing key').toBe(false)
         await store.set(key, entryFor(store, 0))
-        expect(await store.has!(key)).toBe(true)
+        expect(await store.has!(key), 'has() after set').toBe(true)
         await store.delete(key)
-        expect(await store.has!(key)).toBe(false)
+        expect(await store.has!(key), 'has() after delete').toBe(false)
       }),
       timeout,
     )
@@ -345,32 +495,38 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       'getMany / setMany / deleteMany (when declared) keep order and match single operations',
       withStore(async (store, ns) => {
-        const c = await caps(store)
+        const c = caps(store)
         const keys = Array.from({ length: 25 }, (_, i) => `${ns}:batch:${i}`)
+        const even = keys.filter((_, i) => i % 2 === 0)
         if (c.setMany) {
-          await store.setMany!(
-            keys.filter((_, i) => i % 2 === 0).map((k) => [k, entryFor(store, k)] as const),
-          )
+          await store.setMany!(even.map((k) => [k, entryFor(store, k)] as const))
         } else {
-          for (const k of keys.filter((_, i) => i % 2 === 0)) await store.set(k, entryFor(store, k))
+          for (const k of even) await store.set(k, entryFor(store, k))
         }
-        for (const [i, k] of keys.entries()) expect(await has(store, k), k).toBe(i % 2 === 0)
+        for (const [i, k] of keys.entries()) {
+          expect(await present(store, k), `${k} ${i % 2 === 0 ? 'written' : 'not written'} by setMany`).toBe(
+            i % 2 === 0,
+          )
+        }
         if (c.getMany) {
           const many = await store.getMany!(keys)
-          expect(many.length).toBe(keys.length)
+          expect(many.length, 'getMany() answers one slot per key, missing keys included').toBe(keys.length)
           for (const [i, k] of keys.entries()) {
-            if (i % 2 === 0) expectSame(decoded(store, many[i]!), k, `getMany slot ${i}`)
-            else expect(many[i], `getMany slot ${i}`).toBeUndefined()
+            if (i % 2 === 0) {
+              expect(many[i] !== undefined, `getMany slot ${i} holds ${k}`).toBe(true)
+              expectSame(decoded(store, many[i]!, `getMany slot ${i}`), k, `getMany slot ${i}`)
+            } else expect(many[i], `getMany slot ${i} (a missing key) is undefined`).toBeUndefined()
           }
-          expect((await store.getMany!([])).length).toBe(0)
+          expect((await store.getMany!([])).length, 'getMany([]) answers []').toBe(0)
         }
         if (c.deleteMany) {
           const n = await store.deleteMany!(keys.slice(0, 10))
-          expect(n).toBeGreaterThanOrEqual(5)
-          expect(n).toBeLessThanOrEqual(10)
-          for (const k of keys.slice(0, 10)) expect(await store.get(k)).toBeUndefined()
-          expect(await has(store, keys[10]!)).toBe(true)
-          expect(await store.deleteMany!([])).toBe(0)
+          expect(n, 'deleteMany() of 10 keys, 5 existing, counts at least those 5').toBeGreaterThanOrEqual(5)
+          expect(n, 'deleteMany() of 10 keys counts at most 10').toBeLessThanOrEqual(10)
+          for (const k of keys.slice(0, 10))
+            expect(await store.get(k), `${k} after deleteMany`).toBeUndefined()
+          expect(await present(store, keys[10]!), `${keys[10]} (not asked) survives deleteMany`).toBe(true)
+          expect(await store.deleteMany!([]), 'deleteMany([]) answers 0').toBe(0)
         }
       }),
       timeout,
@@ -379,7 +535,7 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       'deleteByPattern (when declared): prefix boundaries, ? and literal special characters',
       withStore(async (store, ns) => {
-        if (!(await caps(store)).deleteByPattern) return
+        if (!caps(store).deleteByPattern) return
         const all = [
           `${ns}:user:1`,
           `${ns}:user:22`,
@@ -388,6 +544,10 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
           `${ns}:use:1`,
           `${ns}x:user:1`,
           `${ns}:user`,
+          `${ns}:one:🌍`,
+          `${ns}:one:ab`,
+          `${ns}:one:`,
+          `${ns}:Case:1`,
           ...TRICKY_KEY_PARTS.map((p) => `${ns}:lit:${p}`),
           `${ns}:lit:starXkey`,
           `${ns}:lit:percentXkey`,
@@ -395,38 +555,61 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
           `${ns}:lit:bracketakey`,
         ]
         for (const k of all) await store.set(k, entryFor(store, k))
-        const gone = async (keys: string[]): Promise<void> => {
-          for (const k of keys) expect(await store.get(k), `${k} deleted`).toBeUndefined()
+        const gone = async (keys: string[], pattern: string): Promise<void> => {
+          for (const k of keys) expect(await store.get(k), `${k} deleted by ${pattern}`).toBeUndefined()
         }
-        const alive = async (keys: string[]): Promise<void> => {
-          for (const k of keys) expect(await has(store, k), `${k} survives`).toBe(true)
+        const alive = async (keys: string[], pattern: string): Promise<void> => {
+          for (const k of keys) expect(await present(store, k), `${k} survives ${pattern}`).toBe(true)
         }
 
-        expect(await store.deleteByPattern!(`${ns}:user:*`)).toBe(3)
-        await gone([`${ns}:user:1`, `${ns}:user:22`, `${ns}:user:x:y`])
-        await alive([`${ns}:users:1`, `${ns}:use:1`, `${ns}x:user:1`, `${ns}:user`])
+        let pattern = `${ns}:user:*`
+        expect(await store.deleteByPattern!(pattern), `count of ${pattern}`).toBe(3)
+        await gone([`${ns}:user:1`, `${ns}:user:22`, `${ns}:user:x:y`], pattern)
+        await alive([`${ns}:users:1`, `${ns}:use:1`, `${ns}x:user:1`, `${ns}:user`], pattern)
 
-        expect(await store.deleteByPattern!(`${ns}:user?:1`)).toBe(1)
-        await gone([`${ns}:users:1`])
-        await alive([`${ns}:use:1`])
+        pattern = `${ns}:user?:1`
+        expect(await store.deleteByPattern!(pattern), `count of ${pattern}`).toBe(1)
+        await gone([`${ns}:users:1`], pattern)
+        await alive([`${ns}:use:1`], pattern)
+
+        // `?` is one character (a code point), not a UTF-16 unit or a byte, and never none.
+        pattern = `${ns}:one:?`
+        expect(
+          await store.deleteByPattern!(pattern),
+          `count of ${pattern} (one emoji is one character)`,
+        ).toBe(1)
+        await gone([`${ns}:one:🌍`], pattern)
+        await alive([`${ns}:one:ab`, `${ns}:one:`], pattern)
+
+        pattern = `${ns}:case:*`
+        expect(
+          await store.deleteByPattern!(pattern),
+          `count of ${pattern} (patterns are case-sensitive)`,
+        ).toBe(0)
+        await alive([`${ns}:Case:1`], pattern)
 
         // Each tricky key, escaped, deletes exactly itself.
         const literal = (s: string): string => s.replace(/[*?\\]/g, '\\$&')
         for (const part of TRICKY_KEY_PARTS) {
-          const n = await store.deleteByPattern!(`${ns}:lit:${literal(part)}`)
-          expect(n, `literal pattern for ${part}`).toBe(1)
+          pattern = `${ns}:lit:${literal(part)}`
+          expect(await store.deleteByPattern!(pattern), `count of the literal pattern ${show(pattern)}`).toBe(
+            1,
+          )
         }
-        await gone(TRICKY_KEY_PARTS.map((p) => `${ns}:lit:${p}`))
-        await alive([
-          `${ns}:lit:starXkey`,
-          `${ns}:lit:percentXkey`,
-          `${ns}:lit:underXscore`,
-          `${ns}:lit:bracketakey`,
-        ])
+        await gone(
+          TRICKY_KEY_PARTS.map((p) => `${ns}:lit:${p}`),
+          'their literal patterns',
+        )
+        await alive(
+          [`${ns}:lit:starXkey`, `${ns}:lit:percentXkey`, `${ns}:lit:underXscore`, `${ns}:lit:bracketakey`],
+          'the literal patterns of their lookalikes',
+        )
 
-        expect(await store.deleteByPattern!(`${ns}:nothing:*`)).toBe(0)
-        expect(await store.deleteByPattern!(`${ns}:*`)).toBe(6)
-        await alive([`${ns}x:user:1`])
+        pattern = `${ns}:nothing:*`
+        expect(await store.deleteByPattern!(pattern), `count of ${pattern}`).toBe(0)
+        pattern = `${ns}:*`
+        expect(await store.deleteByPattern!(pattern), `count of ${pattern}`).toBe(9)
+        await alive([`${ns}x:user:1`], pattern)
       }),
       timeout,
     )
@@ -434,24 +617,106 @@ export function runStoreSuite(options: StoreSuiteOptions): void {
     test(
       'stats() (when declared) reports numbers and booleans',
       withStore(async (store, ns) => {
-        if (!(await caps(store)).stats) return
+        if (!caps(store).stats) return
         await store.set(`${ns}:s`, entryFor(store, 's'))
         const stats = await store.stats!()
         for (const [k, v] of Object.entries(stats)) {
           const ok = k === 'connected' ? typeof v === 'boolean' : typeof v === 'number' && v >= 0
-          expect(ok, `stats.${k} = ${String(v)}`).toBe(true)
+          expect(
+            ok,
+            `stats().${k} is ${k === 'connected' ? 'a boolean' : 'a number ≥ 0'} (got ${show(v)})`,
+          ).toBe(true)
         }
       }),
       timeout,
     )
 
+    const failing = options.failing
+    if (failing !== undefined) {
+      test(
+        'failures reject with a StoreError naming the store and the operation, never as a miss',
+        async () => {
+          const store = await failing()
+          const ns = uniqueNamespace()
+          const key = `${ns}:k`
+          const entry = entryFor(store, 'v')
+          const c = caps(store)
+          const calls: [string, () => unknown][] = [
+            ['get', () => store.get(key)],
+            ['set', () => store.set(key, entry)],
+            ['delete', () => store.delete(key)],
+            ['clear', () => store.clear(ns)],
+          ]
+          if (c.getMany) calls.push(['getMany', () => store.getMany!([key])])
+          if (c.setMany) calls.push(['setMany', () => store.setMany!([[key, entry]])])
+          if (c.deleteMany) calls.push(['deleteMany', () => store.deleteMany!([key])])
+          if (c.deleteByPattern) calls.push(['deleteByPattern', () => store.deleteByPattern!(`${ns}:*`)])
+          if (c.has) calls.push(['has', () => store.has!(key)])
+          try {
+            for (const [name, call] of calls) {
+              const outcome = await settle(call, callDeadline)
+              expect(
+                outcome.ok !== 'hung',
+                `${name}() on a failing backend settles within ${callDeadline} ms`,
+              ).toBe(true)
+              expect(
+                outcome.ok,
+                `${name}() on a failing backend rejects (it resolved ${outcome.ok === true ? show(outcome.value) : ''}: a failure swallowed into a miss or a success)`,
+              ).toBe(false)
+              const error =
+                outcome.ok === false
+                  ? (outcome.error as { code?: unknown; store?: unknown; operation?: unknown })
+                  : undefined
+              expect(
+                isTierCacheError(error) && STORE_FAILURE_CODES.includes(String(error?.code)),
+                `${name}() rejects with a StoreError (code E_STORE or more specific), got ${String(error)}`,
+              ).toBe(true)
+              expect(error?.store, `the StoreError of ${name}() names the store (its name)`).toBe(store.name)
+              expect(
+                typeof error?.operation === 'string' && error.operation.length > 0,
+                `the StoreError of ${name}() names the operation`,
+              ).toBe(true)
+            }
+          } finally {
+            await settle(() => store.close?.(), callDeadline)
+          }
+        },
+        timeout,
+      )
+    }
+
     test(
-      'close() can be called twice',
+      'close() can be called twice; calls after close() settle',
       async () => {
         const store = await create()
-        await store.set(`${uniqueNamespace()}:c`, entryFor(store, 'c'))
-        await store.close?.()
-        await store.close?.()
+        const ns = uniqueNamespace()
+        await store.set(`${ns}:c`, entryFor(store, 'c'))
+        const first = await settle(() => store.close?.(), callDeadline)
+        expect(
+          first.ok,
+          `the first close() resolves (${first.ok === false ? String(first.error) : ''})`,
+        ).toBe(true)
+        const second = await settle(() => store.close?.(), callDeadline)
+        expect(
+          second.ok,
+          `a second close() resolves (${second.ok === false ? String(second.error) : ''})`,
+        ).toBe(true)
+        for (const [name, call] of [
+          ['get', () => store.get(`${ns}:c`)],
+          ['set', () => store.set(`${ns}:d`, entryFor(store, 'd'))],
+        ] as const) {
+          const after = await settle(call, callDeadline)
+          expect(
+            after.ok !== 'hung',
+            `${name}() after close() settles (rejects or answers) instead of hanging`,
+          ).toBe(true)
+          if (after.ok === false) {
+            expect(
+              isTierCacheError(after.error),
+              `${name}() after close() rejects with a tiercache error (E_CLOSED or E_STORE), got ${String(after.error)}`,
+            ).toBe(true)
+          }
+        }
       },
       timeout,
     )

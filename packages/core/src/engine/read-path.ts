@@ -1,4 +1,5 @@
 import { ValueTooLargeError } from '../errors.js'
+import { isPortableText, validateKey } from '../keys.js'
 import type { MaybePromise, SetCondition, StoreEntry } from '../store.js'
 import type { TagRegistry } from '../tags.js'
 import type { EngineContext } from './context.js'
@@ -187,6 +188,8 @@ export class ReadPath {
    * the fence allows) and the best stale candidate seen on the way.
    */
   async lookup(rel: string, plan: LookupPlan): Promise<Lookup> {
+    // Keys are checked in full on writes; reads check them here, once they leave L1.
+    if (!isPortableText(rel)) validateKey(rel, Number.POSITIVE_INFINITY)
     const all = this.#all
     const mark = this.#fence.mark()
     let stale: Found | undefined
@@ -435,6 +438,10 @@ export class ReadPath {
     }
     if (pending.length === 0) return out
     this.#ctx.assertOpen()
+    for (const i of pending) {
+      const rel = rels[i] as string
+      if (!isPortableText(rel)) validateKey(rel, Number.POSITIVE_INFINITY)
+    }
     const mark = this.#fence.mark()
     for (let t = l1 ? 1 : 0; t < this.#all.length && pending.length > 0; t++) {
       const tier = this.#all[t] as Tier

@@ -1,6 +1,7 @@
 import { addDuration, timerDelay } from '../duration.js'
 import { InvalidOptionError, isTierCacheError, StoreError, StoreTimeoutError } from '../errors.js'
 import type { MaybePromise, Store, StoreStats } from '../store.js'
+import { validateStore } from '../store-validation.js'
 import type { EngineContext } from './context.js'
 import { isThenable, type Meta } from './entries.js'
 
@@ -49,21 +50,10 @@ export type TierOutcome<T> =
 const claimedMemoryStores = new WeakSet<object>()
 
 function buildTier(store: Store<any>, index: number): Tier {
-  if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
-    throw new InvalidOptionError(`tiers[${index}] is not a Store`, { option: 'tiers' })
-  }
+  validateStore(store, index)
   const caps = store.capabilities ?? {}
   const memory = store.kind === 'memory'
-  const scope = store.scope ?? (memory ? 'local' : 'shared')
-  if (scope !== 'local' && scope !== 'shared') {
-    throw new InvalidOptionError(
-      `tiers[${index}] (${store.name}) has scope ${String(scope)}; use 'local' or 'shared'`,
-      {
-        option: 'tiers',
-      },
-    )
-  }
-  const local = scope === 'local'
+  const local = (store.scope ?? (memory ? 'local' : 'shared')) === 'local'
   return {
     store,
     index,
