@@ -20,7 +20,7 @@ import type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-import { warm } from './warming.js'
+import { warm } from './warm.js'
 import { wrapFunction } from './wrap.js'
 
 /**

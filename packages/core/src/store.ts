@@ -208,7 +208,9 @@ export interface Store<V = unknown> {
   /**
    * Writes `entry` only if the key still holds what `condition` names, atomically: the
    * placeholder of lease `condition.lease`, or a live entry created at `condition.createdAt`.
-   * Resolves whether it wrote. Capability `conditionalSet`.
+   * An entry already past its `staleUntil` deletes the key instead, under the same condition
+   * (the engine releases an unused lease that way). Resolves whether it wrote (or deleted).
+   * Capability `conditionalSet`.
    * @throws ValueTooLargeError when the entry exceeds {@link Store.maxEntryBytes}
    */
   conditionalSet?(key: string, entry: StoreEntry<V>, condition: SetCondition): MaybePromise<boolean>

@@ -178,7 +178,8 @@ export function remoteStore(
         }
       } else if (current?.createdAt !== condition.createdAt) return false
       held.delete(key)
-      map.set(key, { ...entry, value: Buffer.from(entry.value) })
+      if (entry.staleUntil <= clock.now()) map.delete(key)
+      else map.set(key, { ...entry, value: Buffer.from(entry.value) })
       return true
     },
     async has(key) {

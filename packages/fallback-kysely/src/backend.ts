@@ -49,7 +49,8 @@ export interface SqlBackend {
   lease(row: WriteRow, now: number): MaybePromise<boolean>
   /**
    * Replaces the live row of `row[0]` with `row` only if it is the placeholder with value `token`
-   * (`createdAt` undefined) or an entry created at `createdAt`. Resolves whether it did.
+   * (`createdAt` undefined) or an entry created at `createdAt`; deletes it instead when `row[1]`
+   * is undefined (an expired entry). Resolves whether it did.
    */
   conditionalSet(
     row: WriteRow,

@@ -156,6 +156,17 @@ export class KyselyQueries implements SqlBackend {
     createdAt: number | undefined,
     now: number,
   ): Promise<boolean> {
+    if (row[1] === undefined) {
+      let del = this.#db
+        .deleteFrom(this.#table)
+        .where(COLUMNS.key, '=', row[0])
+        .where(COLUMNS.staleUntil, '>', now)
+      del =
+        token !== undefined
+          ? del.where(COLUMNS.createdAt, '=', PLACEHOLDER_CREATED_AT).where(COLUMNS.value, '=', token)
+          : del.where(COLUMNS.createdAt, '=', createdAt as number)
+      return Number((await del.executeTakeFirst()).numDeletedRows) > 0
+    }
     let query = this.#db
       .updateTable(this.#table)
       .set({

@@ -301,13 +301,14 @@ export class KyselyStore implements Store<Uint8Array> {
 
   /**
    * Writes an entry only if the key still holds the placeholder of `condition.lease`, or a live
-   * entry created at `condition.createdAt` (one conditional `UPDATE`).
+   * entry created at `condition.createdAt` (one conditional `UPDATE`). An entry already past its
+   * `staleUntil` deletes the key instead, under the same condition (one conditional `DELETE`).
    * @throws ValueTooLargeError when `entry.value` exceeds `maxEntryBytes`
    */
   conditionalSet(key: string, entry: RemoteEntry, condition: SetCondition): MaybePromise<boolean> {
-    const row = this.#row(key, entry, 'conditionalSet')
-    if (row === undefined) return false
     const now = this.#preciseNow()
+    // An entry already expired deletes the key under the same condition (a released lease).
+    const row = this.#row(key, entry, 'conditionalSet') ?? ([key, undefined] as unknown as WriteRow)
     const token = 'lease' in condition ? Buffer.from(condition.lease, 'utf8') : undefined
     const createdAt = 'lease' in condition ? undefined : condition.createdAt
     const fast = this.#fast

@@ -32,6 +32,8 @@ export class SqliteStatements implements SqlBackend {
   readonly #lease: (row: WriteRow, now: number) => boolean
   readonly #setIfLease: SqliteStatementLike
   readonly #setIfCreated: SqliteStatementLike
+  readonly #deleteIfLease: SqliteStatementLike
+  readonly #deleteIfCreated: SqliteStatementLike
   readonly #getMany = new Map<number, SqliteStatementLike>()
   readonly #adhoc = new Map<string, SqliteStatementLike>()
   readonly #setMany: (rows: readonly WriteRow[], expired: readonly string[]) => void
@@ -74,6 +76,9 @@ export class SqliteStatements implements SqlBackend {
       'WHERE cache_key = ? AND stale_until > ? AND created_at = ?'
     this.#setIfLease = db.prepare(`${update} AND value = ?`)
     this.#setIfCreated = db.prepare(update)
+    const remove = `DELETE FROM ${t} WHERE cache_key = ? AND stale_until > ? AND created_at = ?`
+    this.#deleteIfLease = db.prepare(`${remove} AND value = ?`)
+    this.#deleteIfCreated = db.prepare(remove)
     const set = this.#set
     const del = this.#delete
     this.#setMany = db.transaction((rows: readonly WriteRow[], expired: readonly string[]) => {
@@ -143,6 +148,11 @@ export class SqliteStatements implements SqlBackend {
     createdAt: number | undefined,
     now: number,
   ): boolean {
+    if (row[1] === undefined) {
+      if (token !== undefined)
+        return this.#deleteIfLease.run(row[0], now, PLACEHOLDER_CREATED_AT, token).changes > 0
+      return this.#deleteIfCreated.run(row[0], now, createdAt).changes > 0
+    }
     const args = [row[1], row[2], row[3], row[4], row[5], row[0], now]
     if (token !== undefined) return this.#setIfLease.run(...args, PLACEHOLDER_CREATED_AT, token).changes > 0
     return this.#setIfCreated.run(...args, createdAt).changes > 0

@@ -47,7 +47,8 @@ const CAPABILITIES: StoreCapabilities = Object.freeze({
 const PLACEHOLDER = 0
 
 /**
- * `conditionalSet`: writes `ARGV[3]` (with `PX ARGV[4]` unless empty) only if the key holds the
+ * `conditionalSet`: writes `ARGV[3]` (with `PX ARGV[4]` unless empty; `ARGV[4]` = `0` deletes the
+ * key instead) only if the key holds the
  * placeholder `ARGV[2]` (`ARGV[1]` = `L`) or an entry whose `createdAt` bytes are `ARGV[2]`
  * (`ARGV[1]` = `C`; an entry is a version byte 1, then `createdAt` as a big-endian double).
  */
@@ -56,7 +57,9 @@ if not cur then return 0 end
 if ARGV[1] == 'L' then
   if cur ~= ARGV[2] then return 0 end
 elseif string.byte(cur, 1) ~= 1 or string.sub(cur, 2, 9) ~= ARGV[2] then return 0 end
-if ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3]) else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+if ARGV[4] == '0' then redis.call('UNLINK', KEYS[1])
+elseif ARGV[4] == '' then redis.call('SET', KEYS[1], ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
 return 1`
 
 /**
@@ -316,13 +319,13 @@ export class RedisStore implements Store<Uint8Array> {
 
   /**
    * Writes an entry only if the key still holds the placeholder of `condition.lease`, or an
-   * entry created at `condition.createdAt` (one Lua script, atomic).
+   * entry created at `condition.createdAt` (one Lua script, atomic). An entry already past its
+   * `staleUntil` deletes the key instead, under the same condition (a lease is released that way).
    * @throws ValueTooLargeError above `maxEntryBytes`; StoreError on Redis errors
    */
   async conditionalSet(key: string, entry: RemoteEntry, condition: SetCondition): Promise<boolean> {
     this.#checkSize(key, entry, 'conditionalSet')
     const px = this.#px(entry)
-    if (px === 0) return false
     await this.#ready('conditionalSet', key)
     let expected: Buffer
     if ('lease' in condition) expected = placeholder(condition.lease)
@@ -337,7 +340,7 @@ export class RedisStore implements Store<Uint8Array> {
         this.prefix + key,
         'lease' in condition ? 'L' : 'C',
         expected,
-        encodeEntry(entry),
+        px === 0 ? '' : encodeEntry(entry),
         px === undefined ? '' : String(px),
       )
       return r === 1

@@ -201,6 +201,32 @@ export function runCoherenceSuite(options: StoreSuiteOptions): void {
     )
 
     test(
+      'conditionalSet of an expired entry deletes the key, under the same condition (a released lease)',
+      withStore(
+        leasing(async (store, ns) => {
+          const key = `${ns}:released`
+          const expired = { ...entryFor(store, 'gone', Date.now() - 10_000), freshUntil: 1, staleUntil: 2 }
+          expect(await store.lease!(key, 'r', 60_000)).toBe(true)
+          expect(await store.conditionalSet!(key, expired, { lease: 'other' }), 'another token').toBe(false)
+          expect(await store.conditionalSet!(key, expired, { lease: 'r' }), 'its own token').toBe(true)
+          expect(await store.lease!(key, 's', 60_000), 'the key is free again').toBe(true)
+          const t = Date.now() - 1000
+          await store.set(`${ns}:e`, entryFor(store, 'v', t))
+          expect(
+            await store.conditionalSet!(`${ns}:e`, expired, { createdAt: t + 1 }),
+            'other createdAt',
+          ).toBe(false)
+          expect(liveValue(store, await store.get(`${ns}:e`)), 'kept').toBe('v')
+          expect(await store.conditionalSet!(`${ns}:e`, expired, { createdAt: t }), 'same createdAt').toBe(
+            true,
+          )
+          expect(await store.get(`${ns}:e`), 'deleted').toBeUndefined()
+        }),
+      ),
+      timeout,
+    )
+
+    test(
       'a lease expires after its ttl',
       withStore(
         leasing(async (store, ns) => {

@@ -35,6 +35,7 @@ import { ReadPath } from './read-path.js'
 import { Stats } from './stats.js'
 import { TagSync } from './tag-sync.js'
 import { type Tier, TierSet } from './tier-set.js'
+import { TierWriter } from './tier-writer.js'
 import { type Write, WritePath } from './write-path.js'
 
 /**
@@ -86,6 +87,7 @@ export class Engine {
     const tagSync = new TagSync(ctx, tiers, this.#registry, tagSyncInterval, () =>
       this.#mutations.flush('tags-overflow'),
     )
+    const writer = new TierWriter(ctx, tiers)
     this.#read = new ReadPath(
       ctx,
       tiers,
@@ -95,8 +97,9 @@ export class Engine {
       tagSync,
       this.observers,
       options.bus !== undefined,
+      writer,
     )
-    this.#write = new WritePath(ctx, tiers, this.#read)
+    this.#write = new WritePath(ctx, tiers, writer)
     this.#bus = options.bus ? new BusSync(ctx, options.bus, busWait) : undefined
     this.#flights = new FlightTable(ctx, this.#fence, tiers.all)
     this.#loads = new Loads(
@@ -110,6 +113,7 @@ export class Engine {
       this.observers,
       options.lock,
       this.#bus,
+      leases,
     )
     this.#mutations = new MutationPipeline(
       ctx,
@@ -142,6 +146,7 @@ export class Engine {
     if (options.warming !== undefined && options.warming.enabled !== false) {
       this.warming = new Warming(this.#warmingHost(), options.warming)
       this.#read.tracker = this.warming
+      writer.tracker = this.warming
     }
   }
 

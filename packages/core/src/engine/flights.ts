@@ -36,6 +36,8 @@ export interface Flight {
   stale: Found | undefined
   /** What writes of the result into conditional shared tiers must find there. */
   expect: readonly (SetCondition | undefined)[]
+  /** The result was written (the leases in `expect` were used). */
+  wrote: boolean
   abort: AbortController | undefined
   /** The callers still waiting (undefined once answered early, e.g. with a stale value). */
   answer: Answer | undefined
@@ -97,6 +99,7 @@ export class FlightTable {
       invalidated: this.#fence.activeCovers(request.rel, request.opts.tags),
       stale: undefined,
       expect: [],
+      wrote: false,
       abort: undefined,
       answer: undefined,
     }

@@ -9,6 +9,7 @@ import type { EngineContext } from './context.js'
 import { makeMeta } from './entries.js'
 import { type Fence, keysScope } from './fence.js'
 import type { Flight, FlightTable } from './flights.js'
+import type { LeaseBook } from './leases.js'
 import type { Observers } from './observers.js'
 import type { LoadOptions, LoadRequest } from './options.js'
 import type { LocalEntry, RefreshReason } from './ports.js'
@@ -31,6 +32,7 @@ export class Loads {
   readonly #obs: Observers
   readonly #lock: DistributedLock | undefined
   readonly #bus: BusSync | undefined
+  readonly #leases: LeaseBook
   /** After a loader failure served stale: no new load for the key before this time (epoch ms). */
   readonly #backoff = new Map<string, number>()
   readonly #firstShared: number
@@ -47,6 +49,7 @@ export class Loads {
     obs: Observers,
     lock: DistributedLock | undefined,
     bus: BusSync | undefined,
+    leases: LeaseBook,
   ) {
     this.#ctx = ctx
     this.#tiers = tiers
@@ -58,6 +61,7 @@ export class Loads {
     this.#obs = obs
     this.#lock = lock
     this.#bus = bus
+    this.#leases = leases
     this.#firstShared = tiers.shared[0]?.index ?? tiers.all.length
     this.#lastLevel = tiers.last.level
   }
@@ -126,6 +130,18 @@ export class Loads {
       await this.#resolve(flight)
     } catch (error) {
       this.#flights.finish(flight, undefined, error)
+    } finally {
+      this.#releaseUnused(flight)
+    }
+  }
+
+  /** Releases the leases a flight took and did not use (it wrote nothing). */
+  #releaseUnused(flight: Flight): void {
+    if (flight.wrote) return
+    for (const [i, condition] of flight.expect.entries()) {
+      if (condition === undefined) continue
+      const tier = this.#tiers.all[i] as Tier
+      this.#leases.release(tier, this.#tiers.keyIn(tier, flight.request.rel), condition)
     }
   }
 
@@ -316,6 +332,7 @@ export class Loads {
     const bytes = ctx.serializer.serialize(value)
     const now = ctx.preciseNow()
     const w = { rel, value, bytes, meta: makeMeta(now, flight.createdAt, ttl, grace, tags) }
+    flight.wrote = true
     const ticket = this.#flights.beginWrite(flight, keysScope([rel]))
     let failures: unknown[]
     let current: boolean
@@ -373,6 +390,8 @@ export class Loads {
         }
       } catch (error) {
         this.#flights.finish(flight, undefined, error)
+      } finally {
+        this.#releaseUnused(flight)
       }
     }
     const running = run()

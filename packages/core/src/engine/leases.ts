@@ -1,4 +1,4 @@
-import type { SetCondition } from '../store.js'
+import type { RemoteEntry, SetCondition } from '../store.js'
 import type { EngineContext } from './context.js'
 import type { Tier, TierSet } from './tier-set.js'
 
@@ -9,6 +9,15 @@ import type { Tier, TierSet } from './tier-set.js'
  * delete, clear or write of the key by any instance removes or replaces the placeholder (so does a
  * later lease), so a value read before that mutation can never land after it.
  */
+/** An entry already expired: a conditional write of it deletes the placeholder it names. */
+const RELEASED: RemoteEntry = {
+  value: new Uint8Array(0),
+  createdAt: 0,
+  freshUntil: 0,
+  staleUntil: 0,
+  tags: [],
+}
+
 export class LeaseBook {
   readonly #ctx: EngineContext
   readonly #tiers: TierSet
@@ -32,5 +41,18 @@ export class LeaseBook {
       rel,
     )
     return outcome.ok && outcome.value === true ? { lease: token } : undefined
+  }
+
+  /**
+   * Removes a placeholder this instance wrote and will not use (in the background; a failure
+   * leaves it to expire).
+   */
+  release(tier: Tier, key: string, condition: SetCondition): void {
+    if (!('lease' in condition)) return
+    this.#ctx.background(
+      this.#tiers
+        .guard(tier, 'lease', () => tier.store.conditionalSet!(key, RELEASED, condition))
+        .catch(() => {}),
+    )
   }
 }

@@ -1,15 +1,15 @@
-import { ValueTooLargeError } from '../errors.js'
 import { isPortableText, validateKey } from '../keys.js'
 import type { MaybePromise, SetCondition, StoreEntry } from '../store.js'
 import type { TagRegistry } from '../tags.js'
 import type { EngineContext } from './context.js'
-import { type Found, isThenable, type Meta, makeEntry, makeLocalEntry } from './entries.js'
+import { type Found, isThenable, makeEntry } from './entries.js'
 import type { Fence } from './fence.js'
 import type { LeaseBook } from './leases.js'
 import type { Observers } from './observers.js'
 import type { AccessTracker, LocalEntry } from './ports.js'
 import type { TagSync } from './tag-sync.js'
 import type { Tier, TierSet } from './tier-set.js'
+import type { TierWriter } from './tier-writer.js'
 
 /** How {@link ReadPath.lookup} walks the tiers. */
 export interface LookupPlan {
@@ -67,6 +67,7 @@ export class ReadPath {
   readonly #leaseTtl: number
   readonly #lastLevel: string
   tracker: AccessTracker | undefined
+  readonly #writer: TierWriter
   /**
    * Entries of local files created at or before this time (epoch ms) are not fresh: this instance
    * may have missed their invalidation (a bus gap, or before it started listening). Creation times
@@ -83,7 +84,9 @@ export class ReadPath {
     tagSync: TagSync,
     obs: Observers,
     hasBus: boolean,
+    writer: TierWriter,
   ) {
+    this.#writer = writer
     this.#ctx = ctx
     this.#tiers = tiers
     this.#all = tiers.all
@@ -240,7 +243,8 @@ export class ReadPath {
         this.#ctx.counters.hits++
         if (this.#ctx.emitter.listening.hit)
           this.#ctx.emitter.emit('hit', { key: rel, level: tier.level, tier: i })
-        if (i > 0) this.#backfill(rel, found, i, failed, expect ?? NO_EXPECT, mark)
+        const used = i > 0 ? this.#backfill(rel, found, i, failed, expect ?? NO_EXPECT, mark) : 0
+        if (expect !== undefined && plan.leaseFor === undefined) this.#releaseUnused(rel, expect, used)
         return { fresh: found, stale, expect: expect ?? NO_EXPECT, failed }
       }
       tier.misses++
@@ -249,7 +253,18 @@ export class ReadPath {
         plan.onStale?.(found)
       }
     }
+    if (expect !== undefined && plan.leaseFor === undefined) this.#releaseUnused(rel, expect, 0)
     return { fresh: undefined, stale, expect: expect ?? NO_EXPECT, failed }
+  }
+
+  /** Releases the leases a plain read took and its back-fill did not use (bit `i`: tier `i` used). */
+  #releaseUnused(rel: string, expect: readonly (SetCondition | undefined)[], used: number): void {
+    for (let i = 0; i < expect.length; i++) {
+      const condition = expect[i]
+      if (condition === undefined || (i < 31 && used & (1 << i))) continue
+      const tier = this.#all[i] as Tier
+      this.#leases.release(tier, this.#tiers.keyIn(tier, rel), condition)
+    }
   }
 
   /** Fresh: before `freshUntil`, and for a local file, created after the horizon. */
@@ -305,9 +320,10 @@ export class ReadPath {
     failed: number,
     expect: readonly (SetCondition | undefined)[],
     mark: number,
-  ): void {
+  ): number {
     const meta = found.entry
-    if (!this.#fence.allows(mark, rel, meta.tags)) return
+    let used = 0
+    if (!this.#fence.allows(mark, rel, meta.tags)) return used
     const now = this.#ctx.preciseNow()
     const source = this.#all[from] as Tier
     let bytes: Uint8Array | undefined
@@ -315,7 +331,7 @@ export class ReadPath {
       if (i < 31 && failed & (1 << i)) continue
       const tier = this.#all[i] as Tier
       if (tier.memory) {
-        this.setMemory(tier, rel, found.value, meta, found.size, now, false)
+        this.#writer.setMemory(tier, rel, found.value, meta, found.size, now, false)
         continue
       }
       if (tier.persistent && meta.createdAt <= this.horizon) continue
@@ -327,8 +343,9 @@ export class ReadPath {
       const key = this.#tiers.keyIn(tier, rel)
       if (condition === undefined) {
         const valid = (): boolean => this.#fence.allows(mark, rel, meta.tags)
-        this.#ctx.background(this.writeBytes(tier, key, rel, entry, valid, 'backfill'))
+        this.#ctx.background(this.#writer.writeBytes(tier, key, rel, entry, valid, 'backfill'))
       } else {
+        if (i < 31) used |= 1 << i
         this.#ctx.background(
           this.#tiers
             .guard(tier, 'backfill', () => tier.store.conditionalSet!(key, entry, condition))
@@ -341,83 +358,7 @@ export class ReadPath {
         )
       }
     }
-  }
-
-  /**
-   * Writes an entry into a tier that keeps bytes. If `stillValid` says an invalidation covering
-   * the key began while an asynchronous write was on its way, the key is deleted again. A tier
-   * that fails or refuses the write loses the key (it must not keep an older value); resolves the
-   * error, if any, after reporting it.
-   */
-  async writeBytes(
-    tier: Tier,
-    key: string,
-    rel: string,
-    entry: StoreEntry<Uint8Array>,
-    stillValid: (() => boolean) | undefined,
-    operation: string,
-  ): Promise<unknown> {
-    try {
-      const r = tier.store.set(key, entry)
-      if (isThenable(r)) {
-        await this.#tiers.guard(tier, operation, () => r)
-        if (stillValid !== undefined && !stillValid()) await tier.store.delete(key)
-      }
-      tier.sets++
-      return undefined
-    } catch (error) {
-      this.#ctx.reportError(error, operation, tier, rel)
-      if (error instanceof ValueTooLargeError) this.countRefused(tier)
-      await this.#tiers.guard(tier, 'delete', () => tier.store.delete(key)).catch(() => {})
-      return error
-    }
-  }
-
-  /** Counts a write a tier refused (too large). */
-  countRefused(tier: Tier): void {
-    tier.refused++
-    this.#ctx.counters.refused++
-  }
-
-  /**
-   * Sets an entry in a memory tier. A value larger than the tier's `maxEntryBytes` (or one the
-   * store refuses) removes the key there instead; `report` says whether to emit an `error` event
-   * for the refusal (writes do, back-fills only count it). Returns the error, if any.
-   */
-  setMemory(
-    tier: Tier,
-    rel: string,
-    value: unknown,
-    meta: Meta,
-    size: number,
-    now: number,
-    report: boolean,
-  ): unknown {
-    let refusal: unknown
-    try {
-      if (tier.maxEntryBytes !== undefined && size > tier.maxEntryBytes) {
-        refusal = new ValueTooLargeError(size, tier.maxEntryBytes, {
-          key: rel,
-          store: tier.store.name,
-          operation: 'set',
-        })
-      } else {
-        const entry = makeLocalEntry(value, this.#tiers.cap(tier, meta, now), size)
-        this.tracker?.linkL1(rel, entry)
-        const result = tier.store.set(rel, entry)
-        if (isThenable(result)) this.#ctx.background(result)
-        tier.sets++
-        return undefined
-      }
-    } catch (error) {
-      refusal = error
-    }
-    if (refusal instanceof ValueTooLargeError) this.countRefused(tier)
-    if (report || !(refusal instanceof ValueTooLargeError)) this.#ctx.reportError(refusal, 'set', tier, rel)
-    try {
-      tier.store.delete(rel)
-    } catch {}
-    return refusal
+    return used
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -489,7 +430,7 @@ export class ReadPath {
     const now = this.#ctx.preciseNow()
     for (let i = 0; i < from; i++) {
       const tier = this.#all[i] as Tier
-      if (tier.memory) this.setMemory(tier, rel, found.value, found.entry, found.size, now, false)
+      if (tier.memory) this.#writer.setMemory(tier, rel, found.value, found.entry, found.size, now, false)
     }
   }
 }

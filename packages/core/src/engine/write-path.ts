@@ -2,8 +2,8 @@ import { isTierCacheError, StoreError } from '../errors.js'
 import type { RemoteEntry, SetCondition } from '../store.js'
 import type { EngineContext } from './context.js'
 import { type Meta, makeEntry } from './entries.js'
-import type { ReadPath } from './read-path.js'
 import type { Tier, TierOutcome, TierSet } from './tier-set.js'
+import type { TierWriter } from './tier-writer.js'
 
 /** One value to write. */
 export interface Write {
@@ -20,12 +20,12 @@ export interface Write {
 export class WritePath {
   readonly #ctx: EngineContext
   readonly #tiers: TierSet
-  readonly #read: ReadPath
+  readonly #writer: TierWriter
 
-  constructor(ctx: EngineContext, tiers: TierSet, read: ReadPath) {
+  constructor(ctx: EngineContext, tiers: TierSet, writer: TierWriter) {
     this.#ctx = ctx
     this.#tiers = tiers
-    this.#read = read
+    this.#writer = writer
   }
 
   /** Writes values into the local tiers (this instance's own write). Returns the failures. */
@@ -39,12 +39,12 @@ export class WritePath {
       for (const w of writes) {
         if (stillValid !== undefined && !stillValid(w)) continue
         if (tier.memory) {
-          const error = this.#read.setMemory(tier, w.rel, w.value, w.meta, w.bytes.byteLength, now, true)
+          const error = this.#writer.setMemory(tier, w.rel, w.value, w.meta, w.bytes.byteLength, now, true)
           if (error !== undefined) failures.push(error)
         } else {
           const entry = this.#tiers.cap(tier, makeEntry(w.bytes, w.meta, w.bytes.byteLength), now)
           const valid = stillValid === undefined ? undefined : () => stillValid(w)
-          const error = await this.#read.writeBytes(
+          const error = await this.#writer.writeBytes(
             tier,
             this.#tiers.keyIn(tier, w.rel),
             w.rel,
@@ -160,7 +160,7 @@ export class WritePath {
       if (isTierCacheError(o.error, 'E_CIRCUIT_OPEN')) return
       const tier = tiers[i] as Tier
       const refused = isTierCacheError(o.error, 'E_VALUE_TOO_LARGE')
-      if (refused) this.#read.countRefused(tier)
+      if (refused) this.#writer.countRefused(tier)
       for (const w of writes) {
         const key = this.#tiers.keyIn(tier, w.rel)
         const drop = this.#tiers.guard(tier, 'delete', () => tier.store.delete(key)).catch(() => {})

@@ -139,12 +139,17 @@ export async function tieredHarness(): Promise<Harness> {
       cursor = next
       for (const k of found) out.push(k.slice(prefix.length))
     } while (cursor !== '0')
-    return out
+    // A key holding only a read's lease placeholder holds no entry (every read sees it as missing).
+    const held = await Promise.all(out.map(async (k) => (await l2.get(k)) !== undefined || (await l2.has(k))))
+    return out.filter((_, i) => held[i])
   }
   const sqlKeys = async (): Promise<string[]> => {
     // The first call through the store creates the table.
     await l3.get(`${ROOT}:probe`)
-    const rows = db.prepare(`SELECT cache_key AS key FROM "${table}"`).all() as { key: string }[]
+    // Lease placeholder rows (created_at -1) hold no entry.
+    const rows = db.prepare(`SELECT cache_key AS key FROM "${table}" WHERE created_at >= 0`).all() as {
+      key: string
+    }[]
     return rows.map((r) => r.key)
   }
   const tiers = [
