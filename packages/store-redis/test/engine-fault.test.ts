@@ -105,6 +105,15 @@ describe('engine + store-redis through a Redis outage', () => {
         5000,
         'writes to work again',
       )
+      // The other cache reads the new value once its own connection is back (it may reconnect later).
+      await waitFor(
+        async () => {
+          const value = await lenient.cache.get('user:1')
+          return (value as { name?: string } | undefined)?.name === 'Grace'
+        },
+        5000,
+        'the other cache to read the new value from Redis',
+      )
       expect(await lenient.cache.get('user:1')).toEqual({ name: 'Grace' })
       expect(unhandled).toEqual([])
     } finally {
