@@ -4,6 +4,7 @@ import {
   captureBody,
   createHttpCache,
   type HttpCache,
+  type HeadDecision,
   type HttpCacheOptions,
   type Reply,
 } from '@tiercache/http'
@@ -119,16 +120,26 @@ export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddlewa
       for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
       return send(ctx, stale)
     }
-    const d = capture.head(ctx.status, ctx.response.headers)
+    if (ctx.respond === false || ctx.res.headersSent) {
+      capture.abandon() // the handler wrote to ctx.res itself
+      return
+    }
+    let d: HeadDecision
+    try {
+      d = capture.head(ctx.status, ctx.response.headers)
+    } catch {
+      capture.abandon()
+      return
+    }
     if (d.kind === 'replace') {
       for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
-      return send(ctx, d.reply)
+      send(ctx, d.reply)
+      if (capture.background) ctx.respond = false
+      return
     }
     for (const name of d.remove) ctx.remove(name)
     for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
-    if (ctx.respond === false)
-      capture.abandon() // the handler wrote to ctx.res itself
-    else if (ctx.method === 'HEAD') capture.end()
+    if (ctx.method === 'HEAD') capture.end()
     else {
       const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
       if (body !== ctx.body) ctx.body = body
