@@ -182,10 +182,9 @@ export async function koaProxy(origin: URL, options: HttpCacheOptions = {}): Pro
     if (up.statusMessage) ctx.message = up.statusMessage
     const fields = responseFields(up)
     for (let i = 0; i < fields.length; i += 2) ctx.append(fields[i] as string, fields[i + 1] as string)
-    if (ctx.status === 204 || ctx.status === 304) {
-      up.resume()
-      ctx.body = null
-    } else ctx.body = up
+    // Bodiless statuses: Koa drops the body (and its headers) itself when it responds.
+    if (ctx.status === 204 || ctx.status === 304) up.resume()
+    else ctx.body = up
   })
   const server = app.listen(0, '127.0.0.1')
   await once(server, 'listening')

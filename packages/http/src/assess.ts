@@ -120,7 +120,8 @@ export function assess(
   const dateHeader = parseHttpDate(headers.date as string | undefined, now)
   const explicit = explicitLifetime(cc, targeted, headers, dateHeader, now)
   let lifetime: number
-  if (explicit !== undefined) lifetime = explicit
+  if (noCache) lifetime = 0
+  else if (explicit !== undefined) lifetime = explicit
   else if (!o.heuristicStatuses.has(status)) return { storable: false, reason: 'status' }
   else if (o.ttl !== undefined) lifetime = o.ttl
   else {
@@ -129,7 +130,6 @@ export function assess(
     if (lm === undefined || lm >= base) return { storable: false, reason: 'no-freshness' }
     lifetime = Math.min(HEURISTIC_MAX, (base - lm) / 10)
   }
-  if (noCache) lifetime = 0
   // RFC 9111 §4.2.3: the larger of the received Age and the apparent age
   const ageSeconds = Math.max(
     parseAge(headers.age as string | undefined),

@@ -163,10 +163,14 @@ const MONTHS: Readonly<Record<string, number>> = {
   Nov: 10,
   Dec: 11,
 }
-const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/
+const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
 const RFC850_DATE =
-  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/
-const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
+
+function month(name: string): number | undefined {
+  return MONTHS[`${name.charAt(0).toUpperCase()}${name.slice(1).toLowerCase()}`]
+}
 
 function utc(year: number, month: number | undefined, day: number, h: number, m: number, s: number): number | undefined {
   if (month === undefined || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined
@@ -180,7 +184,8 @@ function utc(year: number, month: number | undefined, day: number, h: number, m:
  * obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`, whose two-digit year is the nearest
  * year no more than 50 years ahead of `now`) and asctime (`Sun Nov  6 08:49:37 1994`). Anything
  * else (another layout, missing comma, extra spaces, numeric months, one-digit hours, folded
- * lines) is invalid.
+ * lines) is invalid. Day, month and zone names are matched without regard to case, as most
+ * caches do.
  *
  * @param now - the current time (epoch ms), for RFC 850 years
  * @returns epoch ms, or undefined when the value is not an HTTP-date
@@ -190,18 +195,18 @@ export function parseHttpDate(value: string | readonly string[] | number | undef
   if (text === undefined || text.length > 64) return undefined
   let m = IMF_FIXDATE.exec(text)
   if (m !== null) {
-    return utc(Number(m[3]), MONTHS[m[2] as string], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+    return utc(Number(m[3]), month(m[2] as string), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
   }
   m = RFC850_DATE.exec(text)
   if (m !== null) {
     const thisYear = new Date(now).getUTCFullYear()
     let year = Math.floor(thisYear / 100) * 100 + Number(m[3])
     if (year > thisYear + 50) year -= 100
-    return utc(year, MONTHS[m[2] as string], Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+    return utc(year, month(m[2] as string), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
   }
   m = ASCTIME_DATE.exec(text)
   if (m !== null) {
-    return utc(Number(m[6]), MONTHS[m[1] as string], Number((m[2] as string).trim()), Number(m[3]), Number(m[4]), Number(m[5]))
+    return utc(Number(m[6]), month(m[1] as string), Number((m[2] as string).trim()), Number(m[3]), Number(m[4]), Number(m[5]))
   }
   return undefined
 }

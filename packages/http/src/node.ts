@@ -184,6 +184,44 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
   }
 }
 
+/** Headers given to `writeHead` (object, flat list or list of pairs) as a lower-case object. */
+function headerObject(headers: unknown): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  const add = (k: unknown, v: unknown): void => {
+    const name = String(k).toLowerCase()
+    const prev = out[name]
+    const value = Array.isArray(v) ? v.map(String) : String(v)
+    out[name] = prev === undefined ? value : ([] as string[]).concat(prev as string | string[], value)
+  }
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) for (const [k, v] of headers as [string, string][]) add(k, v)
+    else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
+  } else if (typeof headers === 'object' && headers !== null) {
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) add(k, v)
+  }
+  return out
+}
+
+/**
+ * For a `pass` plan with `settle` (an unsafe method): calls `settle` with the final status and
+ * headers once the response is complete, including headers handed to `writeHead` directly
+ * (which `getHeaders()` does not show), so a `Location` set either way is invalidated.
+ */
+export function settleNodeResponse(
+  res: ServerResponse,
+  settle: (status: number, headers: OutgoingHttpHeaders) => void,
+): void {
+  const writeHead = res.writeHead
+  let given: OutgoingHttpHeaders | undefined
+  res.writeHead = function writeHeadSettled(this: ServerResponse, status: number, ...rest: unknown[]) {
+    const headers = typeof rest[0] === 'string' ? rest[1] : rest[0]
+    if (headers !== undefined) given = headerObject(headers)
+    res.writeHead = writeHead
+    return (writeHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
+  } as typeof res.writeHead
+  res.once('finish', () => settle(res.statusCode, given === undefined ? res.getHeaders() : { ...res.getHeaders(), ...given }))
+}
+
 /**
  * Pipes a body stream through a tap that reports its bytes to a capture (until they outgrow
  * `maxEntryBytes`), and returns the stream to send instead. The client gets every byte as it

@@ -7,6 +7,7 @@ import {
   type HttpCache,
   type HttpCacheOptions,
   purgeUrl,
+  settleNodeResponse,
   writeNodeResponse,
 } from '@tiercache/http'
 import { type Harness, originOf, Routes, type TestServer } from './harness.js'
@@ -66,7 +67,7 @@ export const nodeHarness: Harness = {
           for (let i = 0; i < plan.extra.length; i += 2)
             res.setHeader(plan.extra[i] as string, plan.extra[i + 1] as string)
           const settle = plan.settle
-          if (settle) res.once('finish', () => settle(res.statusCode, res.getHeaders()))
+          if (settle) settleNodeResponse(res, settle)
         } else captureNodeResponse(res, plan.capture)
         return handle(name, req, res)
       })

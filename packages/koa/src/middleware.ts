@@ -142,7 +142,14 @@ export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddlewa
     if (ctx.method === 'HEAD') capture.end()
     else {
       const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
-      if (body !== ctx.body) ctx.body = body
+      if (body !== ctx.body) {
+        // Koa drops Content-Length when a stream body is replaced; the tee sends the same bytes.
+        const length = ctx.response.headers['content-length']
+        ctx.body = body
+        if (length !== undefined && typeof (body as { pipe?: unknown }).pipe === 'function') {
+          ctx.set('Content-Length', String(length))
+        }
+      }
     }
     if (d.notModified) ctx.status = 304
     if (capture.background) ctx.respond = false
