@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { Readable } from 'node:stream'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Cache } from '@tiercache/core'
 import {
@@ -28,6 +29,31 @@ export const nodeHarness: Harness = {
         res.statusCode = reply.throws
         res.end('failed')
         return
+      }
+      const status = reply.status ?? 200
+      const body = reply.body ?? ''
+      switch (reply.style) {
+        case 'end':
+        case 'next':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          res.end(body)
+          return
+        case 'writeHead':
+          res.writeHead(status, reply.headers ?? {})
+          res.end(body)
+          return
+        case 'write':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          res.write(body)
+          res.end()
+          return
+        case 'pipe':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          Readable.from([Buffer.from(body)]).pipe(res)
+          return
       }
       res.statusCode = reply.status ?? 200
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
