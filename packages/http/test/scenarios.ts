@@ -367,7 +367,9 @@ export function runScenarios(
     })
 
     test('100 concurrent cold requests to a slow route run the handler once', async () => {
-      const r = srv.route({ ttl: '1m' }, (_req, n) => ({ ...text(`slow ${n}`), delay: 150 }))
+      // lockTimeout far above the test's duration on a saturated machine: this checks
+      // collapsing, not the timeout (which lets waiters run the handler themselves)
+      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({ ...text(`slow ${n}`), delay: 150 }))
       const all = await Promise.all(Array.from({ length: 100 }, () => get(r.url)))
       expect(r.calls).toBe(1)
       expect(new Set(all.map((a) => a.text))).toEqual(new Set(['slow 1']))
@@ -743,6 +745,26 @@ export function runDistributedScenarios(harness: Harness): void {
       expect([res.status, res.text]).toEqual([200, 'v1'])
       expect(Date.now() - started).toBeLessThan(2000)
       chaos.heal()
+    })
+
+    test('requests arriving during a slow shared-tier lookup and handler run are collapsed into one run', async () => {
+      // Each lookup past the in-process tier takes 40 ms and the handler 10 ms; requests arrive
+      // every 2 ms for 150 ms, so many look up while the first flight runs and ends. Each of
+      // them must join the flight or find its response: one handler run.
+      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({ ...text(`v${n}`), delay: 10 }))
+      chaos.delay(40, ['get', 'getMany'])
+      try {
+        const all: Promise<{ text: string }>[] = []
+        for (let i = 0; i < 75; i++) {
+          all.push(get(r.url))
+          await new Promise((resolve) => setTimeout(resolve, 2))
+        }
+        const texts = new Set((await Promise.all(all)).map((a) => a.text))
+        expect(r.calls).toBe(1)
+        expect(texts).toEqual(new Set(['v1']))
+      } finally {
+        chaos.heal()
+      }
     })
 
     test('a failing shared tier is a miss, and the in-process tier still serves', async () => {
