@@ -8,10 +8,9 @@ const KEPT = /[A-Za-z0-9\-._~/?&=+;,:@!$()*]/
 const UNRESERVED = /[A-Za-z0-9\-._~]/
 const HEX = '0123456789ABCDEF'
 
-function encodeChar(code: number): string {
-  if (code < 0x100) return `%${HEX[code >> 4]}${HEX[code & 15]}`
+function encodeChar(char: string): string {
   let out = ''
-  for (const b of Buffer.from(String.fromCharCode(code))) out += `%${HEX[b >> 4]}${HEX[b & 15]}`
+  for (const b of Buffer.from(char, 'utf8')) out += `%${HEX[b >> 4]}${HEX[b & 15]}`
   return out
 }
 
@@ -19,9 +18,9 @@ function encodeChar(code: number): string {
  * One spelling per request target, whoever wrote it (a client's raw request line, or
  * `new URL(...)` in a purge): a percent-encoded unreserved character is decoded (`%69` → `i`),
  * other triplets are upper-cased, and every character outside the unreserved set and the path
- * and query delimiters (`' " < > { } \` `, space, controls, non-ASCII) is percent-encoded (a
- * character below U+0100 as its byte, as Node reads raw bytes; others as UTF-8). Dot segments
- * are left alone: `/a/../b` is not `/b` for a router that matches raw paths.
+ * and query delimiters (`' " < > { } \` `, space, controls, non-ASCII) is percent-encoded as
+ * UTF-8, as `new URL()` does. Dot segments are left alone: `/a/../b` is not `/b` for a router
+ * that matches raw paths.
  */
 export function canonicalTarget(target: string): string {
   let simple = true
@@ -42,7 +41,12 @@ export function canonicalTarget(target: string): string {
       out += UNRESERVED.test(ch) ? ch : `%${target.slice(i + 1, i + 3).toUpperCase()}`
       i += 2
     } else if (KEPT.test(c)) out += c
-    else out += encodeChar(c.charCodeAt(0))
+    else {
+      const code = target.codePointAt(i) as number
+      const char = String.fromCodePoint(code)
+      out += encodeChar(char)
+      i += char.length - 1
+    }
   }
   return out
 }
