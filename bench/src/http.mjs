@@ -3,9 +3,13 @@
 // over rounds (A B C, A B C, …), each result the median over rounds:
 //   express constant route vs express + @tiercache/express (hit) vs apicache;
 //   koa constant route vs koa + @tiercache/koa (hit) vs koa-cash;
-//   a route doing 20 ms of CPU work, cached vs uncached.
+//   a route doing 20 ms of CPU work, cached vs uncached;
+//   revalidation: every request finds a stored `no-cache` response with an ETag, the handler
+//   answers the cache's If-None-Match with 304, the cache freshens the entry and sends the stored
+//   body; against a plain miss (the same route without ETag: the handler sends the body, nothing
+//   is stored), Express and Koa.
 // Targets: cached ≥ 0.9x the constant route's req/s with p99 ≤ 1.2x; ≥ apicache / koa-cash;
-// the 20 ms route ≥ 20x cached vs uncached.
+// the 20 ms route ≥ 20x cached vs uncached; a 304 revalidation costs ≤ 1.2x a plain miss.
 //
 // Imports the built packages by path (run `pnpm build` first): bench/package.json does not list
 // @tiercache/express and @tiercache/koa yet.
@@ -73,7 +77,46 @@ function koaApp(...middleware) {
   return app
 }
 
+const TAG = '"v1"'
+
+/** Express: `no-cache` with (revalidate) or without (miss) an ETag; answers its own ETag with 304. */
+function expressValidated(withTag) {
+  const app = express()
+  app.set('etag', false)
+  app.get('/x', expressCache(tiercache(), {}), (req, res) => {
+    res.set('Cache-Control', 'no-cache')
+    if (withTag) {
+      res.set('ETag', TAG)
+      if (req.headers['if-none-match'] === TAG) {
+        res.status(304).end()
+        return
+      }
+    }
+    expressHandler(req, res)
+  })
+  return app
+}
+
+/** Koa: the same handler. */
+function koaValidated(withTag) {
+  return koaApp(koaCache(tiercache(), {}), (ctx, next) => {
+    ctx.set('Cache-Control', 'no-cache')
+    if (withTag) {
+      ctx.set('ETag', TAG)
+      if (ctx.get('If-None-Match') === TAG) {
+        ctx.status = 304
+        return undefined
+      }
+    }
+    return next()
+  })
+}
+
 const modes = {
+  'express-miss': () => expressValidated(false),
+  'express-revalidate': () => expressValidated(true),
+  'koa-miss': () => koaValidated(false),
+  'koa-revalidate': () => koaValidated(true),
   'express-constant': () => expressApp(),
   'express-tiercache': () => expressApp(expressCache(tiercache(), { ttl: '1h' })),
   'express-apicache': () => expressApp(apicache.middleware('1 hour')),
@@ -211,7 +254,7 @@ async function measureGroup(title, modes) {
 }
 
 async function bench() {
-  const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow').split(',')
+  const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow,revalidate').split(',')
   const checks = []
   const results = {}
   const p99Check = (label, value, base) => {
@@ -278,7 +321,29 @@ async function bench() {
     results.slow = slow
   }
 
-  if (only.length === 3) save('http', { ...results, checks })
+  if (only.includes('revalidate')) {
+    const rv = await measureGroup('Revalidation by 304 vs a plain miss (Express and Koa)', [
+      'express-miss',
+      'express-revalidate',
+      'koa-miss',
+      'koa-revalidate',
+    ])
+    for (const fw of ['express', 'koa']) {
+      const miss = rv[`${fw}-miss`]
+      const reval = rv[`${fw}-revalidate`]
+      checks.push(
+        target(`${fw} 304 revalidation req/s vs plain miss (cost ≤ 1.2x)`, reval.rps / miss.rps, 1 / 1.2),
+      )
+      if (miss.cpuPerRequest && reval.cpuPerRequest) {
+        console.log(
+          `     ${fw} server CPU per request: revalidation ${reval.cpuPerRequest} µs, miss ${miss.cpuPerRequest} µs (${(reval.cpuPerRequest / miss.cpuPerRequest).toFixed(2)}x)`,
+        )
+      }
+    }
+    results.revalidate = rv
+  }
+
+  if (only.length === 4) save('http', { ...results, checks })
 }
 
 if (process.argv[2] === '--serve') serve(process.argv[3])

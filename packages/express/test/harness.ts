@@ -8,7 +8,11 @@ import express, { type Express, type Response } from 'express'
 import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Express. */
-export async function respond(res: Response, reply: SpecReply, next: (error?: unknown) => void): Promise<void> {
+export async function respond(
+  res: Response,
+  reply: SpecReply,
+  next: (error?: unknown) => void,
+): Promise<void> {
   if (reply.throws !== undefined) throw Object.assign(new Error('handler failed'), { status: reply.throws })
   const status = reply.status ?? 200
   const body = reply.body ?? ''

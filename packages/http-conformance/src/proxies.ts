@@ -193,6 +193,10 @@ export async function koaProxy(origin: URL, options: HttpCacheOptions = {}): Pro
 }
 
 /** The cache under test for a framework name. */
-export function startProxy(framework: 'express' | 'koa', origin: URL, options: HttpCacheOptions = {}): Promise<Proxy> {
+export function startProxy(
+  framework: 'express' | 'koa',
+  origin: URL,
+  options: HttpCacheOptions = {},
+): Promise<Proxy> {
   return framework === 'express' ? expressProxy(origin, options) : koaProxy(origin, options)
 }

@@ -25,7 +25,8 @@ export function candidateDirs(): string[] {
 /** The suite folder: `CACHE_TESTS_DIR`, else `../shared/cache-tests` beside the repository, else `/work/shared/cache-tests`. */
 export function locateSuite(): string | undefined {
   for (const dir of candidateDirs()) {
-    if (existsSync(join(dir, 'tests', 'index.mjs')) && existsSync(join(dir, 'test-engine', 'cli.mjs'))) return dir
+    if (existsSync(join(dir, 'tests', 'index.mjs')) && existsSync(join(dir, 'test-engine', 'cli.mjs')))
+      return dir
   }
   return undefined
 }
@@ -49,11 +50,15 @@ export async function preparedCopy(suite: string): Promise<string> {
   try {
     cpSync(suite, work, { recursive: true, filter: (src) => !src.includes(`${suite}/node_modules`) })
     await exec('chmod', ['-R', 'u+w', work])
-    await exec('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: work,
-      maxBuffer: 16 * 2 ** 20,
-      env: { ...process.env, npm_config_engine_strict: 'false' },
-    })
+    await exec(
+      'npm',
+      ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+      {
+        cwd: work,
+        maxBuffer: 16 * 2 ** 20,
+        env: { ...process.env, npm_config_engine_strict: 'false' },
+      },
+    )
     await exec('touch', [join(work, '.installed')])
     try {
       renameSync(work, target)
@@ -63,7 +68,9 @@ export async function preparedCopy(suite: string): Promise<string> {
     }
   } catch (error) {
     rmSync(work, { recursive: true, force: true })
-    throw new Error(`could not install the cache-tests dependencies with npm in a copy of ${suite}: ${String(error)}`)
+    throw new Error(
+      `could not install the cache-tests dependencies with npm in a copy of ${suite}: ${String(error)}`,
+    )
   }
   return target
 }

@@ -51,7 +51,8 @@ function empty(): Score {
 /** The tests a reverse proxy runs: every test but the browser-only ones. */
 export function sharedCacheTests(suite: SuiteModules): { section: string; test: SuiteTest }[] {
   const out: { section: string; test: SuiteTest }[] = []
-  for (const s of suite.sections) for (const t of s.tests) if (t.browser_only !== true) out.push({ section: s.id, test: t })
+  for (const s of suite.sections)
+    for (const t of s.tests) if (t.browser_only !== true) out.push({ section: s.id, test: t })
   return out
 }
 

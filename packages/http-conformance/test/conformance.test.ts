@@ -12,14 +12,28 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { PROFILES, type ProfileName } from '../src/profiles.js'
 import { type Proxy, startProxy } from '../src/proxies.js'
-import { locateSuite, loadSuite, type Origin, preparedCopy, runCli, type SuiteModules, startOrigin } from '../src/suite.js'
+import {
+  locateSuite,
+  loadSuite,
+  type Origin,
+  preparedCopy,
+  runCli,
+  type SuiteModules,
+  startOrigin,
+} from '../src/suite.js'
 import { passed, type Summary, scoreLine, summarize } from '../src/summary.js'
 
 interface Baseline {
-  readonly [profile: string]: { readonly requiredPass: number; readonly maxFail: number; readonly optimalPass: number }
+  readonly [profile: string]: {
+    readonly requiredPass: number
+    readonly maxFail: number
+    readonly optimalPass: number
+  }
 }
 
-const baseline = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'baseline.json'), 'utf8')) as Baseline
+const baseline = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'baseline.json'), 'utf8'),
+) as Baseline
 const suiteDir = locateSuite() as string
 const frameworks = ['express', 'koa'] as const
 const profiles = Object.keys(PROFILES) as ProfileName[]
@@ -56,10 +70,12 @@ describe('cache-tests conformance', () => {
         outcomes: s.outcomes.map((o) => [o.id, o.symbol, o.detail]),
       }
       if (process.env.CONFORMANCE_REPORT) {
-        for (const o of s.outcomes) if (!passed(o) && o.kind !== 'check') console.log(`  ${o.symbol} ${o.kind} ${o.id}: ${o.detail}`)
+        for (const o of s.outcomes)
+          if (!passed(o) && o.kind !== 'check') console.log(`  ${o.symbol} ${o.kind} ${o.id}: ${o.detail}`)
       }
     }
-    if (process.env.CONFORMANCE_OUT) writeFileSync(process.env.CONFORMANCE_OUT, JSON.stringify(report, null, 2))
+    if (process.env.CONFORMANCE_OUT)
+      writeFileSync(process.env.CONFORMANCE_OUT, JSON.stringify(report, null, 2))
   }, 600_000)
 
   afterAll(async () => {
@@ -72,8 +88,13 @@ describe('cache-tests conformance', () => {
       test(`${framework}, ${profile}: at or above the baseline`, () => {
         const s = summaries.get(`${framework}/${profile}`) as Summary
         const b = baseline[profile] as Baseline[string]
-        const lost = s.outcomes.filter((o) => o.kind === 'required' && o.symbol !== '✅').map((o) => `${o.symbol} ${o.id}: ${o.detail}`)
-        expect(s.total.requiredPass, `required passes below the baseline; not passed:\n${lost.join('\n')}`).toBeGreaterThanOrEqual(b.requiredPass)
+        const lost = s.outcomes
+          .filter((o) => o.kind === 'required' && o.symbol !== '✅')
+          .map((o) => `${o.symbol} ${o.id}: ${o.detail}`)
+        expect(
+          s.total.requiredPass,
+          `required passes below the baseline; not passed:\n${lost.join('\n')}`,
+        ).toBeGreaterThanOrEqual(b.requiredPass)
         expect(s.total.fail, 'conformance failures above the baseline').toBeLessThanOrEqual(b.maxFail)
         expect(s.total.optimalPass, 'optimal passes below the baseline').toBeGreaterThanOrEqual(b.optimalPass)
         expect(s.total.harnessFail, 'requests that hung or failed').toBe(0)

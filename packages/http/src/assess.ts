@@ -1,6 +1,14 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import CachePolicy from 'http-cache-semantics'
-import { type Directives, first, parseAge, parseCacheControl, parseHttpDate, parseVary, seconds } from './headers.js'
+import {
+  type Directives,
+  first,
+  parseAge,
+  parseCacheControl,
+  parseHttpDate,
+  parseVary,
+  seconds,
+} from './headers.js'
 import type { ResolvedOptions } from './options.js'
 import { parseTargeted } from './targeted.js'
 
@@ -37,8 +45,8 @@ export type Assessment =
 
 /** RFC 9110 status codes: the ones this cache understands (for `must-understand`). */
 const UNDERSTOOD = new Set([
-  200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405, 406,
-  407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505,
+  200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401, 402, 403, 404, 405,
+  406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 426, 500, 501, 502, 503, 504, 505,
 ])
 
 /** Largest delta-seconds (RFC 9111 §1.2.2). */
@@ -99,7 +107,8 @@ export function assess(
   headers: OutgoingHttpHeaders,
   now: number,
 ): Assessment {
-  if (status < 200 || status > 599 || status === 206 || status === 304) return { storable: false, reason: 'status' }
+  if (status < 200 || status > 599 || status === 206 || status === 304)
+    return { storable: false, reason: 'status' }
   if (headers['set-cookie'] !== undefined) return { storable: false, reason: 'set-cookie' }
   const { cc, targeted } = cacheDirectives(o, headers)
   if (cc['must-understand'] !== undefined) {
@@ -136,15 +145,15 @@ export function assess(
     dateHeader === undefined ? 0 : Math.max(0, Math.floor((now - dateHeader) / 1000)),
   )
   const fresh = lifetime - ageSeconds * 1000
-  const strict =
-    noCache || cc['must-revalidate'] !== undefined || cc['proxy-revalidate'] !== undefined
+  const strict = noCache || cc['must-revalidate'] !== undefined || cc['proxy-revalidate'] !== undefined
   const mustRevalidate = strict || cc['s-maxage'] !== undefined
   const swrSeconds = seconds(cc, 'stale-while-revalidate')
   const sieSeconds = seconds(cc, 'stale-if-error')
   const swr = strict ? 0 : swrSeconds !== undefined ? swrSeconds * 1000 : mustRevalidate ? 0 : o.swr
   const sie = strict ? 0 : sieSeconds !== undefined ? sieSeconds * 1000 : mustRevalidate ? 0 : o.sie
   const validator = headers.etag !== undefined || headers['last-modified'] !== undefined
-  if (!(fresh > 0) && !(swr > 0) && !(validator && o.keepStale > 0)) return { storable: false, reason: 'not-fresh' }
+  if (!(fresh > 0) && !(swr > 0) && !(validator && o.keepStale > 0))
+    return { storable: false, reason: 'not-fresh' }
   const freshUntil = now + Math.max(0, fresh)
   const swrUntil = freshUntil + swr
   const sieUntil = freshUntil + (sieSeconds !== undefined ? sie : Math.min(sie, o.keepStale))
@@ -177,7 +186,8 @@ function makePolicy(
   if (vary !== null) {
     for (const name of vary) {
       const v = requestHeaders[name]
-      if (v !== undefined && HEADERS_WITHOUT_SECRETS(name)) policyRequest[name] = Array.isArray(v) ? v.join(', ') : v
+      if (v !== undefined && HEADERS_WITHOUT_SECRETS(name))
+        policyRequest[name] = Array.isArray(v) ? v.join(', ') : v
     }
   }
   const policyHeaders: Record<string, string> = {}

@@ -188,6 +188,8 @@ export class MissCapture implements Capture {
     if (o.tagHeader !== undefined) drop.add(o.tagHeader)
     const update = storedHeaders(headers, drop)
     for (const [name, value] of update) if (!KEPT_ON_304.has(name)) merged[name] = value as string | string[]
+    // A handler's 304 carries no Date of its own (Node adds it when sending): it was made now.
+    if (headers.date === undefined) merged.date = new Date(now).toUTCString()
     if (stale.generatedEtag === true && headers.etag === undefined) delete merged.etag
     const req = this.#req
     const a = assess(o, req.method, req.url, req.host, req.headers, stale.status, merged, now)
@@ -196,7 +198,10 @@ export class MissCapture implements Capture {
       this.#finish()
       void http.store.delete(this.#found.key).catch((error: unknown) => http.error(error))
       const once: StoredResponse = { ...stale, headers: storedHeaders(merged, drop), storedAt: now, age: 0 }
-      return { kind: 'replace', reply: http.reply(req.method, this.#clientHeaders(), once, now, 'REVALIDATED') }
+      return {
+        kind: 'replace',
+        reply: http.reply(req.method, this.#clientHeaders(), once, now, 'REVALIDATED'),
+      }
     }
     const etag = first(merged.etag as string | string[] | undefined)
     const entry: StoredResponse = {
@@ -219,7 +224,10 @@ export class MissCapture implements Capture {
       ? undefined
       : http.write(this.#found, entry, values, a.keepUntil, http.tagsFor(req, merged))
     this.#finish(written)
-    return { kind: 'replace', reply: http.reply(req.method, this.#clientHeaders(), entry, now, 'REVALIDATED') }
+    return {
+      kind: 'replace',
+      reply: http.reply(req.method, this.#clientHeaders(), entry, now, 'REVALIDATED'),
+    }
   }
 
   chunk(bytes: Uint8Array): boolean {
@@ -254,7 +262,9 @@ export class MissCapture implements Capture {
       entry = { ...entry, etag, generatedEtag: true, headers: [...entry.headers, ['etag', etag]] }
     }
     this.flight?.settle({ entry, values: p.values, found: this.#found })
-    const written = this.invalidated ? undefined : http.write(this.#found, entry, p.values, p.keepUntil, p.tags)
+    const written = this.invalidated
+      ? undefined
+      : http.write(this.#found, entry, p.values, p.keepUntil, p.tags)
     this.#finish(written)
   }
 
@@ -266,7 +276,8 @@ export class MissCapture implements Capture {
     this.#finish()
     const now = this.#http.options.now()
     const stale = this.#stale
-    if (stale === undefined || this.background || stale.status >= 500 || !(now < stale.sieUntil)) return undefined
+    if (stale === undefined || this.background || stale.status >= 500 || !(now < stale.sieUntil))
+      return undefined
     const e = error as { status?: unknown; statusCode?: unknown } | undefined
     const status =
       typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500

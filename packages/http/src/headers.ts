@@ -163,7 +163,8 @@ const MONTHS: Readonly<Record<string, number>> = {
   Nov: 10,
   Dec: 11,
 }
-const IMF_FIXDATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
 const RFC850_DATE =
   /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
 const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
@@ -172,7 +173,14 @@ function month(name: string): number | undefined {
   return MONTHS[`${name.charAt(0).toUpperCase()}${name.slice(1).toLowerCase()}`]
 }
 
-function utc(year: number, month: number | undefined, day: number, h: number, m: number, s: number): number | undefined {
+function utc(
+  year: number,
+  month: number | undefined,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+): number | undefined {
   if (month === undefined || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined
   const t = Date.UTC(year, month, day, h, m, Math.min(s, 59))
   // reject dates that roll over (31 Feb)
@@ -190,7 +198,10 @@ function utc(year: number, month: number | undefined, day: number, h: number, m:
  * @param now - the current time (epoch ms), for RFC 850 years
  * @returns epoch ms, or undefined when the value is not an HTTP-date
  */
-export function parseHttpDate(value: string | readonly string[] | number | undefined, now: number): number | undefined {
+export function parseHttpDate(
+  value: string | readonly string[] | number | undefined,
+  now: number,
+): number | undefined {
   const text = first(value)
   if (text === undefined || text.length > 64) return undefined
   let m = IMF_FIXDATE.exec(text)
@@ -206,7 +217,14 @@ export function parseHttpDate(value: string | readonly string[] | number | undef
   }
   m = ASCTIME_DATE.exec(text)
   if (m !== null) {
-    return utc(Number(m[6]), month(m[1] as string), Number((m[2] as string).trim()), Number(m[3]), Number(m[4]), Number(m[5]))
+    return utc(
+      Number(m[6]),
+      month(m[1] as string),
+      Number((m[2] as string).trim()),
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+    )
   }
   return undefined
 }

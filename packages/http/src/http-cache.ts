@@ -356,7 +356,8 @@ export class HttpCache {
     if (rd.maxAge !== undefined && age > rd.maxAge) return undefined
     if (rd.minFresh !== undefined && (e.freshUntil - now) / 1000 < rd.minFresh) return undefined
     if (now < e.freshUntil) return 'fresh'
-    if (rd.maxStale !== undefined && !e.mustRevalidate && (now - e.freshUntil) / 1000 <= rd.maxStale) return 'stale'
+    if (rd.maxStale !== undefined && !e.mustRevalidate && (now - e.freshUntil) / 1000 <= rd.maxStale)
+      return 'stale'
     if (now < e.swrUntil) return 'revalidate-in-background'
     return undefined
   }
@@ -428,7 +429,12 @@ export class HttpCache {
     if (flights.get(flight.key) === flight) flights.delete(flight.key)
   }
 
-  async #join(flight: Flight, req: RequestInfo, rd: RequestDirectives | undefined, depth: number): Promise<Plan> {
+  async #join(
+    flight: Flight,
+    req: RequestInfo,
+    rd: RequestDirectives | undefined,
+    depth: number,
+  ): Promise<Plan> {
     const outcome: FlightOutcome = await flight.promise
     if (outcome === 'timeout' || outcome === undefined) {
       // Nothing to share: look again (it may have been stored meanwhile), then run the handler
@@ -440,14 +446,20 @@ export class HttpCache {
       const p = this.#peek(cls, pk, target, req.headers)
       const found = 'entry' in p ? p : await this.#fetch(cls, pk, target, req.headers)
       if (outcome === undefined) return this.#decide(req, found, rd, undefined, true)
-      return { kind: 'miss', capture: this.#capture(req, found, undefined, undefined, false, false, 'uri-miss') }
+      return {
+        kind: 'miss',
+        capture: this.#capture(req, found, undefined, undefined, false, false, 'uri-miss'),
+      }
     }
     const { entry, values, found } = outcome
     if (entry.vary !== null) {
       const mine = entry.vary.map((n) => varyValue(req.headers, n))
       if (values === null || !sameList(mine, values)) {
         if (depth < 2) return this.#rebegin(req, rd, depth + 1)
-        return { kind: 'miss', capture: this.#capture(req, found, undefined, undefined, true, false, 'vary-miss') }
+        return {
+          kind: 'miss',
+          capture: this.#capture(req, found, undefined, undefined, true, false, 'vary-miss'),
+        }
       }
     }
     return this.#decide(req, { ...found, entry }, rd, undefined, true)
@@ -713,7 +725,11 @@ export class HttpCache {
     }
     const writes: Promise<void>[] = []
     if (write) {
-      writes.push(this.store.set(found.pk, index, { ttl: Math.max(1, Math.min(index.until - now, 2 ** 31 * 1000)) }).catch(fail))
+      writes.push(
+        this.store
+          .set(found.pk, index, { ttl: Math.max(1, Math.min(index.until - now, 2 ** 31 * 1000)) })
+          .catch(fail),
+      )
     }
     writes.push(this.store.set(variantKey(found.pk, index.gen, values), entry, opts).catch(fail))
     return Promise.all(writes).then(() => undefined)

@@ -1,5 +1,12 @@
 export { createHttpCache, HttpCache } from './http-cache.js'
-export { canonicalTarget, keyTarget, type MethodClass, primaryKey, type QueryRules, sortQuery } from './key.js'
+export {
+  canonicalTarget,
+  keyTarget,
+  type MethodClass,
+  primaryKey,
+  type QueryRules,
+  sortQuery,
+} from './key.js'
 export {
   captureBody,
   captureNodeResponse,

@@ -194,7 +194,8 @@ function headerObject(headers: unknown): OutgoingHttpHeaders {
     out[name] = prev === undefined ? value : ([] as string[]).concat(prev as string | string[], value)
   }
   if (Array.isArray(headers)) {
-    if (headers.length > 0 && Array.isArray(headers[0])) for (const [k, v] of headers as [string, string][]) add(k, v)
+    if (headers.length > 0 && Array.isArray(headers[0]))
+      for (const [k, v] of headers as [string, string][]) add(k, v)
     else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
   } else if (typeof headers === 'object' && headers !== null) {
     for (const [k, v] of Object.entries(headers)) if (v !== undefined) add(k, v)
@@ -219,7 +220,9 @@ export function settleNodeResponse(
     res.writeHead = writeHead
     return (writeHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
   } as typeof res.writeHead
-  res.once('finish', () => settle(res.statusCode, given === undefined ? res.getHeaders() : { ...res.getHeaders(), ...given }))
+  res.once('finish', () =>
+    settle(res.statusCode, given === undefined ? res.getHeaders() : { ...res.getHeaders(), ...given }),
+  )
 }
 
 /**

@@ -20,7 +20,9 @@ export const DEFAULT_STATUSES: readonly number[] = Object.freeze([200, 203, 204,
  * The statuses RFC 9110 §15.1 calls heuristically cacheable: `statuses` for a cache that applies
  * the route `ttl` and `Last-Modified` heuristics as far as the RFC allows (the "RFC profile").
  */
-export const HEURISTIC_STATUSES: readonly number[] = Object.freeze([200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501])
+export const HEURISTIC_STATUSES: readonly number[] = Object.freeze([
+  200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501,
+])
 
 /** Statuses that are never stored, whatever `statuses` says. */
 const NEVER_STORED = new Set([206, 304])
@@ -258,7 +260,9 @@ function queryOptions(q: unknown): {
 } {
   if (q === undefined) return { queryAllow: undefined, queryIgnore: new Set(), maxQueryVariants: 256 }
   if (typeof q !== 'object' || q === null) {
-    throw new InvalidOptionError('query must be an object ({ allow, ignore, maxVariants })', { option: 'query' })
+    throw new InvalidOptionError('query must be an object ({ allow, ignore, maxVariants })', {
+      option: 'query',
+    })
   }
   const o = q as QueryOptions
   const max = o.maxVariants ?? 256

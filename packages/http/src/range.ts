@@ -15,7 +15,13 @@ function ifRangeAllows(headers: IncomingHttpHeaders, e: StoredResponse, now: num
   if (v === undefined) return true
   const t = v.trim()
   if (t.startsWith('"') || t.startsWith('W/')) {
-    return !t.startsWith('W/') && e.etag !== null && e.generatedEtag !== true && !e.etag.startsWith('W/') && e.etag === t
+    return (
+      !t.startsWith('W/') &&
+      e.etag !== null &&
+      e.generatedEtag !== true &&
+      !e.etag.startsWith('W/') &&
+      e.etag === t
+    )
   }
   const at = parseHttpDate(t, now)
   if (at === undefined || e.lastModified === null || at !== e.lastModified) return false
@@ -57,7 +63,13 @@ export function rangeReply(
   return {
     status: 206,
     headers: e.headers.filter((h) => !NOT_FOR_PARTS.has(h[0])),
-    extra: [...extra, 'content-range', `bytes ${start}-${end}/${size}`, 'content-length', String(end - start + 1)],
+    extra: [
+      ...extra,
+      'content-range',
+      `bytes ${start}-${end}/${size}`,
+      'content-length',
+      String(end - start + 1),
+    ],
     body: e.body.subarray(start, end + 1),
   }
 }

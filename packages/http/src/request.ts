@@ -22,7 +22,8 @@ export function requestDirectives(h: IncomingHttpHeaders, honorNoCache: boolean)
   return {
     noCache:
       honorNoCache &&
-      (cc['no-cache'] !== undefined || (h['cache-control'] === undefined && /no-cache/i.test(first(h.pragma) ?? ''))),
+      (cc['no-cache'] !== undefined ||
+        (h['cache-control'] === undefined && /no-cache/i.test(first(h.pragma) ?? ''))),
     noStore: cc['no-store'] !== undefined,
     onlyIfCached: cc['only-if-cached'] !== undefined,
     maxAge: seconds(cc, 'max-age'),

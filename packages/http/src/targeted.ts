@@ -74,7 +74,9 @@ function params(text: string, i: number): number | undefined {
  * `stale-if-error` must be non-negative integers, else the whole field is invalid. A list value
  * (`private="x"`) counts as the directive without qualification.
  */
-export function parseTargeted(value: string | readonly string[] | number | undefined): Directives | undefined {
+export function parseTargeted(
+  value: string | readonly string[] | number | undefined,
+): Directives | undefined {
   if (value === undefined) return undefined
   const text = (Array.isArray(value) ? value.join(', ') : String(value)).replace(/^[ \t]+|[ \t]+$/g, '')
   if (text.length === 0) return undefined

@@ -35,7 +35,9 @@ describe('query-string cardinality over memory + Redis', () => {
   async function burst(url: string, n: number): Promise<void> {
     for (let i = 0; i < n; i += 50) {
       await Promise.all(
-        Array.from({ length: 50 }, (_, j) => rawRequest(`${url}?q=${i + j}-${Math.random().toString(36).slice(2)}`)),
+        Array.from({ length: 50 }, (_, j) =>
+          rawRequest(`${url}?q=${i + j}-${Math.random().toString(36).slice(2)}`),
+        ),
       )
     }
   }

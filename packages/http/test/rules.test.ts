@@ -133,13 +133,23 @@ describe('HTTP-dates (RFC 9110 §5.6.7)', () => {
 
   test('an RFC 850 year is the nearest one no more than 50 years ahead', () => {
     const in2026 = Date.UTC(2026, 0, 1)
-    expect(new Date(parseHttpDate('Thursday, 18-Aug-50 02:01:18 GMT', in2026) as number).getUTCFullYear()).toBe(2050)
-    expect(new Date(parseHttpDate('Friday, 18-Aug-80 02:01:18 GMT', in2026) as number).getUTCFullYear()).toBe(1980)
-    expect(new Date(parseHttpDate('Friday, 01-Jan-76 00:00:00 GMT', in2026) as number).getUTCFullYear()).toBe(2076)
+    expect(
+      new Date(parseHttpDate('Thursday, 18-Aug-50 02:01:18 GMT', in2026) as number).getUTCFullYear(),
+    ).toBe(2050)
+    expect(new Date(parseHttpDate('Friday, 18-Aug-80 02:01:18 GMT', in2026) as number).getUTCFullYear()).toBe(
+      1980,
+    )
+    expect(new Date(parseHttpDate('Friday, 01-Jan-76 00:00:00 GMT', in2026) as number).getUTCFullYear()).toBe(
+      2076,
+    )
   })
 
   test('invalid Expires values mean expired, never a future date', () => {
-    for (const expires of ['Thu, 18 Aug 2050 02:01:18 UTC', 'Thu 18 Aug 2050 02:01:18 GMT', 'Thu, 18-Aug-2050 02:01:18 GMT']) {
+    for (const expires of [
+      'Thu, 18 Aug 2050 02:01:18 UTC',
+      'Thu 18 Aug 2050 02:01:18 GMT',
+      'Thu, 18-Aug-2050 02:01:18 GMT',
+    ]) {
       expect(judge({ expires, date: new Date(now).toUTCString() }).storable).toBe(false)
     }
   })

@@ -120,7 +120,11 @@ export function runScenarios(
       const r = srv.route({ ttl: '1m' }, () => text('0123456789', { etag: '"v1"' }))
       await get(r.url)
       const part = await rawRequest(r.url, { headers: { range: 'bytes=2-5' } })
-      expect([part.status, part.body.toString(), part.headers['content-range']]).toEqual([206, '2345', 'bytes 2-5/10'])
+      expect([part.status, part.body.toString(), part.headers['content-range']]).toEqual([
+        206,
+        '2345',
+        'bytes 2-5/10',
+      ])
       expect(part.headers['content-length']).toBe('4')
       expect(part.headers['x-cache']).toBe('HIT')
       const suffix = await rawRequest(r.url, { headers: { range: 'bytes=-3' } })
@@ -369,7 +373,10 @@ export function runScenarios(
     test('100 concurrent cold requests to a slow route run the handler once', async () => {
       // lockTimeout far above the test's duration on a saturated machine: this checks
       // collapsing, not the timeout (which lets waiters run the handler themselves)
-      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({ ...text(`slow ${n}`), delay: 150 }))
+      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({
+        ...text(`slow ${n}`),
+        delay: 150,
+      }))
       const all = await Promise.all(Array.from({ length: 100 }, () => get(r.url)))
       expect(r.calls).toBe(1)
       expect(new Set(all.map((a) => a.text))).toEqual(new Set(['slow 1']))
@@ -448,7 +455,10 @@ export function runScenarios(
       async (style) => {
         const r = srv.route({}, (_req, n) =>
           n === 1
-            ? { ...text('good', { 'cache-control': 'max-age=1, stale-if-error=60' }), style: style === 'next' ? 'end' : style }
+            ? {
+                ...text('good', { 'cache-control': 'max-age=1, stale-if-error=60' }),
+                style: style === 'next' ? 'end' : style,
+              }
             : { status: 503, headers: { 'content-type': 'text/plain' }, body: 'origin down', style },
         )
         expect((await get(r.url)).text).toBe('good')
@@ -566,7 +576,12 @@ export function runScenarios(
       await get(r.url)
       clock.advance(2000)
       const b = await get(r.url)
-      expect([b.status, b.cache, b.text, b.res.headers.get('x-version')]).toEqual([200, 'REVALIDATED', 'body one', '2'])
+      expect([b.status, b.cache, b.text, b.res.headers.get('x-version')]).toEqual([
+        200,
+        'REVALIDATED',
+        'body one',
+        '2',
+      ])
       expect(b.res.headers.get('cache-control')).toBe('max-age=60')
       const c = await get(r.url)
       expect([c.cache, c.text, c.res.headers.get('x-version')]).toEqual(['HIT', 'body one', '2'])
@@ -608,8 +623,9 @@ export function runScenarios(
       const off = srv.route({ targetedCacheControl: false }, (_req, n) =>
         text(`v${n}`, { 'cdn-cache-control': 'max-age=60', 'cache-control': 'no-store' }),
       )
-      const mine = srv.route({ targetedCacheControl: ['app-cache-control', 'cdn-cache-control'] }, (_req, n) =>
-        text(`v${n}`, { 'app-cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }),
+      const mine = srv.route(
+        { targetedCacheControl: ['app-cache-control', 'cdn-cache-control'] },
+        (_req, n) => text(`v${n}`, { 'app-cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }),
       )
       const invalid = srv.route({}, (_req, n) =>
         text(`v${n}`, { 'cdn-cache-control': 'max-age="60"', 'cache-control': 'no-store' }),
@@ -624,8 +640,12 @@ export function runScenarios(
 
     test('a response with explicit freshness is stored whatever its status; must-understand needs a known one', async () => {
       const gone = srv.route({}, (_req, n) => text(`v${n}`, { 'cache-control': 'max-age=60' }, 410))
-      const odd = srv.route({}, (_req, n) => text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 599))
-      const known = srv.route({}, (_req, n) => text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 200))
+      const odd = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 599),
+      )
+      const known = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 200),
+      )
       for (const route of [gone, odd, known]) await rawRequest(route.url)
       expect((await rawRequest(gone.url)).headers['x-cache']).toBe('HIT')
       expect((await rawRequest(odd.url)).headers['x-cache']).toBe('MISS')
@@ -653,7 +673,9 @@ export function runScenarios(
     })
 
     test('query.allow bypasses unknown parameters; query.maxVariants bounds the entries of one path', async () => {
-      const r = srv.route({ ttl: '1m', query: { allow: ['page'], ignore: ['utm_source'] } }, (_req, n) => text(`v${n}`))
+      const r = srv.route({ ttl: '1m', query: { allow: ['page'], ignore: ['utm_source'] } }, (_req, n) =>
+        text(`v${n}`),
+      )
       await get(`${r.url}?page=1`)
       expect((await get(`${r.url}?page=1&utm_source=mail`)).cache).toBe('HIT')
       expect((await get(`${r.url}?page=1&evil=${Math.random()}`)).cache).toBe('BYPASS')
