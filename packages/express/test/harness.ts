@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import { Readable } from 'node:stream'
 import type { Server } from 'node:http'
+import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import { type ExpressMiddleware, httpCache } from '@tiercache/express'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'

@@ -117,7 +117,7 @@ function interim(res: ServerResponse): (status: number, headers: IncomingHttpHea
 }
 
 /** A running proxy: its URL, and errors the framework reported. */
-export interface Proxy {
+export interface CacheUnderTest {
   readonly name: string
   readonly url: string
   readonly cache: Cache
@@ -139,7 +139,7 @@ function freshCache(): Cache {
 }
 
 /** Express: `app.use(httpCache(...))`, then the proxy handler, then an error handler. */
-export async function expressProxy(origin: URL, options: HttpCacheOptions = {}): Promise<Proxy> {
+export async function expressProxy(origin: URL, options: HttpCacheOptions = {}): Promise<CacheUnderTest> {
   const cache = freshCache()
   const errors: unknown[] = []
   const app = express()
@@ -167,7 +167,7 @@ export async function expressProxy(origin: URL, options: HttpCacheOptions = {}):
 }
 
 /** Koa: `app.use(httpCache(...))`, then the proxy handler; origin failures are thrown as 502. */
-export async function koaProxy(origin: URL, options: HttpCacheOptions = {}): Promise<Proxy> {
+export async function koaProxy(origin: URL, options: HttpCacheOptions = {}): Promise<CacheUnderTest> {
   const cache = freshCache()
   const errors: unknown[] = []
   const app = new Koa()
@@ -197,6 +197,6 @@ export function startProxy(
   framework: 'express' | 'koa',
   origin: URL,
   options: HttpCacheOptions = {},
-): Promise<Proxy> {
+): Promise<CacheUnderTest> {
   return framework === 'express' ? expressProxy(origin, options) : koaProxy(origin, options)
 }

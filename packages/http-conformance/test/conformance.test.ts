@@ -11,10 +11,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { PROFILES, type ProfileName } from '../src/profiles.js'
-import { type Proxy, startProxy } from '../src/proxies.js'
+import { type CacheUnderTest, startProxy } from '../src/proxies.js'
 import {
-  locateSuite,
   loadSuite,
+  locateSuite,
   type Origin,
   preparedCopy,
   runCli,
@@ -41,7 +41,7 @@ const profiles = Object.keys(PROFILES) as ProfileName[]
 describe('cache-tests conformance', () => {
   let suite: SuiteModules
   let origin: Origin
-  const proxies: Proxy[] = []
+  const proxies: CacheUnderTest[] = []
   const summaries = new Map<string, Summary>()
 
   beforeAll(async () => {
@@ -100,12 +100,14 @@ describe('cache-tests conformance', () => {
         expect(s.total.harnessFail, 'requests that hung or failed').toBe(0)
       })
     }
-    test(`${profile}: Express and Koa give the same verdict on every test`, () => {
+    // Informational "check" tests are left out: several of them hinge on a 2-second freshness
+    // window, which a saturated machine can overrun in one run and not the other.
+    test(`${profile}: Express and Koa give the same verdict on every required and optimal test`, () => {
       const e = summaries.get(`express/${profile}`) as Summary
       const k = summaries.get(`koa/${profile}`) as Summary
       const differ = e.outcomes
         .map((o, i) => [o, k.outcomes[i]] as const)
-        .filter(([a, b]) => a.symbol !== b?.symbol)
+        .filter(([a, b]) => a.kind !== 'check' && a.symbol !== b?.symbol)
         .map(([a, b]) => `${a.id}: express ${a.symbol} ${a.detail} / koa ${b?.symbol} ${b?.detail}`)
       expect(differ).toEqual([])
     })

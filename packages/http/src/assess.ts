@@ -40,7 +40,8 @@ export type Assessment =
       readonly noCache: boolean
       readonly age: number
       readonly vary: readonly string[] | null
-      readonly policy: CachePolicy
+      /** Builds the http-cache-semantics policy (only when a new entry is stored: it is not cheap). */
+      readonly policy: () => CachePolicy
     }
 
 /** RFC 9110 status codes: the ones this cache understands (for `must-understand`). */
@@ -157,7 +158,7 @@ export function assess(
   const freshUntil = now + Math.max(0, fresh)
   const swrUntil = freshUntil + swr
   const sieUntil = freshUntil + (sieSeconds !== undefined ? sie : Math.min(sie, o.keepStale))
-  const policy = makePolicy(method, url, host, requestHeaders, status, headers, vary, now)
+  const policy = (): CachePolicy => makePolicy(method, url, host, requestHeaders, status, headers, vary, now)
   return {
     storable: true,
     freshUntil,

@@ -143,7 +143,7 @@ export class MissCapture implements Capture {
           etag: etag ?? null,
           lastModified: parseHttpDate(headers['last-modified'] as string | undefined, now) ?? null,
           vary: a.vary,
-          policy: storedPolicy(a.policy),
+          policy: storedPolicy(a.policy()),
         },
         values: a.vary === null ? null : a.vary.map((n) => varyValue(req.headers, n)),
         keepUntil: a.keepUntil,
@@ -216,7 +216,8 @@ export class MissCapture implements Capture {
       noCache: a.noCache,
       etag: etag ?? (stale.generatedEtag === true ? stale.etag : null),
       lastModified: parseHttpDate(merged['last-modified'] as string | undefined, now) ?? null,
-      policy: storedPolicy(a.policy),
+      // the stored policy object is informational: a revalidation keeps it rather than rebuild it
+      policy: stale.policy,
     }
     const values = stale.vary === null ? null : stale.vary.map((n) => varyValue(req.headers, n))
     this.flight?.settle({ entry, values, found: this.#found })

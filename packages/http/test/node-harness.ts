@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import { Readable } from 'node:stream'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import {
   captureNodeResponse,

@@ -6,8 +6,8 @@ import { describe, expect, test } from 'vitest'
 import { assess, storedPolicy } from '../src/assess.js'
 import { parseAge, parseCacheControl, parseHttpDate, parseVary } from '../src/headers.js'
 import { canonicalTarget, keyTarget } from '../src/key.js'
-import { parseTargeted } from '../src/targeted.js'
 import { resolveOptions } from '../src/options.js'
+import { parseTargeted } from '../src/targeted.js'
 
 const o = resolveOptions({ ttl: 60_000 })
 const now = 1_700_000_000_000
@@ -24,7 +24,7 @@ describe('guards over http-cache-semantics', () => {
     expect(a.swrUntil).toBe(a.freshUntil)
     // http-cache-semantics' own evaluateRequest would refuse the fresh response:
     expect(
-      a.policy.evaluateRequest({ url: '/x', method: 'GET', headers: { host: 'example.com' } }).response,
+      a.policy().evaluateRequest({ url: '/x', method: 'GET', headers: { host: 'example.com' } }).response,
     ).toBeUndefined()
   })
 
@@ -52,11 +52,11 @@ describe('guards over http-cache-semantics', () => {
     )
     expect(a.storable).toBe(true)
     if (!a.storable) return
-    const stored = JSON.stringify(storedPolicy(a.policy))
+    const stored = JSON.stringify(storedPolicy(a.policy()))
     expect(stored).not.toContain('secret')
     expect(stored).not.toContain('x-other')
     expect(stored).toContain('accept-language')
-    const restored = CachePolicy.fromObject(storedPolicy(a.policy))
+    const restored = CachePolicy.fromObject(storedPolicy(a.policy()))
     expect(restored.storable()).toBe(true)
   })
 

@@ -3,8 +3,8 @@ import type { Cache } from '@tiercache/core'
 import {
   captureBody,
   createHttpCache,
-  type HttpCache,
   type HeadDecision,
+  type HttpCache,
   type HttpCacheOptions,
   type Plan,
   type Reply,
