@@ -664,6 +664,12 @@ export class HttpCache {
 
   #markInvalidated(keys: ReadonlySet<string>): void {
     for (const c of this.#shared.active) if (keys.has(c.pk)) c.invalidated = true
+    // a settled flight still waiting for its write must not hand the purged response on
+    const flights = this.#shared.flights
+    for (const [key, flight] of flights) {
+      const colon = key.indexOf(':')
+      if (flight.settled && keys.has(colon === -1 ? key : key.slice(0, colon))) flights.delete(key)
+    }
   }
 
   /** Headers naming the cache state, as a flat name/value list. */
@@ -685,8 +691,18 @@ export class HttpCache {
     this.#shared.active.delete(capture)
     const flight = capture.flight
     if (flight === undefined) return
-    if (written === undefined) this.#endFlight(flight)
-    else void written.finally(() => this.#endFlight(flight))
+    if (written === undefined) {
+      this.#endFlight(flight)
+      return
+    }
+    // Until the response is written (at most lockTimeout), later requests join the settled
+    // flight instead of missing the in-process tier and running the handler again.
+    const timer = setTimeout(() => this.#endFlight(flight), this.options.lockTimeout)
+    timer.unref?.()
+    void written.finally(() => {
+      clearTimeout(timer)
+      this.#endFlight(flight)
+    })
   }
 
   /** @internal The weak ETag of a body. */
