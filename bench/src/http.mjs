@@ -3,9 +3,13 @@
 // over rounds (A B C, A B C, …), each result the median over rounds:
 //   express constant route vs express + @tiercache/express (hit) vs apicache;
 //   koa constant route vs koa + @tiercache/koa (hit) vs koa-cash;
-//   a route doing 20 ms of CPU work, cached vs uncached.
+//   a route doing 20 ms of CPU work, cached vs uncached;
+//   revalidation: every request finds a stored `no-cache` response with an ETag, the handler
+//   answers the cache's If-None-Match with 304, the cache freshens the entry and sends the stored
+//   body; against a plain miss (every request a new URL: the handler sends the body, the cache
+//   stores it), Express and Koa.
 // Targets: cached ≥ 0.9x the constant route's req/s with p99 ≤ 1.2x; ≥ apicache / koa-cash;
-// the 20 ms route ≥ 20x cached vs uncached.
+// the 20 ms route ≥ 20x cached vs uncached; a 304 revalidation costs ≤ 1.2x a plain miss.
 //
 // Imports the built packages by path (run `pnpm build` first): bench/package.json does not list
 // @tiercache/express and @tiercache/koa yet.
@@ -73,7 +77,53 @@ function koaApp(...middleware) {
   return app
 }
 
+const TAG = '"v1"'
+
+/**
+ * Express, revalidation: the stored response says `no-cache` with an ETag, so every request is
+ * validated; the handler answers the cache's If-None-Match with 304. Plain miss: the route
+ * answers `max-age=60` without a validator and every request asks a new URL (the harness adds a
+ * counter to the query), so each one runs the handler and stores its response.
+ */
+function expressValidated(withTag) {
+  const app = express()
+  app.set('etag', false)
+  const options = withTag ? {} : { query: { maxVariants: Number.POSITIVE_INFINITY } }
+  app.get('/x', expressCache(tiercache(), options), (req, res) => {
+    if (withTag) {
+      res.set('Cache-Control', 'no-cache')
+      res.set('ETag', TAG)
+      if (req.headers['if-none-match'] === TAG) {
+        res.status(304).end()
+        return
+      }
+    } else res.set('Cache-Control', 'max-age=60')
+    expressHandler(req, res)
+  })
+  return app
+}
+
+/** Koa: the same two routes. */
+function koaValidated(withTag) {
+  const options = withTag ? {} : { query: { maxVariants: Number.POSITIVE_INFINITY } }
+  return koaApp(koaCache(tiercache(), options), (ctx, next) => {
+    if (withTag) {
+      ctx.set('Cache-Control', 'no-cache')
+      ctx.set('ETag', TAG)
+      if (ctx.get('If-None-Match') === TAG) {
+        ctx.status = 304
+        return undefined
+      }
+    } else ctx.set('Cache-Control', 'max-age=60')
+    return next()
+  })
+}
+
 const modes = {
+  'express-miss': () => expressValidated(false),
+  'express-revalidate': () => expressValidated(true),
+  'koa-miss': () => koaValidated(false),
+  'koa-revalidate': () => koaValidated(true),
   'express-constant': () => expressApp(),
   'express-tiercache': () => expressApp(expressCache(tiercache(), { ttl: '1h' })),
   'express-apicache': () => expressApp(apicache.middleware('1 hour')),
@@ -138,9 +188,22 @@ async function startServer(mode) {
   throw new Error(`${mode} did not start`)
 }
 
-function run(url, duration) {
+let unique = 0
+
+function run(url, duration, mode = '') {
+  // plain-miss modes: every request a new query string, so every request misses and stores
+  const requests = mode.endsWith('-miss')
+    ? [
+        {
+          setupRequest: (req) => {
+            req.path = `/x?n=${unique++}`
+            return req
+          },
+        },
+      ]
+    : undefined
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1 }, (error, result) =>
+    autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1, requests }, (error, result) =>
       error ? reject(error) : resolve(result),
     )
   })
@@ -167,14 +230,14 @@ async function measureGroup(title, modes) {
     for (const s of servers) {
       const first = await fetch(s.url)
       await first.text()
-      await run(s.url, 1) // warm-up: JIT and cache fill
+      await run(s.url, 1, s.mode) // warm-up: JIT and cache fill
     }
     const samples = new Map(modes.map((m) => [m, { rps: [], p99: [], cpu: [], errors: 0 }]))
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse()
       for (const s of order) {
         const before = cpuMs(s.child.pid)
-        const res = await run(s.url, DURATION)
+        const res = await run(s.url, DURATION, s.mode)
         const after = cpuMs(s.child.pid)
         const sample = samples.get(s.mode)
         sample.rps.push(res.requests.average)
@@ -211,7 +274,7 @@ async function measureGroup(title, modes) {
 }
 
 async function bench() {
-  const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow').split(',')
+  const only = (process.env.BENCH_HTTP_ONLY ?? 'express,koa,slow,revalidate').split(',')
   const checks = []
   const results = {}
   const p99Check = (label, value, base) => {
@@ -278,7 +341,29 @@ async function bench() {
     results.slow = slow
   }
 
-  if (only.length === 3) save('http', { ...results, checks })
+  if (only.includes('revalidate')) {
+    const rv = await measureGroup('Revalidation by 304 vs a plain miss (Express and Koa)', [
+      'express-miss',
+      'express-revalidate',
+      'koa-miss',
+      'koa-revalidate',
+    ])
+    for (const fw of ['express', 'koa']) {
+      const miss = rv[`${fw}-miss`]
+      const reval = rv[`${fw}-revalidate`]
+      checks.push(
+        target(`${fw} 304 revalidation req/s vs plain miss (cost ≤ 1.2x)`, reval.rps / miss.rps, 1 / 1.2),
+      )
+      if (miss.cpuPerRequest && reval.cpuPerRequest) {
+        console.log(
+          `     ${fw} server CPU per request: revalidation ${reval.cpuPerRequest} µs, miss ${miss.cpuPerRequest} µs (${(reval.cpuPerRequest / miss.cpuPerRequest).toFixed(2)}x)`,
+        )
+      }
+    }
+    results.revalidate = rv
+  }
+
+  if (only.length === 4) save('http', { ...results, checks })
 }
 
 if (process.argv[2] === '--serve') serve(process.argv[3])

@@ -6,6 +6,7 @@ import {
   type HttpCache,
   type HttpCacheOptions,
   type Plan,
+  settleNodeResponse,
   writeNodeResponse,
 } from '@tiercache/http'
 
@@ -55,7 +56,7 @@ function run(req: ExpressRequest, res: ServerResponse, next: (error?: unknown) =
   if (plan.kind === 'pass') {
     const { extra, settle } = plan
     for (let i = 0; i < extra.length; i += 2) res.setHeader(extra[i] as string, extra[i + 1] as string)
-    if (settle !== undefined) res.once('finish', () => settle(res.statusCode, res.getHeaders()))
+    if (settle !== undefined) settleNodeResponse(res, settle)
     next()
     return
   }

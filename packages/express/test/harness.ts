@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import type { Server } from 'node:http'
+import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import { type ExpressMiddleware, httpCache } from '@tiercache/express'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
@@ -7,9 +8,40 @@ import express, { type Express, type Response } from 'express'
 import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Express. */
-export async function respond(res: Response, reply: SpecReply): Promise<void> {
+export async function respond(
+  res: Response,
+  reply: SpecReply,
+  next: (error?: unknown) => void,
+): Promise<void> {
   if (reply.throws !== undefined) throw Object.assign(new Error('handler failed'), { status: reply.throws })
-  res.status(reply.status ?? 200)
+  const status = reply.status ?? 200
+  const body = reply.body ?? ''
+  switch (reply.style) {
+    case 'end':
+      res.status(status)
+      for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+      res.end(body)
+      return
+    case 'writeHead':
+      res.writeHead(status, reply.headers ?? {})
+      res.end(body)
+      return
+    case 'write':
+      res.status(status)
+      for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+      res.write(body)
+      res.end()
+      return
+    case 'pipe':
+      res.status(status)
+      for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+      Readable.from([Buffer.from(body)]).pipe(res)
+      return
+    case 'next':
+      next(Object.assign(new Error('origin down'), { status }))
+      return
+  }
+  res.status(status)
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
   if (reply.chunks) {
     for (const c of reply.chunks) res.write(c)
@@ -50,13 +82,13 @@ export const expressHarness: Harness = {
         }
         mw(req, res, next)
       },
-      async (req, res) => {
+      async (req, res, next) => {
         const reply = await routes.answer(req.params.name as string, {
           method: req.method,
           url: req.originalUrl,
           headers: req.headers,
         })
-        await respond(res, reply)
+        await respond(res, reply, next)
       },
     )
     const { origin, close } = await listen(app)

@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import { type Assessment, assess, storedPolicy } from './assess.js'
 import type { Flight } from './flight.js'
-import { first, storedHeaders, varyValue } from './headers.js'
-import type { HttpCache } from './http-cache.js'
+import { first, parseHttpDate, storedHeaders, varyValue } from './headers.js'
+import type { HttpCache, Target } from './http-cache.js'
 import type { MethodClass } from './key.js'
 import { notModified } from './request.js'
 import type {
@@ -20,11 +20,24 @@ export interface Found {
   readonly cls: MethodClass
   /** The URL's primary key. */
   readonly pk: string
+  /** The request's keys and canonical path. */
+  readonly target: Target
   /** The variant index under the primary key, when responses vary. */
   readonly index: VariantIndex | undefined
   /** The key of the entry (variant key when there is an index): also the collapsing key. */
   readonly key: string
   readonly entry: StoredResponse | undefined
+}
+
+/** Response headers a 304 never changes in the stored response (RFC 9111 §3.2). */
+const KEPT_ON_304 = new Set(['content-length'])
+
+/** What a captured response will be stored as, once its body is complete. */
+interface Pending {
+  readonly entry: Omit<StoredResponse, 'body'>
+  readonly values: readonly string[] | null
+  readonly keepUntil: number
+  readonly tags: readonly string[]
 }
 
 /** The handler's response on a miss, captured for the cache and for collapsed requests. */
@@ -41,18 +54,13 @@ export class MissCapture implements Capture {
   readonly #store: boolean
   readonly #conditional: IncomingHttpHeaders | undefined
   readonly #detail: string
+  /** The handler was asked to validate the stored response (`If-None-Match` / `If-Modified-Since`). */
+  readonly #validated: boolean
   #chunks: Uint8Array[] = []
   #size = 0
   #capturing = false
   #done = false
-  #pending:
-    | {
-        readonly entry: Omit<StoredResponse, 'body'>
-        readonly values: readonly string[] | null
-        readonly keepUntil: number
-        readonly tags: readonly string[]
-      }
-    | undefined
+  #pending: Pending | undefined
 
   constructor(
     http: HttpCache,
@@ -64,6 +72,7 @@ export class MissCapture implements Capture {
     background: boolean,
     conditional: IncomingHttpHeaders | undefined,
     detail: string,
+    validated: boolean,
   ) {
     this.#http = http
     this.#req = req
@@ -75,20 +84,39 @@ export class MissCapture implements Capture {
     this.background = background
     this.#conditional = conditional
     this.#detail = detail
+    this.#validated = validated
+  }
+
+  /** The client's request headers, with its own conditional headers back in place. */
+  #clientHeaders(): IncomingHttpHeaders {
+    const c = this.#conditional
+    const h = { ...this.#req.headers }
+    delete h['if-none-match']
+    delete h['if-modified-since']
+    return c === undefined ? h : { ...h, ...c }
   }
 
   head(status: number, headers: OutgoingHttpHeaders): HeadDecision {
     const http = this.#http
     const o = http.options
     const now = o.now()
-    if (status >= 500 && this.#stale !== undefined && now < this.#stale.sieUntil && !this.background) {
+    const stale = this.#stale
+    if (status === 304 && this.#validated && stale !== undefined) return this.#freshen(stale, headers, now)
+    if (
+      status >= 500 &&
+      stale !== undefined &&
+      stale.status < 500 &&
+      now < stale.sieUntil &&
+      !this.background
+    ) {
       this.#finish()
       return { kind: 'replace', reply: this.#staleReply(now) }
     }
     const req = this.#req
-    const a: Assessment = this.#store
-      ? assess(o, req.method, req.url, req.host, req.headers, status, headers, now)
-      : { storable: false, reason: 'status' }
+    const a: Assessment =
+      this.#store && status !== 304
+        ? assess(o, req.method, req.url, req.host, req.headers, status, headers, now)
+        : { storable: false, reason: 'status' }
     const remove: string[] = []
     if (o.tagHeader !== undefined && headers[o.tagHeader] !== undefined) remove.push(o.tagHeader)
     if (a.storable) {
@@ -97,10 +125,8 @@ export class MissCapture implements Capture {
       drop.add('cache-status')
       const stored: StoredHeader[] = storedHeaders(headers, drop)
       if (headers.date === undefined) stored.push(['date', new Date(now).toUTCString()])
-      const lm = first(headers['last-modified'])
-      const lastModified = lm === undefined ? Number.NaN : Date.parse(lm)
-      const etag = first(headers.etag)
-      const length = first(headers['content-length'])
+      const etag = first(headers.etag as string | string[] | undefined)
+      const length = first(headers['content-length'] as string | undefined)
       this.#pending = {
         entry: {
           t: 'r',
@@ -113,10 +139,11 @@ export class MissCapture implements Capture {
           swrUntil: a.swrUntil,
           sieUntil: a.sieUntil,
           mustRevalidate: a.mustRevalidate,
+          noCache: a.noCache,
           etag: etag ?? null,
-          lastModified: Number.isNaN(lastModified) ? null : lastModified,
+          lastModified: parseHttpDate(headers['last-modified'] as string | undefined, now) ?? null,
           vary: a.vary,
-          policy: storedPolicy(a.policy),
+          policy: storedPolicy(a.policy()),
         },
         values: a.vary === null ? null : a.vary.map((n) => varyValue(req.headers, n)),
         keepUntil: a.keepUntil,
@@ -134,18 +161,73 @@ export class MissCapture implements Capture {
       status < 300 &&
       notModified(
         c,
-        first(headers.etag),
-        (() => {
-          const lm = first(headers['last-modified'])
-          const t = lm === undefined ? Number.NaN : Date.parse(lm)
-          return Number.isNaN(t) ? null : t
-        })(),
+        first(headers.etag as string | string[] | undefined),
+        parseHttpDate(headers['last-modified'] as string | undefined, now) ?? null,
+        now,
       )
     return {
       kind: 'send',
       extra: http.missHeaders(this.#detail, a.storable),
       remove,
       notModified: isNotModified,
+    }
+  }
+
+  /**
+   * The handler answered 304 to the validators of the stored response: the stored response,
+   * updated with the 304's headers (all but `Content-Length`, RFC 9111 §3.2) and its freshness
+   * recomputed, is stored again and sent instead.
+   */
+  #freshen(stale: StoredResponse, headers: OutgoingHttpHeaders, now: number): HeadDecision {
+    const http = this.#http
+    const o = http.options
+    const merged: OutgoingHttpHeaders = {}
+    for (const [name, value] of stale.headers) merged[name] = value as string | string[]
+    const drop = new Set<string>(['cache-status'])
+    if (o.statusHeader !== undefined) drop.add(o.statusHeader)
+    if (o.tagHeader !== undefined) drop.add(o.tagHeader)
+    const update = storedHeaders(headers, drop)
+    for (const [name, value] of update) if (!KEPT_ON_304.has(name)) merged[name] = value as string | string[]
+    // A handler's 304 carries no Date of its own (Node adds it when sending): it was made now.
+    if (headers.date === undefined) merged.date = new Date(now).toUTCString()
+    if (stale.generatedEtag === true && headers.etag === undefined) delete merged.etag
+    const req = this.#req
+    const a = assess(o, req.method, req.url, req.host, req.headers, stale.status, merged, now)
+    if (!a.storable) {
+      // Not storable any more (e.g. the 304 says no-store): serve it once, drop it.
+      this.#finish()
+      void http.store.delete(this.#found.key).catch((error: unknown) => http.error(error))
+      const once: StoredResponse = { ...stale, headers: storedHeaders(merged, drop), storedAt: now, age: 0 }
+      return {
+        kind: 'replace',
+        reply: http.reply(req.method, this.#clientHeaders(), once, now, 'REVALIDATED'),
+      }
+    }
+    const etag = first(merged.etag as string | string[] | undefined)
+    const entry: StoredResponse = {
+      ...stale,
+      headers: storedHeaders(merged, drop),
+      storedAt: now,
+      age: a.age,
+      freshUntil: a.freshUntil,
+      swrUntil: a.swrUntil,
+      sieUntil: a.sieUntil,
+      mustRevalidate: a.mustRevalidate,
+      noCache: a.noCache,
+      etag: etag ?? (stale.generatedEtag === true ? stale.etag : null),
+      lastModified: parseHttpDate(merged['last-modified'] as string | undefined, now) ?? null,
+      // the stored policy object is informational: a revalidation keeps it rather than rebuild it
+      policy: stale.policy,
+    }
+    const values = stale.vary === null ? null : stale.vary.map((n) => varyValue(req.headers, n))
+    this.flight?.settle({ entry, values, found: this.#found })
+    const written = this.invalidated
+      ? undefined
+      : http.write(this.#found, entry, values, a.keepUntil, http.tagsFor(req, merged))
+    this.#finish(written)
+    return {
+      kind: 'replace',
+      reply: http.reply(req.method, this.#clientHeaders(), entry, now, 'REVALIDATED'),
     }
   }
 
@@ -167,18 +249,24 @@ export class MissCapture implements Capture {
     if (this.#done) return
     const p = this.#pending
     this.#pending = undefined
-    let entry: StoredResponse | undefined
-    if (p !== undefined) {
-      const chunks = this.#chunks
-      const body =
-        chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks, this.#size)
-      entry = { ...p.entry, body }
-      this.flight?.settle({ entry, values: p.values })
+    if (p === undefined) {
+      this.#finish()
+      return
     }
-    this.#finish()
-    if (entry !== undefined && p !== undefined && !this.invalidated) {
-      this.#http.write(this.#found, entry, p.values, p.keepUntil, p.tags)
+    const http = this.#http
+    const chunks = this.#chunks
+    const body =
+      chunks.length === 1 && Buffer.isBuffer(chunks[0]) ? chunks[0] : Buffer.concat(chunks, this.#size)
+    let entry: StoredResponse = { ...p.entry, body }
+    if (entry.etag === null && http.options.etag && entry.status === 200 && this.#found.cls === 'G') {
+      const etag = http.weakEtag(body)
+      entry = { ...entry, etag, generatedEtag: true, headers: [...entry.headers, ['etag', etag]] }
     }
+    this.flight?.settle({ entry, values: p.values, found: this.#found })
+    const written = this.invalidated
+      ? undefined
+      : http.write(this.#found, entry, p.values, p.keepUntil, p.tags)
+    this.#finish(written)
   }
 
   abandon(): void {
@@ -188,7 +276,9 @@ export class MissCapture implements Capture {
   fail(error?: unknown): Reply | undefined {
     this.#finish()
     const now = this.#http.options.now()
-    if (this.#stale === undefined || this.background || !(now < this.#stale.sieUntil)) return undefined
+    const stale = this.#stale
+    if (stale === undefined || this.background || stale.status >= 500 || !(now < stale.sieUntil))
+      return undefined
     const e = error as { status?: unknown; statusCode?: unknown } | undefined
     const status =
       typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500
@@ -197,11 +287,9 @@ export class MissCapture implements Capture {
   }
 
   #staleReply(now: number): Reply {
-    const c = this.#conditional
-    const headers = c === undefined ? this.#req.headers : { ...this.#req.headers, ...c }
     return this.#http.reply(
       this.#req.method,
-      headers,
+      this.#clientHeaders(),
       this.#stale as StoredResponse,
       now,
       'STALE',
@@ -209,13 +297,13 @@ export class MissCapture implements Capture {
     )
   }
 
-  #finish(): void {
+  #finish(written?: Promise<void>): void {
     if (this.#done) return
     this.#done = true
     this.#capturing = false
     this.#pending = undefined
     this.#chunks = []
     this.flight?.settle(undefined)
-    this.#http.release(this)
+    this.#http.release(this, written)
   }
 }

@@ -1,8 +1,15 @@
+import type { Found } from './capture.js'
 import type { StoredResponse } from './types.js'
 
 /** What a collapsed request gets from the one that ran the handler. */
 export type FlightOutcome =
-  | { readonly entry: StoredResponse; readonly values: readonly string[] | null }
+  | {
+      readonly entry: StoredResponse
+      /** The `Vary` header values it was stored under, or null. */
+      readonly values: readonly string[] | null
+      /** Where it is stored. */
+      readonly found: Found
+    }
   | undefined
   | 'timeout'
 

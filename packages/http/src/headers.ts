@@ -7,22 +7,33 @@ export type Directives = Record<string, string | true>
 const EMPTY: Directives = Object.freeze({}) as Directives
 
 /**
- * Parses a `Cache-Control` value (RFC 9111 §5.2). Quoted values may hold commas. A directive
- * given twice with different values counts as `0` (RFC 9111 §4.2.1: conflicting freshness is stale).
+ * Parses a `Cache-Control` value (RFC 9111 §5.2): `token [ "=" ( token / quoted-string ) ]`,
+ * comma-separated, names case-insensitive. Quoted values may hold commas. A directive written
+ * with whitespace around `=` (`max-age =3600`) is not the directive and is ignored, as the
+ * grammar has no whitespace there. A directive given twice with different values counts as `0`
+ * (RFC 9111 §4.2.1: conflicting freshness is stale).
  */
 export function parseCacheControl(value: string | readonly string[] | number | undefined): Directives {
   if (value === undefined) return EMPTY
   const text = Array.isArray(value) ? value.join(',') : String(value)
   if (text.length === 0) return EMPTY
   const out: Directives = {}
-  const re = /\s*([^=,\s]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^,]*)))?\s*(?:,|$)/gy
+  const re = /[ \t]*([^=,\s"]+)(\s*=\s*)?(?:"((?:[^"\\]|\\.)*)"|([^,"]*))?[^,]*(?:,|$)/gy
   re.lastIndex = 0
   while (re.lastIndex < text.length) {
+    const start = re.lastIndex
     const m = re.exec(text)
-    if (m === null || m[0].length === 0) break
+    if (m === null || m[0].length === 0) {
+      const next = text.indexOf(',', start)
+      if (next === -1) break
+      re.lastIndex = next + 1
+      continue
+    }
     const name = (m[1] as string).toLowerCase()
-    const raw = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]?.trim()
-    const val: string | true = raw === undefined || raw === '' ? true : raw
+    const eq = m[2]
+    if (eq !== undefined && eq !== '=') continue
+    const raw = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]?.trim()
+    const val: string | true = eq === undefined || raw === undefined || raw === '' ? true : raw
     const prev = out[name]
     out[name] = prev !== undefined && prev !== val ? '0' : val
   }
@@ -136,4 +147,97 @@ export function etagMatches(ifNoneMatch: string, etag: string): boolean {
     if ((tag.startsWith('W/') ? tag.slice(2) : tag) === opaque) return true
   }
   return false
+}
+
+const MONTHS: Readonly<Record<string, number>> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+}
+const IMF_FIXDATE =
+  /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const RFC850_DATE =
+  /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/i
+const ASCTIME_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i
+
+function month(name: string): number | undefined {
+  return MONTHS[`${name.charAt(0).toUpperCase()}${name.slice(1).toLowerCase()}`]
+}
+
+function utc(
+  year: number,
+  month: number | undefined,
+  day: number,
+  h: number,
+  m: number,
+  s: number,
+): number | undefined {
+  if (month === undefined || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined
+  const t = Date.UTC(year, month, day, h, m, Math.min(s, 59))
+  // reject dates that roll over (31 Feb)
+  return new Date(t).getUTCDate() === day ? t : undefined
+}
+
+/**
+ * Parses an HTTP-date (RFC 9110 §5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the
+ * obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`, whose two-digit year is the nearest
+ * year no more than 50 years ahead of `now`) and asctime (`Sun Nov  6 08:49:37 1994`). Anything
+ * else (another layout, missing comma, extra spaces, numeric months, one-digit hours, folded
+ * lines) is invalid. Day, month and zone names are matched without regard to case, as most
+ * caches do.
+ *
+ * @param now - the current time (epoch ms), for RFC 850 years
+ * @returns epoch ms, or undefined when the value is not an HTTP-date
+ */
+export function parseHttpDate(
+  value: string | readonly string[] | number | undefined,
+  now: number,
+): number | undefined {
+  const text = first(value)
+  if (text === undefined || text.length > 64) return undefined
+  let m = IMF_FIXDATE.exec(text)
+  if (m !== null) {
+    return utc(Number(m[3]), month(m[2] as string), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+  }
+  m = RFC850_DATE.exec(text)
+  if (m !== null) {
+    const thisYear = new Date(now).getUTCFullYear()
+    let year = Math.floor(thisYear / 100) * 100 + Number(m[3])
+    if (year > thisYear + 50) year -= 100
+    return utc(year, month(m[2] as string), Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+  }
+  m = ASCTIME_DATE.exec(text)
+  if (m !== null) {
+    return utc(
+      Number(m[6]),
+      month(m[1] as string),
+      Number((m[2] as string).trim()),
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+    )
+  }
+  return undefined
+}
+
+/**
+ * The `Age` of a response in seconds (RFC 9111 §5.1): the first member of a list-valued field,
+ * which must be a non-negative integer; an invalid value is ignored (0).
+ */
+export function parseAge(value: string | readonly string[] | number | undefined): number {
+  const text = first(value)
+  if (text === undefined) return 0
+  const comma = text.indexOf(',')
+  const member = (comma === -1 ? text : text.slice(0, comma)).trim()
+  if (!/^\d+$/.test(member)) return 0
+  return Math.min(Number(member), 2_147_483_648)
 }

@@ -1,7 +1,21 @@
 export { createHttpCache, HttpCache } from './http-cache.js'
-export { type MethodClass, primaryKey, sortQuery } from './key.js'
-export { captureBody, captureNodeResponse, syntheticRequest, teeStream, writeNodeResponse } from './node.js'
-export { DEFAULT_STATUSES, type HttpCacheOptions } from './options.js'
+export {
+  canonicalTarget,
+  keyTarget,
+  type MethodClass,
+  primaryKey,
+  type QueryRules,
+  sortQuery,
+} from './key.js'
+export {
+  captureBody,
+  captureNodeResponse,
+  settleNodeResponse,
+  syntheticRequest,
+  teeStream,
+  writeNodeResponse,
+} from './node.js'
+export { DEFAULT_STATUSES, HEURISTIC_STATUSES, type HttpCacheOptions, type QueryOptions } from './options.js'
 export { type PurgeOptions, purge, purgeKeys, purgeUrl } from './purge.js'
 export type {
   Capture,

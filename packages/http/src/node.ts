@@ -6,7 +6,7 @@ import {
 } from 'node:http'
 import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
-import type { Capture, Reply } from './types.js'
+import type { Capture, HeadDecision, Reply } from './types.js'
 
 /**
  * Writes a reply to a Node response (`http.ServerResponse`, Express's `res`): headers, status,
@@ -55,8 +55,10 @@ function applyHeaders(res: ServerResponse, headers: unknown): void {
  * Reports a Node response to a capture as the handler writes it, by wrapping the response's
  * `writeHead`, `write` and `end`. The response streams through to the client unchanged, except
  * when the capture decides otherwise: a 304 for a conditional request (the body is captured,
- * not sent), a stale reply instead of a 5xx (stale-if-error), or nothing at all for a background
- * revalidation.
+ * not sent), the stored response instead of the handler's (stale-if-error on a 5xx, or a 304
+ * that freshened it), or nothing at all for a background revalidation. Every style a handler
+ * answers in is covered (`end(body)`, `writeHead` + `end`, `write` + `end`, piped streams); once
+ * the handler's response is replaced, whatever it still writes is discarded (callbacks still run).
  */
 export function captureNodeResponse(res: ServerResponse, capture: Capture): void {
   const writeHead = res.writeHead
@@ -66,13 +68,25 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
   /** 0 headers pending, 1 streaming through, 2 sending 304 (body captured only), 3 replaced, 4 ended */
   let state = 0
   let capturing = true
-  const restore = (): void => {
-    res.writeHead = writeHead
-    res.write = write
-    res.end = end
+
+  /** Sends a reply with the response's own methods (the wrappers stay, discarding later writes). */
+  const sendReply = (reply: Reply): void => {
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    for (const [name, value] of reply.headers) res.setHeader(name, value as string | string[])
+    const x = reply.extra
+    for (let i = 0; i < x.length; i += 2) res.setHeader(x[i] as string, x[i + 1] as string)
+    if (background) {
+      res.statusCode = reply.status
+      res.emit('finish')
+      return
+    }
+    ;(writeHead as (...a: unknown[]) => ServerResponse).call(res, reply.status)
+    if (reply.body === null) (end as (...a: unknown[]) => ServerResponse).call(res)
+    else (end as (...a: unknown[]) => ServerResponse).call(res, reply.body)
   }
 
   res.writeHead = function writeHeadCaptured(this: ServerResponse, status: number, ...rest: unknown[]) {
+    if (state === 3) return res
     if (state !== 0) return (writeHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
     let reason: string | undefined
     let headers: unknown = rest[0]
@@ -81,12 +95,16 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
       headers = rest[1]
     }
     applyHeaders(res, headers)
-    const d = capture.head(status, res.getHeaders())
+    let d: HeadDecision
+    try {
+      d = capture.head(status, res.getHeaders())
+    } catch {
+      capture.abandon()
+      d = { kind: 'send', extra: [], remove: [], notModified: false }
+    }
     if (d.kind === 'replace') {
       state = 3
-      restore()
-      for (const name of res.getHeaderNames()) res.removeHeader(name)
-      writeNodeResponse(res, d.reply)
+      sendReply(d.reply)
       return res
     }
     for (const name of d.remove) res.removeHeader(name)
@@ -103,7 +121,7 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
     return (writeHead as (...a: unknown[]) => ServerResponse).call(
       res,
       code,
-      ...(reason === undefined ? [] : [reason]),
+      ...(reason === undefined || code !== status ? [] : [reason]),
     )
   } as typeof res.writeHead
 
@@ -113,10 +131,11 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
       cb = encoding
       encoding = undefined
     }
-    if (state === 3 || state === 4) {
+    if (state === 3) {
       if (typeof cb === 'function') process.nextTick(cb as Callback)
       return true
     }
+    if (state === 4) return (write as (...a: unknown[]) => boolean).call(res, chunk, encoding, cb)
     if (capturing) {
       const bytes = bytesOf(chunk, encoding)
       if (bytes !== undefined && bytes.byteLength > 0) capturing = capture.chunk(bytes)
@@ -137,17 +156,17 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
       encoding = undefined
     }
     if (state === 0) res.writeHead(res.statusCode)
-    if (state === 3 || state === 4) {
+    if (state === 3) {
       if (typeof cb === 'function') process.nextTick(cb as Callback)
       return res
     }
+    if (state === 4) return (end as (...a: unknown[]) => ServerResponse).call(res, chunk, encoding, cb)
     if (capturing) {
       const bytes = bytesOf(chunk, encoding)
       if (bytes !== undefined && bytes.byteLength > 0) capturing = capture.chunk(bytes)
     }
     const wasNotModified = state === 2
     state = 4
-    restore()
     capture.end()
     if (background) {
       res.emit('finish')
@@ -160,12 +179,50 @@ export function captureNodeResponse(res: ServerResponse, capture: Capture): void
 
   if (!background) {
     res.once('close', () => {
-      if (state !== 4 && state !== 3) {
-        restore()
-        capture.abandon()
-      }
+      if (state !== 4 && state !== 3) capture.abandon()
     })
   }
+}
+
+/** Headers given to `writeHead` (object, flat list or list of pairs) as a lower-case object. */
+function headerObject(headers: unknown): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {}
+  const add = (k: unknown, v: unknown): void => {
+    const name = String(k).toLowerCase()
+    const prev = out[name]
+    const value = Array.isArray(v) ? v.map(String) : String(v)
+    out[name] = prev === undefined ? value : ([] as string[]).concat(prev as string | string[], value)
+  }
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0]))
+      for (const [k, v] of headers as [string, string][]) add(k, v)
+    else for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1])
+  } else if (typeof headers === 'object' && headers !== null) {
+    for (const [k, v] of Object.entries(headers)) if (v !== undefined) add(k, v)
+  }
+  return out
+}
+
+/**
+ * For a `pass` plan with `settle` (an unsafe method): calls `settle` with the final status and
+ * headers once the response is complete, including headers handed to `writeHead` directly
+ * (which `getHeaders()` does not show), so a `Location` set either way is invalidated.
+ */
+export function settleNodeResponse(
+  res: ServerResponse,
+  settle: (status: number, headers: OutgoingHttpHeaders) => void,
+): void {
+  const writeHead = res.writeHead
+  let given: OutgoingHttpHeaders | undefined
+  res.writeHead = function writeHeadSettled(this: ServerResponse, status: number, ...rest: unknown[]) {
+    const headers = typeof rest[0] === 'string' ? rest[1] : rest[0]
+    if (headers !== undefined) given = headerObject(headers)
+    res.writeHead = writeHead
+    return (writeHead as (...a: unknown[]) => ServerResponse).call(res, status, ...rest)
+  } as typeof res.writeHead
+  res.once('finish', () =>
+    settle(res.statusCode, given === undefined ? res.getHeaders() : { ...res.getHeaders(), ...given }),
+  )
 }
 
 /**

@@ -9,11 +9,46 @@ import {
 } from '@tiercache/core'
 import type { RequestInfo } from './types.js'
 
-/** Statuses stored when `statuses` is not given. */
+/**
+ * Statuses stored on the route `ttl` or a `Last-Modified` heuristic when `statuses` is not given.
+ * A response that states its own freshness (`max-age`, `s-maxage`, `Expires`, a targeted field)
+ * is stored whatever its final status (RFC 9111 §3), except 206 and 304.
+ */
 export const DEFAULT_STATUSES: readonly number[] = Object.freeze([200, 203, 204, 300, 301, 308])
+
+/**
+ * The statuses RFC 9110 §15.1 calls heuristically cacheable: `statuses` for a cache that applies
+ * the route `ttl` and `Last-Modified` heuristics as far as the RFC allows (the "RFC profile").
+ */
+export const HEURISTIC_STATUSES: readonly number[] = Object.freeze([
+  200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501,
+])
 
 /** Statuses that are never stored, whatever `statuses` says. */
 const NEVER_STORED = new Set([206, 304])
+
+/** Bounds on the query strings that make cache entries, per route (see {@link HttpCacheOptions.query}). */
+export interface QueryOptions {
+  /**
+   * The query parameters the route's responses depend on. A request with any other parameter
+   * (not listed in `ignore` either) bypasses the cache: it is neither served from nor stored.
+   * @default undefined (every parameter is part of the key)
+   */
+  readonly allow?: readonly string[]
+  /**
+   * Parameters left out of the key (tracking parameters such as `utm_source`). The handler still
+   * sees them, so it must not answer differently because of them.
+   * @default []
+   */
+  readonly ignore?: readonly string[]
+  /**
+   * Most distinct query strings stored at once per path, per process; further query strings of
+   * that path run the handler and are not stored until stored ones expire. Bounds how many
+   * entries a client sending random parameters can make. `Infinity` disables the bound.
+   * @default 256
+   */
+  readonly maxVariants?: number
+}
 
 /** Options of {@link createHttpCache} and of the Express and Koa middleware. */
 export interface HttpCacheOptions {
@@ -32,13 +67,28 @@ export interface HttpCacheOptions {
    */
   readonly staleWhileRevalidate?: Duration
   /**
-   * How long after expiry a stored response may be served instead of a 5xx or a thrown error,
-   * when the response itself has no `stale-if-error` directive (RFC 5861).
-   * @default 0 (only the response's own directive applies)
+   * How long after expiry a stored response may be served instead of a 5xx or a thrown error
+   * (an exception, a rejected promise, `next(err)`), when the response itself has no
+   * `stale-if-error` directive (RFC 5861). A cache configured so by its operator is what RFC 9111
+   * §4.2.4 allows; like Apache Traffic Server, tiercache shields clients from a failing handler
+   * by default. Never applies to responses with `must-revalidate`, `proxy-revalidate`,
+   * `s-maxage` or `no-cache`, nor when the stored response is itself a 5xx. Bounded by `keepStale`.
+   * @default '10m' (0 serves stale only where the response's own directive allows)
    */
   readonly staleIfError?: Duration
   /**
-   * Response statuses that may be stored. 206, 304 and 5xx are refused.
+   * How long after expiry a stored response is kept: to revalidate it with the handler through
+   * its `ETag` / `Last-Modified` (a 304 then freshens it), to answer a request's `max-stale`, and
+   * for `staleIfError`. In milliseconds or a duration string; `0` drops responses as soon as
+   * they are stale (unless a stale window of theirs still runs).
+   * @default '10m'
+   */
+  readonly keepStale?: Duration
+  /**
+   * Statuses that may be stored when the response states no freshness of its own, on the route
+   * `ttl` or a `Last-Modified` heuristic. 206, 304, 1xx and 5xx are refused. Responses that state
+   * their freshness are stored whatever their final status (RFC 9111 §3), except 206 and 304.
+   * `HEURISTIC_STATUSES` lists what RFC 9110 allows.
    * @default [200, 203, 204, 300, 301, 308]
    */
   readonly statuses?: readonly number[]
@@ -110,6 +160,38 @@ export interface HttpCacheOptions {
    */
   readonly requestCacheControl?: boolean
   /**
+   * Let a request's `Cache-Control: no-cache` (or `Pragma: no-cache`) make the cache validate
+   * with the handler before answering. Off by default, as in nginx, Varnish and CDNs: any client
+   * could otherwise multiply the handler's load at will. Needs `requestCacheControl`.
+   * @default false
+   */
+  readonly honorRequestNoCache?: boolean
+  /**
+   * Targeted cache-control fields (RFC 9213) this cache obeys, most specific first: the first one
+   * present and valid in a response replaces its `Cache-Control` and `Expires` for this cache.
+   * Put a name of your own first (e.g. `['app-cache-control', 'cdn-cache-control']`) to direct
+   * tiercache alone. The fields are passed on unchanged. `false` or `[]` ignores them.
+   * @default ['cdn-cache-control']
+   */
+  readonly targetedCacheControl?: readonly string[] | false
+  /**
+   * Give a stored response without an `ETag` a weak one made from its body (`W/"…"`, a SHA-1 of
+   * the bytes), so clients can make conditional requests that the cache answers with 304. The
+   * generated tag is never sent to the handler as a validator. `false` disables.
+   * @default true
+   */
+  readonly etag?: boolean
+  /**
+   * Answer a single-range `Range: bytes=…` request from a stored complete response with 206
+   * (or 416), honouring `If-Range`. Requests for several ranges get the full response. A range
+   * request that misses runs the handler with its `Range` header; a full 200 it returns is
+   * stored. `false` makes range requests bypass the cache.
+   * @default true
+   */
+  readonly ranges?: boolean
+  /** Bounds on the query strings that make cache entries for this route. */
+  readonly query?: QueryOptions
+  /**
    * A successful (2xx/3xx) unsafe request (POST, PUT, PATCH, DELETE, …) removes the stored
    * responses of its URL and of same-host `Location` / `Content-Location` URLs (RFC 9111 §4.4).
    * @default true
@@ -126,7 +208,6 @@ export interface ResolvedOptions {
   readonly ttl: number | undefined
   readonly swr: number
   readonly sie: number
-  readonly statuses: ReadonlySet<number>
   readonly allowAuthorization: boolean
   readonly allowCookies: boolean
   readonly maxEntryBytes: number
@@ -139,9 +220,62 @@ export interface ResolvedOptions {
   readonly lockTimeout: number
   readonly lookupTimeout: number
   readonly requestCacheControl: boolean
+  readonly honorRequestNoCache: boolean
+  readonly targeted: readonly string[]
+  readonly etag: boolean
+  readonly ranges: boolean
+  readonly keepStale: number
+  /** Statuses stored without explicit freshness. */
+  readonly heuristicStatuses: ReadonlySet<number>
+  readonly queryAllow: ReadonlySet<string> | undefined
+  readonly queryIgnore: ReadonlySet<string>
+  readonly maxQueryVariants: number
   readonly invalidateOnUnsafe: boolean
   readonly onError: ((error: unknown) => void) | undefined
   readonly now: () => number
+}
+
+function targetedFields(value: unknown): readonly string[] {
+  if (value === undefined) return ['cdn-cache-control']
+  if (value === false) return []
+  if (!Array.isArray(value)) {
+    throw new InvalidOptionError('targetedCacheControl must be an array of header names or false', {
+      option: 'targetedCacheControl',
+    })
+  }
+  return value.map((v) => headerName(v, 'targetedCacheControl', '') as string)
+}
+
+function names(value: unknown, option: string): ReadonlySet<string> {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
+    throw new InvalidOptionError(`${option} must be an array of parameter names`, { option })
+  }
+  return new Set(value as string[])
+}
+
+function queryOptions(q: unknown): {
+  queryAllow: ReadonlySet<string> | undefined
+  queryIgnore: ReadonlySet<string>
+  maxQueryVariants: number
+} {
+  if (q === undefined) return { queryAllow: undefined, queryIgnore: new Set(), maxQueryVariants: 256 }
+  if (typeof q !== 'object' || q === null) {
+    throw new InvalidOptionError('query must be an object ({ allow, ignore, maxVariants })', {
+      option: 'query',
+    })
+  }
+  const o = q as QueryOptions
+  const max = o.maxVariants ?? 256
+  if (!(max === Number.POSITIVE_INFINITY || (Number.isInteger(max) && max >= 1))) {
+    throw new InvalidOptionError('query.maxVariants must be a positive integer or Infinity', {
+      option: 'query.maxVariants',
+    })
+  }
+  return {
+    queryAllow: o.allow === undefined ? undefined : names(o.allow, 'query.allow'),
+    queryIgnore: o.ignore === undefined ? new Set() : names(o.ignore, 'query.ignore'),
+    maxQueryVariants: max,
+  }
 }
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
@@ -172,9 +306,9 @@ export function resolveOptions(options: HttpCacheOptions = {}): ResolvedOptions 
     throw new InvalidOptionError('statuses must be a non-empty array of status codes', { option: 'statuses' })
   }
   for (const s of statuses) {
-    if (!Number.isInteger(s) || s < 200 || s > 499 || NEVER_STORED.has(s)) {
+    if (!Number.isInteger(s) || s < 200 || (s > 499 && s !== 501) || NEVER_STORED.has(s)) {
       throw new InvalidOptionError(
-        `statuses: ${String(s)} cannot be stored (206, 304, 1xx and 5xx never are)`,
+        `statuses: ${String(s)} cannot be stored without explicit freshness (206, 304, 1xx and 5xx but 501 never are)`,
         {
           option: 'statuses',
         },
@@ -211,8 +345,9 @@ export function resolveOptions(options: HttpCacheOptions = {}): ResolvedOptions 
       options.staleWhileRevalidate === undefined
         ? 0
         : parseDuration(options.staleWhileRevalidate, 'staleWhileRevalidate'),
-    sie: options.staleIfError === undefined ? 0 : parseDuration(options.staleIfError, 'staleIfError'),
-    statuses: new Set(statuses),
+    sie: options.staleIfError === undefined ? 600_000 : parseDuration(options.staleIfError, 'staleIfError'),
+    heuristicStatuses: new Set(statuses),
+    keepStale: options.keepStale === undefined ? 600_000 : parseDuration(options.keepStale, 'keepStale'),
     allowAuthorization: bool(options.allowAuthorization, 'allowAuthorization', false),
     allowCookies: bool(options.allowCookies, 'allowCookies', false),
     maxEntryBytes,
@@ -226,6 +361,11 @@ export function resolveOptions(options: HttpCacheOptions = {}): ResolvedOptions 
     lookupTimeout:
       options.lookupTimeout === undefined ? 1000 : parseDuration(options.lookupTimeout, 'lookupTimeout'),
     requestCacheControl: bool(options.requestCacheControl, 'requestCacheControl', true),
+    honorRequestNoCache: bool(options.honorRequestNoCache, 'honorRequestNoCache', false),
+    targeted: targetedFields(options.targetedCacheControl),
+    etag: bool(options.etag, 'etag', true),
+    ranges: bool(options.ranges, 'ranges', true),
+    ...queryOptions(options.query),
     invalidateOnUnsafe: bool(options.invalidateOnUnsafe, 'invalidateOnUnsafe', true),
     onError: options.onError,
     now: clock.now.bind(clock),

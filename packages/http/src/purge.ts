@@ -1,25 +1,27 @@
 import type { Cache } from '@tiercache/core'
 import { InvalidOptionError, validateNamespace } from '@tiercache/core'
-import { primaryKey } from './key.js'
+import { keyOf, keyTarget, type QueryRules } from './key.js'
 
 /**
- * The primary keys of a URL: GET and HEAD, http and https. Deleting them drops every stored
- * variant (variant keys hang off the primary key's index generation).
+ * The primary keys of a URL: GET and HEAD, http and https, through the same canonical target
+ * as storing and lookup. Deleting them drops every stored variant (variant keys hang off the
+ * primary key's index generation). `rules`: a route's `query` options (`ignore` applies).
  *
  * @param url - absolute URL
  * @throws InvalidOptionError (`E_INVALID_OPTION`) for a URL that is not absolute
  */
-export function purgeKeys(url: string | URL): string[] {
+export function purgeKeys(url: string | URL, rules?: QueryRules): string[] {
   let u: URL
   try {
     u = typeof url === 'string' ? new URL(url) : url
   } catch {
     throw new InvalidOptionError(`purge needs an absolute URL, got ${String(url)}`, { option: 'url' })
   }
-  const target = `${u.pathname}${u.search}`
+  const t = keyTarget(`${u.pathname}${u.search}`, rules)
+  if (t === null) return []
   const keys: string[] = []
   for (const scheme of ['http', 'https']) {
-    keys.push(primaryKey('G', scheme, u.hostname, target), primaryKey('H', scheme, u.hostname, target))
+    keys.push(keyOf('G', scheme, u.hostname, t.target), keyOf('H', scheme, u.hostname, t.target))
   }
   return keys
 }

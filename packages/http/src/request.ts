@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { etagMatches, first, parseCacheControl, seconds } from './headers.js'
+import { etagMatches, first, parseCacheControl, parseHttpDate, seconds } from './headers.js'
 
 /** Parsed request `Cache-Control`. */
 export interface RequestDirectives {
@@ -11,14 +11,19 @@ export interface RequestDirectives {
   readonly maxStale: number | undefined
 }
 
-/** Parses the request's `Cache-Control` (and `Pragma: no-cache`). */
-export function requestDirectives(h: IncomingHttpHeaders): RequestDirectives {
+/**
+ * Parses the request's `Cache-Control` (and `Pragma: no-cache`).
+ *
+ * @param honorNoCache - whether `no-cache` / `Pragma: no-cache` count (`honorRequestNoCache`)
+ */
+export function requestDirectives(h: IncomingHttpHeaders, honorNoCache: boolean): RequestDirectives {
   const cc = parseCacheControl(h['cache-control'])
   const stale = cc['max-stale']
   return {
     noCache:
-      cc['no-cache'] !== undefined ||
-      (h['cache-control'] === undefined && /no-cache/i.test(first(h.pragma) ?? '')),
+      honorNoCache &&
+      (cc['no-cache'] !== undefined ||
+        (h['cache-control'] === undefined && /no-cache/i.test(first(h.pragma) ?? ''))),
     noStore: cc['no-store'] !== undefined,
     onlyIfCached: cc['only-if-cached'] !== undefined,
     maxAge: seconds(cc, 'max-age'),
@@ -27,16 +32,21 @@ export function requestDirectives(h: IncomingHttpHeaders): RequestDirectives {
   }
 }
 
-/** True when a conditional request is answered by 304 from this response (RFC 9110 §13.2.2). */
+/**
+ * True when a conditional request is answered by 304 from this response (RFC 9110 §13.2.2):
+ * `If-None-Match` by weak comparison; else `If-Modified-Since` (an HTTP-date) against
+ * `Last-Modified`, or the response's `Date` when it has none (RFC 9111 §4.3.2).
+ */
 export function notModified(
   headers: IncomingHttpHeaders,
   etag: string | null | undefined,
   lastModified: number | null | undefined,
+  now: number,
 ): boolean {
   const inm = first(headers['if-none-match'])
   if (inm !== undefined) return etag != null && etagMatches(inm, etag)
   const ims = first(headers['if-modified-since'])
   if (ims === undefined || lastModified == null) return false
-  const since = Date.parse(ims)
-  return !Number.isNaN(since) && lastModified <= since
+  const since = parseHttpDate(ims, now)
+  return since !== undefined && lastModified <= since
 }

@@ -53,6 +53,10 @@ export interface StoredResponse {
   readonly mustRevalidate: boolean
   /** The `ETag`, or null. */
   readonly etag: string | null
+  /** True when `etag` was made by the cache from the body (never sent to the handler as a validator). */
+  readonly generatedEtag?: boolean
+  /** `no-cache`: validated with the handler before every reuse. */
+  readonly noCache?: boolean
   /** `Last-Modified` as epoch ms, or null. */
   readonly lastModified: number | null
   /** Lower-case names from `Vary`, or null. */

@@ -59,6 +59,14 @@ export interface SpecReply {
   readonly throws?: number
   /** Wait this long (ms) before answering. */
   readonly delay?: number
+  /**
+   * How the handler writes its response, in the framework's terms: `end` (one call with the
+   * body), `writeHead` (`writeHead(status, headers)` then `end(body)`), `write` (`write(body)`
+   * then `end()`), `pipe` (a stream piped into the response), `next` (an error with the status
+   * handed to the framework: `next(err)` on Express, a thrown error on Koa). Default: the
+   * framework's usual send.
+   */
+  readonly style?: 'end' | 'writeHead' | 'write' | 'pipe' | 'next'
 }
 
 export interface SpecRequest {

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import {
   captureNodeResponse,
@@ -7,6 +8,7 @@ import {
   type HttpCache,
   type HttpCacheOptions,
   purgeUrl,
+  settleNodeResponse,
   writeNodeResponse,
 } from '@tiercache/http'
 import { type Harness, originOf, Routes, type TestServer } from './harness.js'
@@ -27,6 +29,31 @@ export const nodeHarness: Harness = {
         res.statusCode = reply.throws
         res.end('failed')
         return
+      }
+      const status = reply.status ?? 200
+      const body = reply.body ?? ''
+      switch (reply.style) {
+        case 'end':
+        case 'next':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          res.end(body)
+          return
+        case 'writeHead':
+          res.writeHead(status, reply.headers ?? {})
+          res.end(body)
+          return
+        case 'write':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          res.write(body)
+          res.end()
+          return
+        case 'pipe':
+          res.statusCode = status
+          for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
+          Readable.from([Buffer.from(body)]).pipe(res)
+          return
       }
       res.statusCode = reply.status ?? 200
       for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v)
@@ -66,7 +93,7 @@ export const nodeHarness: Harness = {
           for (let i = 0; i < plan.extra.length; i += 2)
             res.setHeader(plan.extra[i] as string, plan.extra[i + 1] as string)
           const settle = plan.settle
-          if (settle) res.once('finish', () => settle(res.statusCode, res.getHeaders()))
+          if (settle) settleNodeResponse(res, settle)
         } else captureNodeResponse(res, plan.capture)
         return handle(name, req, res)
       })

@@ -1,7 +1,10 @@
 import { once } from 'node:events'
 import { join } from 'node:path'
+import { createHttpCache, HEURISTIC_STATUSES } from '@tiercache/http'
 import { afterAll, expect, test } from 'vitest'
 import { cache, homeChanged, server } from './examples/node-server.js'
+import { search } from './examples/query-bounds.js'
+import { rfcProfile } from './examples/rfc-profile.js'
 import { originOf } from './harness.js'
 import { checkReadme } from './readme.js'
 
@@ -30,4 +33,12 @@ test('the node:http example caches, and purges by URL and by tag', async () => {
   expect(second.headers.get('cache-status')).toMatch(/^site; hit/)
   await homeChanged(origin)
   expect((await fetch(`${origin}/`)).headers.get('x-cache')).toBe('MISS')
+})
+
+test('the RFC profile and the query bounds are valid options', () => {
+  const rfc = createHttpCache(cache, rfcProfile)
+  expect(rfc.options.honorRequestNoCache).toBe(true)
+  expect([...rfc.options.heuristicStatuses]).toEqual([...HEURISTIC_STATUSES])
+  expect(search.options.maxQueryVariants).toBe(100)
+  expect([...(search.options.queryAllow ?? [])]).toEqual(['q', 'page'])
 })

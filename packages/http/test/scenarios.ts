@@ -116,8 +116,47 @@ export function runScenarios(
       await waitFor(async () => (await get(target.url)).cache === 'MISS', 2000, 'invalidation')
     })
 
-    test('Range requests bypass the cache', async () => {
-      const r = srv.route({ ttl: '1m' }, () => text('0123456789'))
+    test('a single byte range is answered from a stored response; several ranges get all of it', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('0123456789', { etag: '"v1"' }))
+      await get(r.url)
+      const part = await rawRequest(r.url, { headers: { range: 'bytes=2-5' } })
+      expect([part.status, part.body.toString(), part.headers['content-range']]).toEqual([
+        206,
+        '2345',
+        'bytes 2-5/10',
+      ])
+      expect(part.headers['content-length']).toBe('4')
+      expect(part.headers['x-cache']).toBe('HIT')
+      const suffix = await rawRequest(r.url, { headers: { range: 'bytes=-3' } })
+      expect([suffix.status, suffix.body.toString()]).toEqual([206, '789'])
+      const open = await rawRequest(r.url, { headers: { range: 'bytes=7-' } })
+      expect([open.status, open.body.toString()]).toEqual([206, '789'])
+      const outside = await rawRequest(r.url, { headers: { range: 'bytes=10-' } })
+      expect([outside.status, outside.headers['content-range']]).toEqual([416, 'bytes */10'])
+      const several = await rawRequest(r.url, { headers: { range: 'bytes=0-1,4-5' } })
+      expect([several.status, several.body.toString()]).toEqual([200, '0123456789'])
+      const stale = await rawRequest(r.url, { headers: { range: 'bytes=0-1', 'if-range': '"v0"' } })
+      expect([stale.status, stale.body.toString()]).toEqual([200, '0123456789'])
+      const same = await rawRequest(r.url, { headers: { range: 'bytes=0-1', 'if-range': '"v1"' } })
+      expect([same.status, same.body.toString()]).toEqual([206, '01'])
+      expect(r.calls).toBe(1)
+    })
+
+    test('a range request that misses runs the handler with its Range; a full 200 is stored', async () => {
+      let seen: string | undefined
+      const r = srv.route({ ttl: '1m' }, (req) => {
+        seen = req.headers.range as string | undefined
+        return text('abcdef')
+      })
+      const first = await rawRequest(r.url, { headers: { range: 'bytes=0-1' } })
+      expect([first.status, seen]).toEqual([200, 'bytes=0-1'])
+      const again = await rawRequest(r.url, { headers: { range: 'bytes=0-1' } })
+      expect([again.status, again.body.toString(), again.headers['x-cache']]).toEqual([206, 'ab', 'HIT'])
+      expect(r.calls).toBe(1)
+    })
+
+    test('ranges: false makes range requests bypass the cache', async () => {
+      const r = srv.route({ ttl: '1m', ranges: false }, () => text('0123456789'))
       await get(r.url)
       const ranged = await get(r.url, { range: 'bytes=0-3' })
       expect(ranged.cache).toBe('BYPASS')
@@ -282,7 +321,9 @@ export function runScenarios(
       await get(aged.url)
       clock.advance(1500)
       const b = await get(aged.url)
-      expect(b.cache).toBe('MISS')
+      // stale now: the handler is asked again (it may answer a conditional request with 304)
+      expect(['MISS', 'REVALIDATED']).toContain(b.cache)
+      expect(aged.calls).toBe(2)
     })
 
     // fetch() adds `Cache-Control: no-cache` to conditional requests, so these go through node:http.
@@ -330,7 +371,12 @@ export function runScenarios(
     })
 
     test('100 concurrent cold requests to a slow route run the handler once', async () => {
-      const r = srv.route({ ttl: '1m' }, (_req, n) => ({ ...text(`slow ${n}`), delay: 150 }))
+      // lockTimeout far above the test's duration on a saturated machine: this checks
+      // collapsing, not the timeout (which lets waiters run the handler themselves)
+      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({
+        ...text(`slow ${n}`),
+        delay: 150,
+      }))
       const all = await Promise.all(Array.from({ length: 100 }, () => get(r.url)))
       expect(r.calls).toBe(1)
       expect(new Set(all.map((a) => a.text))).toEqual(new Set(['slow 1']))
@@ -404,6 +450,47 @@ export function runScenarios(
       expect((await get(r.url)).status).toBe(500)
     })
 
+    test.each(['end', 'writeHead', 'write', 'pipe', 'next'] as const)(
+      'a handler failing with %s after stale-if-error: the stale response is sent, nothing crashes',
+      async (style) => {
+        const r = srv.route({}, (_req, n) =>
+          n === 1
+            ? {
+                ...text('good', { 'cache-control': 'max-age=1, stale-if-error=60' }),
+                style: style === 'next' ? 'end' : style,
+              }
+            : { status: 503, headers: { 'content-type': 'text/plain' }, body: 'origin down', style },
+        )
+        expect((await get(r.url)).text).toBe('good')
+        clock.advance(2000)
+        const a = await get(r.url)
+        expect([a.status, a.cache, a.text]).toEqual([200, 'STALE', 'good'])
+        // the handler's own writes after the replacement are discarded: give them time to land
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        const b = await rawRequest(r.url, { headers: { 'if-none-match': '"nope"' } })
+        expect([b.status, b.body.toString()]).toEqual([200, 'good'])
+        expect(r.calls).toBe(3)
+      },
+    )
+
+    test.each(['end', 'writeHead', 'write', 'pipe'] as const)(
+      'a handler answering 304 with %s freshens the stored response',
+      async (style) => {
+        const r = srv.route({}, (req, n) =>
+          n > 1 && req.headers['if-none-match'] === '"s1"'
+            ? { status: 304, headers: { etag: '"s1"', 'cache-control': 'max-age=60' }, style }
+            : { ...text('kept', { etag: '"s1"', 'cache-control': 'max-age=1' }), style },
+        )
+        await get(r.url)
+        clock.advance(2000)
+        const a = await get(r.url)
+        expect([a.status, a.cache, a.text]).toEqual([200, 'REVALIDATED', 'kept'])
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        expect((await get(r.url)).cache).toBe('HIT')
+        expect(r.calls).toBe(2)
+      },
+    )
+
     test('binary bodies come back byte-identical', async () => {
       const bytes = randomBytes(70_000)
       const r = srv.route({ ttl: '1m' }, () => ({
@@ -456,15 +543,149 @@ export function runScenarios(
       expect((await get(r.url)).cache).toBe('HIT')
     })
 
-    test('request Cache-Control: no-cache refreshes, only-if-cached answers 504 on a miss', async () => {
+    test('a client cannot force a handler run with no-cache unless honorRequestNoCache is on', async () => {
       const r = srv.route({ ttl: '1m' }, (_req, n) => text(`v${n}`))
       await get(r.url)
-      const fresh = await get(r.url, { 'cache-control': 'no-cache' })
+      for (const h of [{ 'cache-control': 'no-cache' }, { pragma: 'no-cache' }]) {
+        const again = await get(r.url, h)
+        expect([again.cache, again.text]).toEqual(['HIT', 'v1'])
+      }
+      expect(r.calls).toBe(1)
+      const honoured = srv.route({ ttl: '1m', honorRequestNoCache: true }, (_req, n) => text(`v${n}`))
+      await get(honoured.url)
+      const fresh = await get(honoured.url, { 'cache-control': 'no-cache' })
       expect([fresh.cache, fresh.text]).toEqual(['MISS', 'v2'])
-      expect((await get(r.url)).text).toBe('v2')
+      expect((await get(honoured.url)).text).toBe('v2')
+    })
+
+    test('only-if-cached answers 504 on a miss without running the handler', async () => {
       const other = srv.route({ ttl: '1m' }, () => text('x'))
       expect((await get(other.url, { 'cache-control': 'only-if-cached' })).status).toBe(504)
       expect(other.calls).toBe(0)
+    })
+
+    test('a stale response is revalidated with its validators; a 304 freshens it and keeps its body', async () => {
+      const seen: (string | undefined)[] = []
+      const r = srv.route({}, (req, n) => {
+        seen.push(req.headers['if-none-match'] as string | undefined)
+        if (n > 1 && req.headers['if-none-match'] === '"e1"') {
+          return { status: 304, headers: { etag: '"e1"', 'cache-control': 'max-age=60', 'x-version': '2' } }
+        }
+        return text('body one', { etag: '"e1"', 'cache-control': 'max-age=1', 'x-version': '1' })
+      })
+      await get(r.url)
+      clock.advance(2000)
+      const b = await get(r.url)
+      expect([b.status, b.cache, b.text, b.res.headers.get('x-version')]).toEqual([
+        200,
+        'REVALIDATED',
+        'body one',
+        '2',
+      ])
+      expect(b.res.headers.get('cache-control')).toBe('max-age=60')
+      const c = await get(r.url)
+      expect([c.cache, c.text, c.res.headers.get('x-version')]).toEqual(['HIT', 'body one', '2'])
+      expect(seen).toEqual([undefined, '"e1"'])
+    })
+
+    test('a client validator is answered by the cache, never passed to the handler', async () => {
+      const seen: (string | undefined)[] = []
+      const r = srv.route({}, (req) => {
+        seen.push(req.headers['if-none-match'] as string | undefined)
+        return text('body', { etag: '"e9"', 'cache-control': 'max-age=1' })
+      })
+      await get(r.url)
+      clock.advance(2000)
+      const c = await rawRequest(r.url, { headers: { 'if-none-match': '"other"' } })
+      expect(c.status).toBe(200)
+      expect(seen).toEqual([undefined, '"e9"'])
+    })
+
+    test('a stored response without an ETag gets a weak one; conditional requests then get 304', async () => {
+      const r = srv.route({ ttl: '1m' }, () => text('no tag here'))
+      const off = srv.route({ ttl: '1m', etag: false }, () => text('no tag here'))
+      await get(r.url)
+      const offMiss = await rawRequest(off.url)
+      const hit = await rawRequest(r.url)
+      const tag = hit.headers.etag as string
+      // ours, or the framework's own (Express tags every res.send)
+      expect(tag).toMatch(/^W\/".+"$/)
+      const cond = await rawRequest(r.url, { headers: { 'if-none-match': tag } })
+      expect([cond.status, cond.body.length]).toEqual([304, 0])
+      // etag: false: a hit carries only what the handler sent (none, or the framework's own)
+      expect((await rawRequest(off.url)).headers.etag).toBe(offMiss.headers.etag)
+    })
+
+    test('CDN-Cache-Control (RFC 9213) wins over Cache-Control; targetedCacheControl names others', async () => {
+      const cdn = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cdn-cache-control': 'max-age=60', 'cache-control': 'no-store' }),
+      )
+      const off = srv.route({ targetedCacheControl: false }, (_req, n) =>
+        text(`v${n}`, { 'cdn-cache-control': 'max-age=60', 'cache-control': 'no-store' }),
+      )
+      const mine = srv.route(
+        { targetedCacheControl: ['app-cache-control', 'cdn-cache-control'] },
+        (_req, n) => text(`v${n}`, { 'app-cache-control': 'no-store', 'cdn-cache-control': 'max-age=60' }),
+      )
+      const invalid = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cdn-cache-control': 'max-age="60"', 'cache-control': 'no-store' }),
+      )
+      for (const route of [cdn, off, mine, invalid]) await get(route.url)
+      expect((await get(cdn.url)).cache).toBe('HIT')
+      expect((await get(off.url)).cache).toBe('MISS')
+      expect((await get(mine.url)).cache).toBe('MISS')
+      expect((await get(invalid.url)).cache).toBe('MISS')
+      expect((await get(cdn.url)).res.headers.get('cdn-cache-control')).toBe('max-age=60')
+    })
+
+    test('a response with explicit freshness is stored whatever its status; must-understand needs a known one', async () => {
+      const gone = srv.route({}, (_req, n) => text(`v${n}`, { 'cache-control': 'max-age=60' }, 410))
+      const odd = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 599),
+      )
+      const known = srv.route({}, (_req, n) =>
+        text(`v${n}`, { 'cache-control': 'max-age=60, no-store, must-understand' }, 200),
+      )
+      for (const route of [gone, odd, known]) await rawRequest(route.url)
+      expect((await rawRequest(gone.url)).headers['x-cache']).toBe('HIT')
+      expect((await rawRequest(odd.url)).headers['x-cache']).toBe('MISS')
+      expect((await rawRequest(known.url)).headers['x-cache']).toBe('HIT')
+    })
+
+    test('keys have one spelling: an unsafe request with quotes in its query invalidates the stored GET', async () => {
+      const r = srv.route({ ttl: '1m' }, (req, n) => text(`${req.method} ${n}`))
+      const url = `${r.url}?q='a'&x={1}&y=\`b\``
+      await rawRequest(url)
+      expect((await rawRequest(url)).headers['x-cache']).toBe('HIT')
+      await rawRequest(url, { method: 'POST' })
+      await waitFor(async () => (await rawRequest(url)).headers['x-cache'] === 'MISS', 2000, 'invalidation')
+      await rawRequest(url)
+      await purgeUrl(cache, url)
+      expect((await rawRequest(url)).headers['x-cache']).toBe('MISS')
+    })
+
+    test('parameters whose names decode alike keep their order in the key', async () => {
+      const r = srv.route({ ttl: '1m' }, (req) => text(req.url.split('?')[1] as string))
+      await rawRequest(`${r.url}?id=1&%69d=2`)
+      const other = await rawRequest(`${r.url}?%69d=2&id=1`)
+      expect([other.headers['x-cache'], other.body.toString()]).toEqual(['MISS', '%69d=2&id=1'])
+      expect((await rawRequest(`${r.url}?id=1&%69d=2`)).headers['x-cache']).toBe('HIT')
+    })
+
+    test('query.allow bypasses unknown parameters; query.maxVariants bounds the entries of one path', async () => {
+      const r = srv.route({ ttl: '1m', query: { allow: ['page'], ignore: ['utm_source'] } }, (_req, n) =>
+        text(`v${n}`),
+      )
+      await get(`${r.url}?page=1`)
+      expect((await get(`${r.url}?page=1&utm_source=mail`)).cache).toBe('HIT')
+      expect((await get(`${r.url}?page=1&evil=${Math.random()}`)).cache).toBe('BYPASS')
+      const bounded = srv.route({ ttl: '1m', query: { maxVariants: 5 } }, (_req, n) => text(`v${n}`))
+      for (let i = 0; i < 20; i++) await get(`${bounded.url}?r=${i}`)
+      let hits = 0
+      for (let i = 0; i < 20; i++) if ((await get(`${bounded.url}?r=${i}`)).cache === 'HIT') hits++
+      expect(hits).toBe(5)
+      expect((await get(bounded.url)).cache).toBe('MISS')
+      expect((await get(bounded.url)).cache).toBe('HIT')
     })
   })
 }
@@ -546,6 +767,26 @@ export function runDistributedScenarios(harness: Harness): void {
       expect([res.status, res.text]).toEqual([200, 'v1'])
       expect(Date.now() - started).toBeLessThan(2000)
       chaos.heal()
+    })
+
+    test('requests arriving during a slow shared-tier lookup and handler run are collapsed into one run', async () => {
+      // Each lookup past the in-process tier takes 40 ms and the handler 10 ms; requests arrive
+      // every 2 ms for 150 ms, so many look up while the first flight runs and ends. Each of
+      // them must join the flight or find its response: one handler run.
+      const r = srv.route({ ttl: '1m', lockTimeout: '2m' }, (_req, n) => ({ ...text(`v${n}`), delay: 10 }))
+      chaos.delay(40, ['get', 'getMany'])
+      try {
+        const all: Promise<{ text: string }>[] = []
+        for (let i = 0; i < 75; i++) {
+          all.push(get(r.url))
+          await new Promise((resolve) => setTimeout(resolve, 2))
+        }
+        const texts = new Set((await Promise.all(all)).map((a) => a.text))
+        expect(r.calls).toBe(1)
+        expect(texts).toEqual(new Set(['v1']))
+      } finally {
+        chaos.heal()
+      }
     })
 
     test('a failing shared tier is a miss, and the in-process tier still serves', async () => {

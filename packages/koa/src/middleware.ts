@@ -3,8 +3,10 @@ import type { Cache } from '@tiercache/core'
 import {
   captureBody,
   createHttpCache,
+  type HeadDecision,
   type HttpCache,
   type HttpCacheOptions,
+  type Plan,
   type Reply,
 } from '@tiercache/http'
 
@@ -65,8 +67,81 @@ function send(ctx: KoaContext, reply: Reply): void {
   // Koa turns a null body into 204 unless the status has no body anyway.
   const body = reply.body ?? (reply.status === 204 || reply.status === 304 ? null : EMPTY)
   ctx.body = body === null || Buffer.isBuffer(body) ? body : Buffer.from(body)
-  for (let i = 0; i < reply.extra.length; i += 2)
-    res.setHeader(reply.extra[i] as string, reply.extra[i + 1] as string)
+  const x = reply.extra
+  for (let i = 0; i < x.length; i += 2) {
+    const name = x[i] as string
+    // Koa's body setter already set Content-Length from the bytes (HEAD replies keep ours)
+    if (name === 'content-length' && reply.body !== null) continue
+    res.setHeader(name, x[i + 1] as string)
+  }
+}
+
+/** Goes on with a plan: a hit is answered synchronously, the rest runs the handler. */
+function follow(ctx: KoaContext, next: () => Promise<unknown>, plan: Plan): Promise<void> {
+  if (plan.kind === 'serve') {
+    send(ctx, plan.reply)
+    plan.revalidate?.(ctx.req, dispatcher(ctx.app))
+    return DONE
+  }
+  return run(ctx, next, plan)
+}
+
+const DONE: Promise<void> = Promise.resolve()
+
+async function run(
+  ctx: KoaContext,
+  next: () => Promise<unknown>,
+  plan: Exclude<Plan, { kind: 'serve' }>,
+): Promise<void> {
+  if (plan.kind === 'pass') {
+    for (let i = 0; i < plan.extra.length; i += 2)
+      ctx.set(plan.extra[i] as string, plan.extra[i + 1] as string)
+    await next()
+    plan.settle?.(ctx.status, ctx.response.headers)
+    return
+  }
+  const capture = plan.capture
+  try {
+    await next()
+  } catch (error) {
+    const stale = capture.fail(error)
+    if (stale === undefined) throw error
+    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+    return send(ctx, stale)
+  }
+  if (ctx.respond === false || ctx.res.headersSent) {
+    capture.abandon() // the handler wrote to ctx.res itself
+    return
+  }
+  let d: HeadDecision
+  try {
+    d = capture.head(ctx.status, ctx.response.headers)
+  } catch {
+    capture.abandon()
+    return
+  }
+  if (d.kind === 'replace') {
+    for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
+    send(ctx, d.reply)
+    if (capture.background) ctx.respond = false
+    return
+  }
+  for (const name of d.remove) ctx.remove(name)
+  for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
+  if (ctx.method === 'HEAD') capture.end()
+  else {
+    const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
+    if (body !== ctx.body) {
+      // Koa drops Content-Length when a stream body is replaced; the tee sends the same bytes.
+      const length = ctx.response.headers['content-length']
+      ctx.body = body
+      if (length !== undefined && typeof (body as { pipe?: unknown }).pipe === 'function') {
+        ctx.set('Content-Length', String(length))
+      }
+    }
+  }
+  if (d.notModified) ctx.status = 304
+  if (capture.background) ctx.respond = false
 }
 
 /**
@@ -89,7 +164,8 @@ function send(ctx: KoaContext, reply: Reply): void {
  */
 export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddleware {
   const http = createHttpCache(cache, options)
-  const middleware = async (ctx: KoaContext, next: () => Promise<unknown>): Promise<void> => {
+  // Not an async function: a hit answers synchronously and returns one shared resolved promise.
+  const middleware = (ctx: KoaContext, next: () => Promise<unknown>): Promise<void> => {
     const begun = http.begin({
       method: ctx.method,
       protocol: ctx.protocol,
@@ -97,44 +173,8 @@ export function httpCache(cache: Cache, options?: HttpCacheOptions): KoaMiddlewa
       url: ctx.originalUrl,
       headers: ctx.req.headers,
     })
-    const plan = begun instanceof Promise ? await begun : begun
-    if (plan.kind === 'serve') {
-      send(ctx, plan.reply)
-      plan.revalidate?.(ctx.req, dispatcher(ctx.app))
-      return
-    }
-    if (plan.kind === 'pass') {
-      for (let i = 0; i < plan.extra.length; i += 2)
-        ctx.set(plan.extra[i] as string, plan.extra[i + 1] as string)
-      await next()
-      plan.settle?.(ctx.status, ctx.response.headers)
-      return
-    }
-    const capture = plan.capture
-    try {
-      await next()
-    } catch (error) {
-      const stale = capture.fail(error)
-      if (stale === undefined) throw error
-      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
-      return send(ctx, stale)
-    }
-    const d = capture.head(ctx.status, ctx.response.headers)
-    if (d.kind === 'replace') {
-      for (const name of ctx.res.getHeaderNames()) ctx.res.removeHeader(name)
-      return send(ctx, d.reply)
-    }
-    for (const name of d.remove) ctx.remove(name)
-    for (let i = 0; i < d.extra.length; i += 2) ctx.set(d.extra[i] as string, d.extra[i + 1] as string)
-    if (ctx.respond === false)
-      capture.abandon() // the handler wrote to ctx.res itself
-    else if (ctx.method === 'HEAD') capture.end()
-    else {
-      const body = captureBody(capture, ctx.body, !d.notModified && !capture.background)
-      if (body !== ctx.body) ctx.body = body
-    }
-    if (d.notModified) ctx.status = 304
-    if (capture.background) ctx.respond = false
+    if (begun instanceof Promise) return begun.then((plan) => follow(ctx, next, plan))
+    return follow(ctx, next, begun)
   }
   return Object.assign(middleware, { http, purge: (url: string | URL) => http.purge(url) })
 }

@@ -11,6 +11,13 @@ import { type Harness, originOf, Routes, type SpecReply, type TestServer } from 
 /** Sends a test reply through Koa: strings, Buffers, or a stream for chunked replies. */
 export function respond(ctx: Koa.Context, reply: SpecReply): void {
   if (reply.throws !== undefined) ctx.throw(reply.throws, 'handler failed')
+  if (reply.style === 'next') ctx.throw(reply.status ?? 500, 'origin down')
+  if (reply.style === 'pipe') {
+    ctx.status = reply.status ?? 200
+    for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v)
+    ctx.body = Readable.from([Buffer.from(reply.body ?? '')])
+    return
+  }
   ctx.status = reply.status ?? 200
   for (const [k, v] of Object.entries(reply.headers ?? {})) ctx.set(k, v)
   if (reply.chunks) ctx.body = Readable.from(reply.chunks.map((c) => Buffer.from(c)))
