@@ -41,6 +41,25 @@ function* perTier(stats: CacheStats, read: (tier: TierStats) => number | undefin
   }
 }
 
+/**
+ * `hits_total{level=L}`: reads answered at L or above, so that the seed's
+ * `rate(hits) / (rate(hits) + rate(misses))`, evaluated per label set, has a value only at the
+ * last level, and there it is the cache's hit ratio. Per-level counts are differences.
+ */
+function* cumulativeHits(stats: CacheStats): Iterable<Series> {
+  let answered = 0
+  for (const tier of stats.tiers) {
+    answered += tier.hits
+    yield [{ level: tier.level }, answered]
+  }
+}
+
+/** `misses_total`: reads no level answered (core's `misses`), on the last level only. */
+function* lastLevelMisses(stats: CacheStats): Iterable<Series> {
+  const last = stats.tiers.at(-1)
+  if (last !== undefined) yield [{ level: last.level }, stats.misses]
+}
+
 function* perBreaker(source: CacheSource, read: (b: BreakerLike) => number | undefined): Iterable<Series> {
   for (const [level, breaker] of source.breakers) {
     let value: number | undefined
@@ -66,19 +85,19 @@ function levelUp(source: CacheSource, tier: TierStats): number {
 const SCRAPE_SPECS: readonly ScrapeSpec[] = [
   {
     name: 'hits_total',
-    help: 'Reads answered with a fresh value by this level.',
+    help: 'Reads answered with a fresh value at this level or above it (cumulative from L1 down: the last level counts every read some level answered).',
     type: 'counter',
     labels: ['level'],
     aggregate: 'sum',
-    read: ({ stats }) => perTier(stats, (t) => t.hits),
+    read: ({ stats }) => cumulativeHits(stats),
   },
   {
     name: 'misses_total',
-    help: 'Reads that reached this level and found no fresh value there (an L2 hit is also an L1 miss).',
+    help: 'Reads no level answered with a fresh value; one series, labelled with the last level.',
     type: 'counter',
     labels: ['level'],
     aggregate: 'sum',
-    read: ({ stats }) => perTier(stats, (t) => t.misses),
+    read: ({ stats }) => lastLevelMisses(stats),
   },
   {
     name: 'sets_total',

@@ -19,7 +19,7 @@ function twoTier(options: Parameters<typeof prometheusMetrics>[0] = {}) {
 }
 
 describe('counters core keeps, read at scrape time', () => {
-  test('hits, misses, sets and deletes per level match getStats()', async () => {
+  test('hits count reads answered at the level or above; misses, reads no level answered, on the last level only', async () => {
     const { metrics, cache } = twoTier()
     await cache.set('a', 1)
     await cache.get('a') // L1 hit
@@ -30,17 +30,53 @@ describe('counters core keeps, read at scrape time', () => {
     await cache.delete('a')
     const s = await scrape(metrics.registry)
     const stats = cache.getStats()
-    expect(one(s, 'cache_hits_total', l1)).toBe(2)
-    expect(one(s, 'cache_hits_total', l2)).toBe(1)
-    expect(one(s, 'cache_misses_total', l1)).toBe(2)
-    expect(one(s, 'cache_misses_total', l2)).toBe(1)
+    expect(one(s, 'cache_hits_total', l1)).toBe(2) // answered by L1
+    expect(one(s, 'cache_hits_total', l2)).toBe(3) // answered by L1 or L2
+    expect(one(s, 'cache_misses_total', l2)).toBe(1) // answered by none
+    expect(select(s, 'cache_misses_total')).toHaveLength(1)
+    // The last level's ratio is the cache's own (getStats().hitRatio).
+    expect(one(s, 'cache_hits_total', l2)).toBe(stats.hits)
+    expect(one(s, 'cache_misses_total', l2)).toBe(stats.misses)
+    // Each level's own counts are differences of the cumulative series.
+    const [t1, t2] = stats.tiers
+    expect(one(s, 'cache_hits_total', l1)).toBe(t1!.hits)
+    expect(one(s, 'cache_hits_total', l2) - one(s, 'cache_hits_total', l1)).toBe(t2!.hits)
+    const reads = one(s, 'cache_hits_total', l2) + one(s, 'cache_misses_total', l2)
+    expect(reads - one(s, 'cache_hits_total', l1)).toBe(t1!.misses) // reads L1 did not answer
     for (const tier of stats.tiers) {
       const labels = { ...ns, level: tier.level }
-      expect(one(s, 'cache_hits_total', labels)).toBe(tier.hits)
-      expect(one(s, 'cache_misses_total', labels)).toBe(tier.misses)
       expect(one(s, 'cache_sets_total', labels)).toBe(tier.sets)
       expect(one(s, 'cache_deletes_total', labels)).toBe(tier.deletes)
     }
+    await cache.close()
+  })
+
+  test('three levels: cumulative hits, misses on L3; per-level ratios derive from them', async () => {
+    const metrics = prometheusMetrics()
+    const l2Store = remoteStore({ name: 'redis' })
+    const l3Store = remoteStore({ name: 'sql' })
+    const cache = createCache({
+      namespace: 'app',
+      tiers: [memoryStore(), l2Store, l3Store],
+      plugins: [metrics],
+    })
+    for (let i = 0; i < 10; i++) await cache.set(`k${i}`, i)
+    for (let i = 0; i < 10; i++) await cache.get(`k${i}`) // 10 L1 hits
+    cache.flushLocal()
+    for (let i = 0; i < 6; i++) l2Store.map.delete(`app:k${i}`) // k0..k5 only in L3
+    for (let i = 0; i < 10; i++) await cache.get(`k${i}`) // 6 L3 hits, 4 L2 hits
+    for (let i = 0; i < 5; i++) await cache.get(`none${i}`) // 5 misses
+    const s = await scrape(metrics.registry)
+    const at = (level: string) => ({ ...ns, level })
+    expect(one(s, 'cache_hits_total', at('l1_memory'))).toBe(10)
+    expect(one(s, 'cache_hits_total', at('l2_redis'))).toBe(14)
+    expect(one(s, 'cache_hits_total', at('l3_sql'))).toBe(20)
+    expect(one(s, 'cache_misses_total', at('l3_sql'))).toBe(5)
+    expect(select(s, 'cache_misses_total').map((x) => x.labels.level)).toEqual(['l3_sql'])
+    const stats = cache.getStats()
+    expect(stats.tiers.map((t) => t.hits)).toEqual([10, 4, 6])
+    expect(stats.tiers.map((t) => t.misses)).toEqual([15, 11, 5])
+    expect(20 / (20 + 5)).toBe(stats.hitRatio)
     await cache.close()
   })
 

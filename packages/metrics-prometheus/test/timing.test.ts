@@ -372,7 +372,7 @@ describe('one observer per cache', () => {
     expect(select(s, `${H}_count`)).toEqual([])
     expect(metrics.registry.getSingleMetric(H)).toBeUndefined()
     expect(spy.registered).toEqual([])
-    expect(one(s, 'cache_misses_total', { namespace: 'app', level: 'l1_memory' })).toBe(1)
+    expect(one(s, 'cache_misses_total', { namespace: 'app', level: 'l2_remote' })).toBe(1) // the last level
     await cache.close()
     expect(spy.unregistered).toBe(0)
   })
