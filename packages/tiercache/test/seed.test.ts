@@ -357,7 +357,15 @@ describe('📈 MÉTRICAS E MONITORAMENTO', () => {
     const text = (await cache.registry!.metrics()) as string
     const ns = cache.namespacePath
     expect(text).toMatch(new RegExp(`^cache_hits_total\\{namespace="${ns}",level="l1_memory"\\} \\d+`, 'm'))
-    expect(text).toMatch(new RegExp(`^cache_misses_total\\{namespace="${ns}",level="l2_redis"\\} \\d+`, 'm'))
+    // Misses are the reads no level answered, on the last level: l3_sql here (fallback_to_db=True)…
+    expect(text).toMatch(new RegExp(`^cache_misses_total\\{namespace="${ns}",level="l3_sql"\\} [1-9]\\d*$`, 'm'))
+    // …and l2_redis in the seed's two levels, as its example shows.
+    deployment('metrics-l1-l2')
+    const twoLevels = track(new DistributedCache(new CacheConfig({ redisHost: 'localhost', fallbackToDb: false })))
+    await twoLevels.get('missing')
+    expect((await twoLevels.registry!.metrics()) as string).toMatch(
+      new RegExp(`^cache_misses_total\\{namespace="${twoLevels.namespacePath}",level="l2_redis"\\} 1$`, 'm'),
+    )
     // A histogram: the seed's one number per operation is its _sum / _count.
     expect(text).toMatch(/^cache_operations_duration_seconds_count\{[^}]*operation="get"[^}]*\} \d+/m)
     expect(text).toMatch(
