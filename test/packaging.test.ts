@@ -2,8 +2,12 @@
  * Proves every publishable package has a correct published shape and works installed alone:
  * publint, attw (esm-only profile), and a pack-and-install smoke test that imports the package
  * from ESM and require()s it from CommonJS in a fresh folder holding only its declared peers.
+ * Then, as a new user would: each README's install line, run as written in a fresh folder, and
+ * that README's first example, run there.
  */
 import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
 import {
   copyFileSync,
   existsSync,
@@ -14,11 +18,15 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
+import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 const exec = promisify(execFile)
@@ -199,4 +207,197 @@ describe.each(packages.map((p) => [p.name, p] as const))('%s', (_name, pkg) => {
     const out = await exec('node', ['smoke.mjs'], { cwd: dir, timeout: 120_000 })
     expect(out.stdout).toContain('smoke ok')
   })
+})
+
+// ---------------------------------------------------------------------------------------------
+// README install lines, as a new user runs them
+
+interface Readme {
+  label: string
+  file: string
+}
+const readmes: Readme[] = [
+  { label: 'README.md', file: join(root, 'README.md') },
+  ...packages
+    .filter((p) => existsSync(join(p.dir, 'README.md')))
+    .map((p) => ({ label: `${p.name} README`, file: join(p.dir, 'README.md') })),
+]
+
+/** The fenced blocks of one language, in order. */
+function fenced(markdown: string, lang: string): string[] {
+  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
+    .filter((m) => m[1] === lang)
+    .map((m) => m[2] as string)
+}
+
+/** The first `npm install` / `pnpm add` line of the README's shell blocks, without its comment. */
+function installLine(markdown: string): string | undefined {
+  for (const block of fenced(markdown, 'sh')) {
+    for (const line of block.split('\n')) {
+      if (/^(npm (install|i)|pnpm add) /.test(line)) return line.replace(/\s+#.*$/, '').trim()
+    }
+  }
+  return undefined
+}
+
+/**
+ * The README's line as it runs here: each workspace package it names is its packed tarball (the
+ * package as the registry would serve it once published); everything else is as written, from
+ * the registry. Workspace packages it does not name, but that the named ones need, come from
+ * their tarballs too, through the package manager's overrides.
+ */
+function localInstall(line: string): { command: string; args: string[]; overrides: Record<string, string> } {
+  const [command, ...words] = line.split(/\s+/) as [string, ...string[]]
+  const named = new Set<string>()
+  const args = words.map((word) => {
+    if (word.startsWith('-')) return word
+    const name = word.replace(/(?<=.)@.*$/, '') // '@scope/name@range' -> '@scope/name'
+    if (!byName.has(name)) return word
+    named.add(name)
+    return tarballs.get(name)!
+  })
+  const needed = new Set<string>()
+  for (const name of named) localClosure(name, needed)
+  const overrides: Record<string, string> = {}
+  for (const name of needed) if (!named.has(name)) overrides[name] = `file:${tarballs.get(name)!}`
+  return { command, args, overrides }
+}
+
+/**
+ * What a README's first example needs beyond a script run with `node`: the conformance suite's is
+ * a test file of the user's own store (here the example store of docs/writing-a-store.md), run
+ * with the command the README gives after it.
+ */
+const testFileExamples: Record<string, { file: string; store: string; run: string }> = {
+  '@tiercache/store-test-suite README': {
+    file: 'test/conformance.test.ts',
+    store: join(root, 'packages', 'example-fs-store', 'src'),
+    run: 'npx vitest run',
+  },
+}
+
+/** Output that means a README's line or example went wrong even when the command exits 0. */
+const INSTALL_TROUBLE =
+  /ERESOLVE|conflicting peer|unmet peer|incorrect peer|Issues with peer dependencies|Ignored build scripts/i
+const EXAMPLE_TROUBLE = /Assertion failed/
+
+describe('README install lines', () => {
+  let redis: RedisServer
+  let prebuilds: Server | undefined
+  let prebuildHost: string | undefined
+
+  beforeAll(async () => {
+    // The examples' Redis: a private server, so nothing they write meets other tests' keys.
+    redis = await startRedis()
+    // better-sqlite3's install script fetches a prebuilt addon before compiling one: serve it the
+    // addon this workspace compiled, for the version the workspace has (any other compiles).
+    if (sqliteVersion !== undefined) {
+      const abi = process.versions.modules
+      const name = `better-sqlite3-v${sqliteVersion}-node-v${abi}-${process.platform}-${process.arch}.tar.gz`
+      const tarball = join(work, 'prebuilds', name)
+      mkdirSync(dirname(tarball), { recursive: true })
+      await exec('tar', ['czf', tarball, '-C', sqliteDir, 'build/Release/better_sqlite3.node'])
+      prebuilds = createServer((req, res) => {
+        if (req.url === `/v${sqliteVersion}/${name}`) {
+          res.setHeader('content-type', 'application/gzip')
+          res.end(readFileSync(tarball))
+        } else {
+          res.statusCode = 404
+          res.end()
+        }
+      }).listen(0, '127.0.0.1')
+      await once(prebuilds, 'listening')
+      prebuildHost = `http://127.0.0.1:${(prebuilds.address() as AddressInfo).port}`
+    }
+  })
+
+  afterAll(async () => {
+    await redis?.stop()
+    prebuilds?.close()
+  })
+
+  test('every published package has a README with an install line and an example', () => {
+    expect(readmes.length).toBe(packages.length + 1)
+    for (const { label, file } of readmes) {
+      const markdown = readFileSync(file, 'utf8')
+      expect(installLine(markdown), label).toBeDefined()
+      expect(fenced(markdown, 'ts').length, label).toBeGreaterThan(0)
+    }
+  })
+
+  test.each(readmes.map((r) => [r.label, r] as const))(
+    '%s: its install line, run in a fresh folder, installs what its first example needs, and the example runs',
+    async (label, { file }) => {
+      const markdown = readFileSync(file, 'utf8')
+      const line = installLine(markdown)!
+      const example = fenced(markdown, 'ts')[0]!
+      const dir = mkdtempSync(join(work, 'readme-'))
+      const { command, args, overrides } = localInstall(line)
+      const manifest: Record<string, unknown> = { name: 'readme-check', private: true, version: '0.0.0' }
+      if (command === 'npm') manifest.overrides = overrides
+      else if (Object.keys(overrides).length > 0) {
+        writeFileSync(
+          join(dir, 'pnpm-workspace.yaml'),
+          `overrides:\n${Object.entries(overrides)
+            .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+            .join('\n')}\n`,
+        )
+      }
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2))
+      const install = await exec(command, args, {
+        cwd: dir,
+        env: {
+          ...process.env,
+          npm_config_nodedir: existsSync('/usr/include/node') ? '/usr' : '',
+          npm_config_audit: 'false',
+          npm_config_fund: 'false',
+          ...(prebuildHost !== undefined ? { npm_config_better_sqlite3_binary_host: prebuildHost } : {}),
+        },
+        maxBuffer: 10 * 2 ** 20,
+        timeout: 300_000,
+      }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(`${label}: \`${line}\` failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`)
+      })
+      expect(`${install.stdout}${install.stderr}`, `${label}: \`${line}\``).not.toMatch(INSTALL_TROUBLE)
+
+      const asTest = testFileExamples[label]
+      let run: [string, string[]]
+      if (asTest !== undefined) {
+        expect(markdown, label).toContain(asTest.run)
+        mkdirSync(join(dir, dirname(asTest.file)), { recursive: true })
+        writeFileSync(join(dir, asTest.file), example)
+        mkdirSync(join(dir, 'src'))
+        for (const f of readdirSync(asTest.store)) copyFileSync(join(asTest.store, f), join(dir, 'src', f))
+        const [cmd, ...rest] = asTest.run.split(' ') as [string, ...string[]]
+        run = [cmd, rest]
+      } else {
+        // The example is TypeScript: strip its types (nothing else changes) and run it with node.
+        const js = ts.transpileModule(example, {
+          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+        }).outputText
+        writeFileSync(join(dir, 'example.mjs'), js)
+        run = ['node', ['example.mjs']]
+      }
+      const id = randomUUID().slice(0, 8)
+      const result = await exec(run[0], run[1], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          REDIS_URL: redis.url,
+          CACHE_PREFIX: `readme-${id}:`,
+          CACHE_NAMESPACE: `readme-${id}`,
+          NO_COLOR: '1',
+        },
+        maxBuffer: 10 * 2 ** 20,
+        timeout: 180_000,
+      }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+        throw new Error(
+          `${label}: its first example failed in a folder set up by \`${line}\`:\n${e.stdout ?? ''}${e.stderr ?? e.message}`,
+        )
+      })
+      expect(result.stderr, `${label}: first example`).not.toMatch(EXAMPLE_TROUBLE)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  )
 })
