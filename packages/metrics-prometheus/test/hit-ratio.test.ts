@@ -272,7 +272,7 @@ beforeAll(async () => {
     })(),
     three.minutes(THREE_LEVELS, 20),
   ])
-})
+}, 180_000) // about 10,000 reads and 100 scrapes: 4 s here, 15 s with every core saturated
 
 describe("the seed's CacheHitRatioLow, verbatim, on exported series (memory + Redis)", () => {
   test('the exported series: hits at or above each level, misses on the last level only', () => {
