@@ -119,7 +119,7 @@ describe.each(packages.map((p) => [p.name, p] as const))('%s', (_name, pkg) => {
     expect(text).toEqual([])
   })
 
-  test('attw --profile esm-only passes', async () => {
+  test.concurrent('attw --profile esm-only passes', async () => {
     const tarball = tarballs.get(pkg.name)!
     const result = await exec(
       'pnpm',
@@ -137,7 +137,7 @@ describe.each(packages.map((p) => [p.name, p] as const))('%s', (_name, pkg) => {
     expect(result.code, result.out).toBe(0)
   })
 
-  test('installs alone from its tarball, imports from ESM, require()s from CommonJS, and runs its smoke test', async () => {
+  test.concurrent('installs alone from its tarball, imports from ESM, require()s from CommonJS, and runs its smoke test', async () => {
     const dir = join(work, `install-${pkg.name.replace(/[@/]/g, '_')}`)
     mkdirSync(dir)
     writeFileSync(
@@ -325,7 +325,7 @@ describe('README install lines', () => {
     }
   })
 
-  test.each(readmes.map((r) => [r.label, r] as const))(
+  test.concurrent.each(readmes.map((r) => [r.label, r] as const))(
     '%s: its install line, run in a fresh folder, installs what its first example needs, and the example runs',
     async (label, { file }) => {
       const markdown = readFileSync(file, 'utf8')

@@ -10,5 +10,7 @@ export default defineProject({
     include: ['**/*.test.ts'],
     testTimeout: 600_000,
     hookTimeout: 600_000,
+    // The install checks wait on npm and the disk more than on the CPU: three at a time.
+    maxConcurrency: 3,
   },
 })

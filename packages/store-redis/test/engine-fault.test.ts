@@ -91,7 +91,11 @@ describe('engine + store-redis through a Redis outage', () => {
       expect(loaded.ms).toBeLessThan(COMMAND_TIMEOUT * 3)
 
       await server.restart()
-      await waitFor(() => lenient.flushes.includes('bus-reconnect'), 10_000, 'the bus-driven L1 flush')
+      await waitFor(
+        () => lenient.flushes.includes('bus-reconnect'),
+        30_000,
+        'the bus-driven L1 flush (reconnects back off while Redis is down)',
+      )
       expect(lenient.cache.peek('user:1')).toBeUndefined()
       await waitFor(
         async () => {
