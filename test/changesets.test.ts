@@ -4,7 +4,9 @@
  *
  * Each test runs `changeset status` in a scratch git repository holding the workspace's package
  * manifests, the changesets config and the changesets under test, on a `main` branch: the plan
- * depends only on those files, never on the state of the clone the tests run in.
+ * depends only on those files, never on the state of the clone the tests run in. And every peer
+ * range a published package declares is bounded above, so a release never claims to work with
+ * majors nobody has run it with.
  */
 import { execFile } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -163,4 +165,25 @@ test('onlyUpdatePeerDependentsWhenOutOfRange is read: a breaking core release le
   expect(plan.get(widened)?.type, `${widened} widened its peer range`).toBe('none')
   // ...and one that did not is bumped, since the new core leaves its range.
   expect(plan.get('@tiercache/store-redis')?.type).not.toBe('none')
+})
+
+test('every peer range of a published package has an upper bound', () => {
+  const open: string[] = []
+  for (const folder of workspaceFolders()) {
+    const manifest = JSON.parse(readFileSync(join(root, folder, 'package.json'), 'utf8')) as {
+      name: string
+      private?: boolean
+      peerDependencies?: Record<string, string>
+    }
+    if (manifest.private === true) continue
+    for (const [peer, range] of Object.entries(manifest.peerDependencies ?? {})) {
+      // Each alternative is a caret or tilde range, an exact version, or a comparator set with `<`.
+      const bounded = range
+        .split('||')
+        .map((part) => part.trim())
+        .every((part) => /^[\^~]\d/.test(part) || /^\d+\.\d+\.\d+$/.test(part) || /<=?\s*\d/.test(part))
+      if (!bounded) open.push(`${manifest.name}: ${peer} ${range}`)
+    }
+  }
+  expect(open, 'peer ranges without an upper bound').toEqual([])
 })
