@@ -1,4 +1,10 @@
-import { type Clock, type Duration, InvalidOptionError, parseDuration, systemClock } from '@tiercache/core'
+import {
+  type Clock,
+  type Duration,
+  InvalidOptionError,
+  parseDuration,
+  systemClock,
+} from '@tiercache/core/store'
 
 /**
  * Bounds of the journal: the deletes, clears, pattern deletes and small writes that could not

@@ -80,6 +80,22 @@ export interface StoreCapabilities {
 }
 
 /**
+ * Every capability a store can declare in {@link StoreCapabilities}, in a fixed order: the
+ * optional methods named after themselves, then `conditionalSet` (which also needs `lease`).
+ * For store tests and tooling that go through them all.
+ */
+export const STORE_CAPABILITIES: readonly (keyof StoreCapabilities)[] = [
+  'getMany',
+  'setMany',
+  'deleteMany',
+  'deleteByPattern',
+  'has',
+  'stats',
+  'close',
+  'conditionalSet',
+]
+
+/**
  * `memory`: an in-process store that keeps live values and may answer `get` synchronously
  * (the engine's L1). `remote`: a store that keeps serialized bytes (Redis, SQL, Keyv, files).
  */

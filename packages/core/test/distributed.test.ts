@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import type { StoreEntry } from '../src/index.js'
+import type { StoreEntry } from '../src/store-kit.js'
 import { createCache } from '../src/index.js'
 import { ManualClock } from '../src/testing/index.js'
 import { busHub, deferred, localStore, lockHub, remoteStore } from './helpers.js'

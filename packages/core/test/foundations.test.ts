@@ -1,28 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import {
-  addDuration,
-  compilePattern,
-  DEFAULT_MAX_KEY_BYTES,
-  decodeEntry,
-  defaultSerializer,
-  encodeEntry,
-  escapePattern,
-  FOREVER,
-  InvalidDurationError,
-  InvalidKeyError,
-  isTierCacheError,
-  jsonSerializer,
-  MAX_TIMER_DELAY,
-  NEVER,
-  parseDuration,
-  parsePattern,
-  patternPrefix,
-  SerializationError,
-  StoreError,
-  timerDelay,
-  validateKey,
-  validateNamespace,
-} from '../src/index.js'
+import { DEFAULT_MAX_KEY_BYTES, defaultSerializer, escapePattern, FOREVER, InvalidDurationError, InvalidKeyError, isTierCacheError, jsonSerializer, parseDuration, SerializationError, StoreError } from '../src/index.js'
+import { addDuration, compilePattern, decodeEntry, encodeEntry, MAX_TIMER_DELAY, NEVER, parsePattern, patternPrefix, timerDelay, validateKey, validateNamespace } from '../src/store-kit.js'
 
 describe('errors', () => {
   test('carry a stable code, context and cause, and subclass the built-in types', () => {

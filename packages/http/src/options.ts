@@ -1,12 +1,5 @@
-import {
-  type Clock,
-  type Duration,
-  InvalidOptionError,
-  normalizeTags,
-  parseDuration,
-  systemClock,
-  validateNamespace,
-} from '@tiercache/core'
+import { type Clock, type Duration, InvalidOptionError, parseDuration, systemClock } from '@tiercache/core'
+import { normalizeTags, validateNamespace } from '@tiercache/core/store'
 import type { RequestInfo } from './types.js'
 
 /**

@@ -1,5 +1,6 @@
 import type { Cache } from '@tiercache/core'
-import { InvalidOptionError, validateNamespace } from '@tiercache/core'
+import { InvalidOptionError } from '@tiercache/core'
+import { validateNamespace } from '@tiercache/core/store'
 import { keyOf, keyTarget, type QueryRules } from './key.js'
 
 /**

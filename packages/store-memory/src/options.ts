@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration } from '@tiercache/core/store'
 
 /** Options for {@link memoryStore}. At least one of `maxBytes` and `maxEntries` must be finite. */
 export interface MemoryStoreOptions {

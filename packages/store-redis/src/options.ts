@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration } from '@tiercache/core/store'
 import type { ClusterOptions, RedisOptions } from 'ioredis'
 import type { AnyRedisClient } from './client.js'
 

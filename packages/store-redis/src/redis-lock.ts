@@ -5,7 +5,7 @@ import {
   type LockAcquireOptions,
   type LockHandle,
   parseDuration,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { type AnyRedisClient, createClient, RedisConnection } from './client.js'
 import type { RedisLockOptions } from './options.js'
 import { checkPrefix } from './redis-store.js'

@@ -16,7 +16,7 @@ import {
   type StoreStats,
   systemClock,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import {
   type AnyRedisClient,
   type ClusterClientLike,

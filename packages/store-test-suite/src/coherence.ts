@@ -1,4 +1,4 @@
-import { defaultSerializer, type Store, type StoreEntry } from '@tiercache/core'
+import { defaultSerializer, type Store, type StoreEntry } from '@tiercache/core/store'
 import type { StoreSuiteOptions } from './options.js'
 
 let counter = 0

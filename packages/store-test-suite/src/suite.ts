@@ -5,7 +5,7 @@ import {
   type Store,
   type StoreCapabilities,
   type StoreEntry,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { runCoherenceSuite } from './coherence.js'
 import type { StoreSuiteOptions } from './options.js'
 import { sameValue, TRICKY_KEY_PARTS, valueSamples } from './samples.js'

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs'
-import {
-  InvalidOptionError,
-  parseDuration,
-  resolveTimeUnit,
-  type TimeUnit,
-  validateNamespace,
-} from '@tiercache/core'
+import { InvalidOptionError, parseDuration, type TimeUnit } from '@tiercache/core'
+import { resolveTimeUnit, validateNamespace } from '@tiercache/core/store'
 import { normalizeFields } from './fields.js'
 import {
   type CacheConfigFields,
