@@ -1,6 +1,30 @@
 import { describe, expect, test } from 'vitest'
-import { DEFAULT_MAX_KEY_BYTES, defaultSerializer, escapePattern, FOREVER, InvalidDurationError, InvalidKeyError, isTierCacheError, jsonSerializer, parseDuration, SerializationError, StoreError } from '../src/index.js'
-import { addDuration, compilePattern, decodeEntry, encodeEntry, MAX_TIMER_DELAY, NEVER, parsePattern, patternPrefix, timerDelay, validateKey, validateNamespace } from '../src/store-kit.js'
+import {
+  DEFAULT_MAX_KEY_BYTES,
+  defaultSerializer,
+  escapePattern,
+  FOREVER,
+  InvalidDurationError,
+  InvalidKeyError,
+  isTierCacheError,
+  jsonSerializer,
+  parseDuration,
+  SerializationError,
+  StoreError,
+} from '../src/index.js'
+import {
+  addDuration,
+  compilePattern,
+  decodeEntry,
+  encodeEntry,
+  MAX_TIMER_DELAY,
+  NEVER,
+  parsePattern,
+  patternPrefix,
+  timerDelay,
+  validateKey,
+  validateNamespace,
+} from '../src/store-kit.js'
 
 describe('errors', () => {
   test('carry a stable code, context and cause, and subclass the built-in types', () => {

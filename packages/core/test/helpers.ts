@@ -1,6 +1,13 @@
 import type { Bus, DistributedLock, Store } from '../src/index.js'
-import type { BusHandlers, BusMessage, LockHandle, StoreCapabilities, StoreEntry, StoreSetItem } from '../src/store-kit.js'
 import { ValueTooLargeError } from '../src/index.js'
+import type {
+  BusHandlers,
+  BusMessage,
+  LockHandle,
+  StoreCapabilities,
+  StoreEntry,
+  StoreSetItem,
+} from '../src/store-kit.js'
 import { compilePattern } from '../src/store-kit.js'
 import type { ManualClock } from '../src/testing/index.js'
 

@@ -4,7 +4,15 @@
  * stores given to createCache.
  */
 import { describe, expect, test } from 'vitest'
-import { createCache, defaultSerializer, escapePattern, isTierCacheError, jsonSerializer, MAX_SERIALIZE_DEPTH, type Store } from '../src/index.js'
+import {
+  createCache,
+  defaultSerializer,
+  escapePattern,
+  isTierCacheError,
+  jsonSerializer,
+  MAX_SERIALIZE_DEPTH,
+  type Store,
+} from '../src/index.js'
 import { compilePattern, isPortableText, parsePattern, patternToRegExp } from '../src/store-kit.js'
 import { validateStore } from '../src/store-validation.js'
 import { ManualClock } from '../src/testing/index.js'
