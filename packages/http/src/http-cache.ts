@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Cache } from '@tiercache/core'
-import { MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY } from '@tiercache/core'
+import { InvalidOptionError, MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY, StoreTimeoutError } from '@tiercache/core'
 import { type Found, MissCapture } from './capture.js'
 import { Flight, type FlightOutcome } from './flight.js'
 import { first, NOT_MODIFIED_HEADERS, parseHttpDate, splitTags, varyValue } from './headers.js'
@@ -168,7 +168,9 @@ export class HttpCache {
 
   constructor(cache: Cache, options: HttpCacheOptions = {}) {
     if (typeof cache?.namespace !== 'function' || typeof cache.get !== 'function') {
-      throw new TypeError('createHttpCache needs a tiercache Cache (from createCache)')
+      throw new InvalidOptionError('createHttpCache needs a tiercache Cache (from createCache)', {
+        option: 'cache',
+      })
     }
     this.options = resolveOptions(options)
     this.store = cache.namespace(this.options.namespace)
@@ -325,7 +327,7 @@ export class HttpCache {
   #get(key: string): Promise<unknown> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#error(new Error(`tiercache http: lookup timed out after ${this.options.lookupTimeout} ms`))
+        this.#error(new StoreTimeoutError(this.options.lookupTimeout, { store: 'http', operation: 'lookup' }))
         resolve(undefined)
       }, this.options.lookupTimeout)
       timer.unref?.()
@@ -805,7 +807,8 @@ const PASS: Plan = { kind: 'pass', extra: [], settle: undefined }
  *
  * @param cache - any tiercache instance (responses live in its `namespace` child, `http` by default)
  * @param options - route defaults: `ttl`, `staleWhileRevalidate`, `staleIfError`, `statuses`, …
- * @throws InvalidOptionError (`E_INVALID_OPTION`) or InvalidDurationError for bad options
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for bad options or a `cache` that is not a Cache,
+ *   InvalidDurationError (`E_INVALID_DURATION`) for bad durations
  * @example
  * ```ts
  * import { createHttpCache, captureNodeResponse, writeNodeResponse } from '@tiercache/http'
