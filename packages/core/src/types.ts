@@ -196,7 +196,7 @@ export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags
   /**
    * What a bare number of time means in this cache's options and in every call on it (`ttl`,
    * `grace`, timeouts, `warming.window`, `ctx.setTtl`, `set(key, value, 3600)`): `'ms'`
-   * milliseconds, or `'s'` seconds as in the seed document (the `tiercache` package sets `'s'`).
+   * milliseconds, or `'s'` seconds (the `tiercache` package sets `'s'`).
    * Duration strings (`'30s'`, `'1h'`) mean the same under both. Outputs (event durations, stats)
    * stay in milliseconds.
    * @default 'ms'

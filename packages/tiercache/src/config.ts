@@ -303,7 +303,7 @@ function timeUnitOf(src: Source): TimeUnit {
  * Applies defaults and environment variables to a configuration and validates it, without
  * connecting to anything.
  *
- * @param input - the configuration (camelCase or the seed's snake_case fields); fields given
+ * @param input - the configuration (camelCase or snake_case fields); fields given
  *   here win over the environment
  * @returns the configuration with every default applied and durations in milliseconds
  * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field (and the environment variable
