@@ -5,9 +5,10 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config'
 const root = import.meta.dirname
 const packagesDir = join(root, 'packages')
 
-/** Maps `@tiercache/<name>` (and `@tiercache/core/testing`) to package sources, so tests need no build. */
+/** Maps `@tiercache/<name>` (and `@tiercache/core/store`, `@tiercache/core/testing`) to package sources, so tests need no build. */
 export function sourceAliases(): Record<string, string> {
   const aliases: Record<string, string> = {
+    '@tiercache/core/store': join(packagesDir, 'core/src/store-kit.ts'),
     '@tiercache/core/testing': join(packagesDir, 'core/src/testing/index.ts'),
   }
   for (const dir of readdirSync(packagesDir)) {

@@ -1,5 +1,5 @@
 /**
- * The root README's "From the seed" section shows each seed snippet beside its TypeScript form.
+ * The root README's "Design document mapping" section shows each seed snippet beside its TypeScript form.
  * Those TypeScript forms are not run here; this test proves each of their lines is a line of
  * packages/tiercache/test/seed.test.ts, which runs them and asserts what the seed says.
  */
@@ -11,7 +11,7 @@ const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
 const seedTest = readFileSync(join(root, 'packages/tiercache/test/seed.test.ts'), 'utf8')
 const section = readme.slice(
-  readme.indexOf('## From the seed'),
+  readme.indexOf('## Design document mapping'),
   readme.indexOf('### Where tiercache differs'),
 )
 const tsBlocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string)

@@ -10,7 +10,7 @@ import {
   type StoreSetItem,
   type StoreStats,
   StoreTimeoutError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { CircuitOpenError } from './errors.js'
 import type {
   BreakerCounters,

@@ -1,4 +1,4 @@
-import { StoreError } from '@tiercache/core'
+import { StoreError } from '@tiercache/core/store'
 
 /** Whether this runtime lets us turn stack capture off (it does not under `--frozen-intrinsics`). */
 const CAN_SKIP_STACK: boolean = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true

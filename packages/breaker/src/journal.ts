@@ -1,4 +1,4 @@
-import { compilePattern, parsePattern, patternPrefix, type StoreEntry } from '@tiercache/core'
+import { compilePattern, parsePattern, patternPrefix, type StoreEntry } from '@tiercache/core/store'
 
 /**
  * What the store must end up holding for one key once the journal is replayed: an entry

@@ -1,4 +1,10 @@
-import { type Clock, type Duration, InvalidOptionError, parseDuration, systemClock } from '@tiercache/core'
+import {
+  type Clock,
+  type Duration,
+  InvalidOptionError,
+  parseDuration,
+  systemClock,
+} from '@tiercache/core/store'
 
 /**
  * Bounds of the journal: the deletes, clears, pattern deletes and small writes that could not
@@ -75,13 +81,13 @@ export interface BreakerOptions {
    * (`E_STORE_TIMEOUT`) at this point, even if the store never answers, and counts as a
    * failure. `'forever'` turns timeouts off (not advised for remote stores).
    *
-   * Not the seed's `timeout`: the seed's `CacheCircuitBreaker(timeout=60)` is how long the
-   * breaker stays open, which is {@link BreakerOptions.resetTimeout} here.
+   * Not how long the breaker stays open: that is {@link BreakerOptions.resetTimeout} (a
+   * `CacheCircuitBreaker(timeout=60)` elsewhere is `resetTimeout: '60s'` here).
    * @default '500ms' (500 milliseconds)
    */
   readonly callTimeout?: Duration
   /**
-   * The former name of {@link BreakerOptions.callTimeout} (a per-call limit, **not** the seed's
+   * The former name of {@link BreakerOptions.callTimeout} (a per-call limit, **not** the
    * reset timeout). Giving both is an error.
    * @deprecated use `callTimeout` (per call) or `resetTimeout` (how long the breaker stays open)
    * @default '500ms' (500 milliseconds)
@@ -193,7 +199,7 @@ function callTimeout(options: BreakerOptions): number {
   if (options.callTimeout !== undefined && options.timeout !== undefined) {
     throw invalid(
       'timeout',
-      'and callTimeout are the same per-call limit: give callTimeout only (the seed’s timeout, how long the breaker stays open, is resetTimeout)',
+      'and callTimeout are the same per-call limit: give callTimeout only (how long the breaker stays open is resetTimeout)',
     )
   }
   return options.callTimeout !== undefined

@@ -1,4 +1,4 @@
-import type { MaybePromise, Store, StoreSetItem } from '@tiercache/core'
+import type { MaybePromise, Store, StoreSetItem } from '@tiercache/core/store'
 import type { Journal, KeyIntent, RangeIntent } from './journal.js'
 
 /** Replay passes before a replay gives way (new intents may arrive while it runs). */

@@ -1,4 +1,4 @@
-import { type Clock, systemClock, timerDelay } from '@tiercache/core'
+import { type Clock, systemClock, timerDelay } from '@tiercache/core/store'
 
 /** The timer functions of a clock. @internal */
 export interface Timers {

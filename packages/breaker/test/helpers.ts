@@ -1,4 +1,5 @@
-import type { MaybePromise, Store, StoreEntry, StoreSetItem, StoreStats } from '@tiercache/core'
+import type { Store, StoreStats } from '@tiercache/core'
+import type { MaybePromise, StoreEntry, StoreSetItem } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
 import { afterEach, expect } from 'vitest'
 

@@ -1,4 +1,5 @@
-import type { Store, StoreEntry } from '@tiercache/core'
+import type { Store } from '@tiercache/core'
+import type { StoreEntry } from '@tiercache/core/store'
 import { type ChaosStore, chaosStore, flushMicrotasks, ManualClock } from '@tiercache/core/testing'
 import { describe, expect, test } from 'vitest'
 import { type BreakerOptions, CircuitOpenError, type ReplayEvent, withBreaker } from '../src/index.js'

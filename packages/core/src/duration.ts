@@ -5,7 +5,7 @@ export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd'
 
 /**
  * What a bare number of time means: `'ms'` milliseconds (the default of `@tiercache/core`, as in
- * Node's timers) or `'s'` seconds (the seed document's unit, and the `tiercache` package's).
+ * Node's timers) or `'s'` seconds (the `tiercache` package's unit).
  * Strings (`'250ms'`, `'30s'`, `'1h'`) carry their own unit and read the same under both.
  */
 export type TimeUnit = 'ms' | 's'

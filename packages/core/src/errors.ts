@@ -65,7 +65,7 @@ export interface TierCacheErrorShape extends Error {
   readonly operation?: string | undefined
 }
 
-function brand(err: Error, code: string, ctx: ErrorContext | undefined): void {
+function brand(err: Error, code: ErrorCode, ctx: ErrorContext | undefined): void {
   Object.defineProperty(err, BRAND, { value: true, enumerable: false })
   Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: false })
   if (ctx) {

@@ -1,29 +1,25 @@
-export type {
-  Bus,
-  BusHandlers,
-  BusMessage,
-  BusMessageType,
-  BusStats,
-  DistributedLock,
-  LockAcquireOptions,
-  LockHandle,
-} from './bus.js'
+/**
+ * `@tiercache/core`: the cache engine for applications. `createCache` over any stores, the
+ * options and event types, durations, serializers, the memoizing `wrap`/`@cached` helpers and
+ * every error class with its stable code.
+ *
+ * Authors of stores, buses, locks and adapters import the building blocks they need (the `Store`
+ * contract, the entry codec, glob patterns, `NEVER`, key and tag checks) from
+ * `@tiercache/core/store`; tests import `ManualClock` and `chaosStore` from
+ * `@tiercache/core/testing`.
+ *
+ * @module
+ */
+export type { Bus, BusStats, DistributedLock } from './bus.js'
 export { channels, createCache } from './cache.js'
-export { type Clock, coarseNow, preciseNow, systemClock } from './clock.js'
+export { type Clock, systemClock } from './clock.js'
 export {
-  addDuration,
   type Duration,
   type DurationUnit,
   FOREVER,
-  MAX_TIMER_DELAY,
-  NEVER,
-  optionalDuration,
   parseDuration,
-  resolveTimeUnit,
   type TimeUnit,
-  timerDelay,
 } from './duration.js'
-export { decodeEntry, encodeEntry } from './entry-codec.js'
 export {
   CacheClosedError,
   DeserializationError,
@@ -47,31 +43,11 @@ export {
   type TierCacheErrorShape,
   ValueTooLargeError,
 } from './errors.js'
-export { DEFAULT_MAX_KEY_BYTES, isPortableText, validateKey, validateNamespace } from './keys.js'
-export {
-  compilePattern,
-  escapePattern,
-  formatPattern,
-  type PatternToken,
-  parsePattern,
-  patternPrefix,
-  patternToRegExp,
-} from './pattern.js'
+export { DEFAULT_MAX_KEY_BYTES } from './keys.js'
+export { escapePattern } from './pattern.js'
 export { defaultSerializer, jsonSerializer, MAX_SERIALIZE_DEPTH, type Serializer } from './serializer.js'
-export { FrequencySketch } from './sketch.js'
-export type {
-  MaybePromise,
-  RemoteEntry,
-  SetCondition,
-  Store,
-  StoreCapabilities,
-  StoreEntry,
-  StoreKind,
-  StoreScope,
-  StoreSetItem,
-  StoreStats,
-} from './store.js'
-export { MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY, normalizeTags } from './tags.js'
+export type { Store, StoreStats } from './store.js'
+export { MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY } from './tags.js'
 export type {
   Cache,
   CacheEventName,
@@ -101,11 +77,4 @@ export type {
   WrapOptions,
   WrappedFunction,
 } from './types.js'
-export {
-  argsKey,
-  type CachedDecorator,
-  type CachedOptions,
-  cached,
-  getCache,
-  setDefaultCache,
-} from './wrap.js'
+export { type CachedDecorator, type CachedOptions, cached, getCache, setDefaultCache } from './wrap.js'

@@ -80,9 +80,9 @@ export interface CacheStats {
   readonly refused: number
   /** Per tier, L1 first. */
   readonly tiers: readonly TierStats[]
-  /** Seed-compatible view of L1: `size` in bytes, `hit_ratio`, `entries`. */
+  /** L1 at a glance, in snake_case: `size` in bytes, `hit_ratio`, `entries`. */
   readonly l1_cache: { readonly size: number; readonly hit_ratio: number; readonly entries: number }
-  /** Seed-compatible view of L2 (the first shared tier): `connected`, `used_memory` in bytes. */
+  /** L2 (the first shared tier) at a glance, in snake_case: `connected`, `used_memory` in bytes. */
   readonly l2_cache: { readonly connected: boolean; readonly used_memory: number }
   /** Hot-key tracking counters, when warming is on. */
   readonly warming?: WarmingStats

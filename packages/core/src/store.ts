@@ -79,6 +79,27 @@ export interface StoreCapabilities {
   readonly conditionalSet?: boolean
 }
 
+/** Every capability, once: the type makes a capability added to the interface a compile error here. */
+const CAPABILITY_FLAGS: Readonly<Record<keyof StoreCapabilities, true>> = {
+  getMany: true,
+  setMany: true,
+  deleteMany: true,
+  deleteByPattern: true,
+  has: true,
+  stats: true,
+  close: true,
+  conditionalSet: true,
+}
+
+/**
+ * Every capability a store can declare in {@link StoreCapabilities}, in a fixed order: the
+ * optional methods named after themselves, then `conditionalSet` (which also needs `lease`).
+ * For store tests and tooling that go through them all.
+ */
+export const STORE_CAPABILITIES: readonly (keyof StoreCapabilities)[] = Object.freeze(
+  Object.keys(CAPABILITY_FLAGS) as (keyof StoreCapabilities)[],
+)
+
 /**
  * `memory`: an in-process store that keeps live values and may answer `get` synchronously
  * (the engine's L1). `remote`: a store that keeps serialized bytes (Redis, SQL, Keyv, files).

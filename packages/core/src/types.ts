@@ -47,11 +47,15 @@ export interface GetOrSetOptions extends SetOptions {
    */
   readonly graceBackoff?: Duration
   /**
-   * Serve a stale value at once and refresh it in the background (once, however many callers).
-   * Needs `grace` so stale values exist.
-   * @default the cache's `staleWhileRevalidate` (false)
+   * For this long after `ttl` has passed, a stale value is served at once and refreshed in the
+   * background (once, however many callers); later in the `grace` window, callers wait for the
+   * loader and the stale value is only the fail-safe. The same option, and the same type, as
+   * `staleWhileRevalidate` of `@tiercache/http` (the `stale-while-revalidate` of RFC 5861).
+   * Stale values exist only within `grace`, so a window longer than `grace` acts as `grace`;
+   * `'forever'` means the whole grace window. `0` disables.
+   * @default the cache's `staleWhileRevalidate` (0)
    */
-  readonly staleWhileRevalidate?: boolean
+  readonly staleWhileRevalidate?: Duration
   /**
    * When a stale value exists and producing a fresh one takes longer than this, return the stale
    * value; the loader keeps running and its result is cached when it lands.
@@ -192,7 +196,7 @@ export interface CacheOptions extends Omit<GetOrSetOptions, 'forceFresh' | 'tags
   /**
    * What a bare number of time means in this cache's options and in every call on it (`ttl`,
    * `grace`, timeouts, `warming.window`, `ctx.setTtl`, `set(key, value, 3600)`): `'ms'`
-   * milliseconds, or `'s'` seconds as in the seed document (the `tiercache` package sets `'s'`).
+   * milliseconds, or `'s'` seconds (the `tiercache` package sets `'s'`).
    * Duration strings (`'30s'`, `'1h'`) mean the same under both. Outputs (event durations, stats)
    * stay in milliseconds.
    * @default 'ms'

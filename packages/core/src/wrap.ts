@@ -7,8 +7,8 @@ const DEFAULT_CACHE: unique symbol = Symbol.for('tiercache.defaultCache') as nev
 type Global = typeof globalThis & { [DEFAULT_CACHE]?: Cache | undefined }
 
 /**
- * Sets the process-wide default cache used by `@cached` and {@link getCache} (the seed's global
- * instance). Shared across copies of the package.
+ * Sets the process-wide default cache used by `@cached` and {@link getCache} (one global
+ * instance per process). Shared across copies of the package.
  *
  * @param cache - the cache, or `undefined` to unset
  */
@@ -18,7 +18,7 @@ export function setDefaultCache(cache: Cache | undefined): void {
 
 /**
  * Returns the default cache set by {@link setDefaultCache}. With `init`, a process without a
- * default cache creates one on first use (the seed's self-initialising `get_cache()`; the
+ * default cache creates one on first use (a self-initialising global cache; the
  * `tiercache` package's `getCache()` passes its own `createDistributedCache`).
  *
  * @param init - creates the default cache when none is set; its result becomes the default
@@ -200,8 +200,8 @@ export interface CachedDecorator {
 }
 
 /**
- * Memoizes a method (as a TC39 decorator) or a function under `name:<args>`: the seed's
- * `cache_decorator`. One primitive argument gives `name:<arg>` (`user_profile:123`), so the
+ * Memoizes a method (as a TC39 decorator) or a function under `name:<args>` (a
+ * cache decorator). One primitive argument gives `name:<arg>` (`user_profile:123`), so the
  * entry can also be deleted by hand; see {@link argsKey}. The instance (`this`) is not part of
  * the key; pass `key` to include it. The decorated method (and the wrapped function) has
  * `key(...args)` and `invalidate(...args)`.

@@ -308,7 +308,7 @@ describe('single-flight never joins a settled flight', () => {
       calls++
       return gate.promise
     }
-    expect(await cache.getOrSet('k', loader, { staleWhileRevalidate: true })).toBe('old')
+    expect(await cache.getOrSet('k', loader, { staleWhileRevalidate: '1m' })).toBe('old')
     const late = cache.getOrSet('k', loader) // no SWR: waits for the load under way
     gate.resolve('new')
     expect(await late).toBe('new')

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import type { StoreEntry } from '../src/index.js'
 import { createCache } from '../src/index.js'
+import type { StoreEntry } from '../src/store-kit.js'
 import { ManualClock } from '../src/testing/index.js'
 import { busHub, deferred, localStore, lockHub, remoteStore } from './helpers.js'
 

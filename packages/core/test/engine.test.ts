@@ -1,6 +1,7 @@
 import * as dc from 'node:diagnostics_channel'
 import { describe, expect, test } from 'vitest'
-import { createCache, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
+import { createCache, escapePattern, isTierCacheError } from '../src/index.js'
+import { NEVER } from '../src/store-kit.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
 import { caught, deferred, localStore, remoteStore } from './helpers.js'
 

@@ -1,28 +1,32 @@
 import { describe, expect, test } from 'vitest'
 import {
-  addDuration,
-  compilePattern,
   DEFAULT_MAX_KEY_BYTES,
-  decodeEntry,
   defaultSerializer,
-  encodeEntry,
   escapePattern,
   FOREVER,
   InvalidDurationError,
   InvalidKeyError,
   isTierCacheError,
   jsonSerializer,
-  MAX_TIMER_DELAY,
-  NEVER,
   parseDuration,
-  parsePattern,
-  patternPrefix,
   SerializationError,
   StoreError,
+} from '../src/index.js'
+import {
+  addDuration,
+  compilePattern,
+  decodeEntry,
+  encodeEntry,
+  MAX_TIMER_DELAY,
+  NEVER,
+  parsePattern,
+  patternPrefix,
+  STORE_CAPABILITIES,
   timerDelay,
   validateKey,
   validateNamespace,
-} from '../src/index.js'
+} from '../src/store-kit.js'
+import { CAPABILITY_METHODS } from '../src/store-validation.js'
 
 describe('errors', () => {
   test('carry a stable code, context and cause, and subclass the built-in types', () => {
@@ -293,6 +297,13 @@ describe('default serializer', () => {
     expect(jsonSerializer.deserialize(jsonSerializer.serialize({ a: 1 }))).toEqual({ a: 1 })
     expect(() => jsonSerializer.serialize(1n)).toThrow(SerializationError)
     expect(() => jsonSerializer.serialize(() => 1)).toThrow(SerializationError)
+  })
+})
+
+describe('store capabilities', () => {
+  test('STORE_CAPABILITIES lists every capability createCache checks, then conditionalSet', () => {
+    expect(STORE_CAPABILITIES).toEqual([...CAPABILITY_METHODS, 'conditionalSet'])
+    expect(Object.isFrozen(STORE_CAPABILITIES)).toBe(true)
   })
 })
 

@@ -165,7 +165,7 @@ describe('grace (fail-safe)', () => {
 
 describe('stale-while-revalidate', () => {
   test('100 concurrent stale reads get the stale value at once and refresh exactly once', async () => {
-    const { cache, clock } = setup({ grace: '1m', staleWhileRevalidate: true })
+    const { cache, clock } = setup({ grace: '1m', staleWhileRevalidate: '1m' })
     await cache.set('k', 'old', '1s')
     await clock.advance(1001)
     let calls = 0
@@ -183,6 +183,36 @@ describe('stale-while-revalidate', () => {
     expect(await cache.get('k')).toBe('new')
     expect(calls).toBe(1)
     expect(cache.getStats().staleServed).toBe(100)
+  })
+
+  test('the window is a duration after ttl: later in grace, the caller waits for the loader', async () => {
+    const { cache, clock } = setup({ grace: '1m', staleWhileRevalidate: '10s' })
+    await cache.set('a', 'old', '1s')
+    await cache.set('b', 'old', '1s')
+    await clock.advance(1000 + 9_999)
+    // 9.999 s after expiry: inside the window, stale at once while the loader runs.
+    const gate = deferred()
+    const slow = async () => {
+      await gate.promise
+      return 'new'
+    }
+    expect(await cache.getOrSet('a', slow)).toBe('old')
+    await clock.advance(1)
+    // 10 s after expiry: outside the window, still within grace: the caller gets the fresh value.
+    const b = cache.getOrSet('b', slow)
+    gate.resolve()
+    expect(await b).toBe('new')
+    expect(cache.getStats().staleServed).toBe(1)
+  })
+
+  test('a duration string, a number of milliseconds or forever; a bad value is refused', async () => {
+    for (const swr of ['30s', 30_000, 'forever'] as const) {
+      await createCache({ tiers: [localStore(new ManualClock())], staleWhileRevalidate: swr }).close()
+    }
+    const err = caught(() =>
+      createCache({ tiers: [localStore(new ManualClock())], staleWhileRevalidate: true as never }),
+    )
+    expect(isTierCacheError(await err, 'E_INVALID_DURATION')).toBe(true)
   })
 })
 
@@ -343,7 +373,7 @@ describe('refresh-ahead, forceFresh, loader context', () => {
   })
 
   test('background work never produces an unhandled rejection', async () => {
-    const { cache, clock } = setup({ grace: '1m', staleWhileRevalidate: true })
+    const { cache, clock } = setup({ grace: '1m', staleWhileRevalidate: '1m' })
     await cache.set('k', 'old', '1s')
     await clock.advance(1001)
     expect(await cache.getOrSet('k', () => Promise.reject(new Error('bg failure')))).toBe('old')

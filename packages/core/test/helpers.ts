@@ -1,15 +1,14 @@
+import type { Bus, DistributedLock, Store } from '../src/index.js'
+import { ValueTooLargeError } from '../src/index.js'
 import type {
-  Bus,
   BusHandlers,
   BusMessage,
-  DistributedLock,
   LockHandle,
-  Store,
   StoreCapabilities,
   StoreEntry,
   StoreSetItem,
-} from '../src/index.js'
-import { compilePattern, ValueTooLargeError } from '../src/index.js'
+} from '../src/store-kit.js'
+import { compilePattern } from '../src/store-kit.js'
 import type { ManualClock } from '../src/testing/index.js'
 
 /** A minimal synchronous memory store (the real one lives in @tiercache/store-memory). */

@@ -5,18 +5,15 @@
  */
 import { describe, expect, test } from 'vitest'
 import {
-  compilePattern,
   createCache,
   defaultSerializer,
   escapePattern,
-  isPortableText,
   isTierCacheError,
   jsonSerializer,
   MAX_SERIALIZE_DEPTH,
-  parsePattern,
-  patternToRegExp,
   type Store,
 } from '../src/index.js'
+import { compilePattern, isPortableText, parsePattern, patternToRegExp } from '../src/store-kit.js'
 import { validateStore } from '../src/store-validation.js'
 import { ManualClock } from '../src/testing/index.js'
 import { caught, localStore, remoteStore } from './helpers.js'

@@ -1,5 +1,6 @@
 // Runs in a fresh folder where only @tiercache/core is installed.
-import { defaultSerializer, isTierCacheError, parseDuration, validateKey } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError, parseDuration } from '@tiercache/core'
+import { validateKey } from '@tiercache/core/store'
 
 const value = { when: new Date(0), tags: new Set(['a']), n: 10n }
 const back = defaultSerializer.deserialize(defaultSerializer.serialize(value))

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { createCache, FrequencySketch, isTierCacheError } from '../src/index.js'
+import { createCache, isTierCacheError } from '../src/index.js'
+import { FrequencySketch } from '../src/sketch.js'
 import { ManualClock } from '../src/testing/index.js'
 import { localStore, remoteStore } from './helpers.js'
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { argsKey, cached, createCache, getCache, isTierCacheError, setDefaultCache } from '../src/index.js'
+import { cached, createCache, getCache, isTierCacheError, setDefaultCache } from '../src/index.js'
 import { ManualClock } from '../src/testing/index.js'
+import { argsKey } from '../src/wrap.js'
 import { caught, localStore, remoteStore } from './helpers.js'
 
 function make() {

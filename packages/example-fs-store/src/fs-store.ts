@@ -14,7 +14,7 @@ import {
   type StoreCapabilities,
   StoreError,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import type { FsStoreOptions } from './options.js'
 
 /** What the store keeps in one file: the key (for scans) and the entry. */

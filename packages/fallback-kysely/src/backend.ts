@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type MaybePromise, NEVER, type RemoteEntry } from '@tiercache/core'
+import { type MaybePromise, NEVER, type RemoteEntry } from '@tiercache/core/store'
 import type { PatternPlan } from './pattern-sql.js'
 
 /** A row ready to write: key, value bytes, three epoch-ms times, tags as JSON or `null`. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidOptionError } from '@tiercache/core'
+import { InvalidOptionError } from '@tiercache/core/store'
 import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely'
 import { type ModuleImporter, openMysqlPool, openPostgresPool, openSqlite } from './drivers.js'
 import type { KyselyLike, KyselyStoreConnection, SqlDialect, SqliteDatabaseLike } from './options.js'

@@ -1,4 +1,4 @@
-import { StoreError } from '@tiercache/core'
+import { StoreError } from '@tiercache/core/store'
 
 /**
  * The database driver a connection option needs is not installed (or its native part failed

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { RemoteEntry } from '@tiercache/core'
+import type { RemoteEntry } from '@tiercache/core/store'
 import { type Expression, type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely'
 import {
   chunkRows,

@@ -14,7 +14,7 @@ import {
   type StoreStats,
   systemClock,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { asBuffer, placeholderRow, type SqlBackend, toStoredTime, type WriteRow } from './backend.js'
 import { invalid, openConnection, parseSource, positiveNumber, type Source } from './connection.js'
 import { type ModuleImporter, nodeImport } from './drivers.js'

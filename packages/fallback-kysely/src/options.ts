@@ -1,4 +1,4 @@
-import type { Clock, Duration, StoreScope } from '@tiercache/core'
+import type { Clock, Duration, StoreScope } from '@tiercache/core/store'
 import type { Kysely } from 'kysely'
 
 /** Default `maxEntryBytes`: 8 MiB. */

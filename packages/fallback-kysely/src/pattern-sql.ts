@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { PatternToken } from '@tiercache/core'
+import type { PatternToken } from '@tiercache/core/store'
 
 /** The escape character used in `LIKE` patterns. Not `\`, which MySQL string literals eat. */
 export const LIKE_ESCAPE = '!'

@@ -1,5 +1,5 @@
-import type { Clock } from '@tiercache/core'
-import { systemClock } from '@tiercache/core'
+import type { Clock } from '@tiercache/core/store'
+import { systemClock } from '@tiercache/core/store'
 
 /** A scheduled prune: a handle of the store's clock, or a Node timer. */
 type Handle = { readonly clock: unknown } | { readonly node: ReturnType<typeof setTimeout> }

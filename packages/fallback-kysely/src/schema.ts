@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { InvalidOptionError } from '@tiercache/core'
+import { InvalidOptionError } from '@tiercache/core/store'
 import { type Kysely, type Migration, Migrator, sql } from 'kysely'
 import type { KyselyLike, SqlDialect } from './options.js'
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { RemoteEntry } from '@tiercache/core'
+import type { RemoteEntry } from '@tiercache/core/store'
 import { PLACEHOLDER_CREATED_AT, type SqlBackend, slices, toEntry, type WriteRow } from './backend.js'
 import type { SqliteDatabaseLike, SqliteStatementLike } from './options.js'
 import type { PatternPlan } from './pattern-sql.js'

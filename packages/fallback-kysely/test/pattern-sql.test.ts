@@ -1,4 +1,4 @@
-import { parsePattern } from '@tiercache/core'
+import { parsePattern } from '@tiercache/core/store'
 import { describe, expect, test } from 'vitest'
 import { escapeGlob, escapeLike, planPattern, prefixUpperBound, toGlob, toLike } from '../src/pattern-sql.js'
 

@@ -3,7 +3,8 @@
  * literal special characters, size limits, batches, expiry and pruning (with a manual clock),
  * and migrations run twice or concurrently.
  */
-import { isTierCacheError, NEVER, StoreError, ValueTooLargeError } from '@tiercache/core'
+import { isTierCacheError, StoreError, ValueTooLargeError } from '@tiercache/core'
+import { NEVER } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import type { KyselyStore } from '../src/index.js'

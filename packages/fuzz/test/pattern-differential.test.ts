@@ -7,7 +7,8 @@
  * spaces; some patterns are `escapePattern` of a stored key, which must delete that key alone.
  */
 import { randomUUID } from 'node:crypto'
-import { escapePattern, type Store, type StoreEntry } from '@tiercache/core'
+import { escapePattern, type Store } from '@tiercache/core'
+import type { StoreEntry } from '@tiercache/core/store'
 import { type KyselyStore, kyselyStore } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Cache } from '@tiercache/core'
+import { type Cache, InvalidOptionError } from '@tiercache/core'
 import { type CaptureHost, MissCapture } from './capture.js'
 import { Flight, type FlightOutcome } from './flight.js'
 import { first, sameList, varyValue } from './headers.js'
@@ -89,7 +89,9 @@ export class HttpCache implements CaptureHost {
 
   constructor(cache: Cache, options: HttpCacheOptions = {}) {
     if (typeof cache?.namespace !== 'function' || typeof cache.get !== 'function') {
-      throw new TypeError('createHttpCache needs a tiercache Cache (from createCache)')
+      throw new InvalidOptionError('createHttpCache needs a tiercache Cache (from createCache)', {
+        option: 'cache',
+      })
     }
     this.options = resolveOptions(options)
     this.store = cache.namespace(this.options.namespace)
@@ -537,7 +539,8 @@ const PASS: Plan = { kind: 'pass', extra: [], settle: undefined }
  *
  * @param cache - any tiercache instance (responses live in its `namespace` child, `http` by default)
  * @param options - route defaults: `ttl`, `staleWhileRevalidate`, `staleIfError`, `statuses`, …
- * @throws InvalidOptionError (`E_INVALID_OPTION`) or InvalidDurationError for bad options
+ * @throws InvalidOptionError (`E_INVALID_OPTION`) for bad options or a `cache` that is not a Cache,
+ *   InvalidDurationError (`E_INVALID_DURATION`) for bad durations
  * @example
  * ```ts
  * import { createHttpCache, captureNodeResponse, writeNodeResponse } from '@tiercache/http'

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Cache } from '@tiercache/core'
+import { type Cache, StoreTimeoutError } from '@tiercache/core'
 import { varyValue } from './headers.js'
 import { keyOf, keyTarget, type MethodClass, type QueryRules, variantKey } from './key.js'
 import type { Found, RequestInfo, StoredResponse, Target, VariantIndex } from './types.js'
@@ -107,7 +107,7 @@ export class Lookup {
   #get(key: string): Promise<unknown> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#error(new Error(`tiercache http: lookup timed out after ${this.#timeout} ms`))
+        this.#error(new StoreTimeoutError(this.#timeout, { store: 'http', operation: 'lookup' }))
         resolve(undefined)
       }, this.#timeout)
       timer.unref?.()

@@ -1,12 +1,5 @@
-import {
-  type Clock,
-  type Duration,
-  InvalidOptionError,
-  normalizeTags,
-  parseDuration,
-  systemClock,
-  validateNamespace,
-} from '@tiercache/core'
+import { type Clock, type Duration, InvalidOptionError, parseDuration, systemClock } from '@tiercache/core'
+import { normalizeTags, validateNamespace } from '@tiercache/core/store'
 import type { RequestInfo } from './types.js'
 
 /**
@@ -62,7 +55,8 @@ export interface HttpCacheOptions {
   /**
    * How long after expiry a stored response may be served while a background request refreshes
    * it, when the response itself has no `stale-while-revalidate` directive (RFC 5861).
-   * `must-revalidate`, `proxy-revalidate` and `no-cache` still forbid it.
+   * `must-revalidate`, `proxy-revalidate` and `no-cache` still forbid it. The same option and
+   * type as core's `staleWhileRevalidate` for `getOrSet`.
    * @default 0 (only the response's own directive applies)
    */
   readonly staleWhileRevalidate?: Duration

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { Cache } from '@tiercache/core'
-import { InvalidOptionError, validateNamespace } from '@tiercache/core'
+import { type Cache, InvalidOptionError } from '@tiercache/core'
+import { validateNamespace } from '@tiercache/core/store'
 import { first } from './headers.js'
 import { keyOf, keyTarget, type QueryRules } from './key.js'
 import type { RequestInfo } from './types.js'

@@ -286,6 +286,18 @@ describe('options', () => {
     expect(isTierCacheError(error, 'E_INVALID_OPTION')).toBe(true)
   })
 
+  test('a first argument that is not a Cache is refused with E_INVALID_OPTION (a TypeError)', () => {
+    let error: unknown
+    try {
+      createHttpCache({} as never)
+    } catch (e) {
+      error = e
+    }
+    expect(isTierCacheError(error, 'E_INVALID_OPTION')).toBe(true)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error).toMatchObject({ option: 'cache' })
+  })
+
   test('a bad duration is refused with E_INVALID_DURATION', () => {
     expect(() => createHttpCache(cache, { ttl: 'soon' as never })).toThrow(/ttl/)
   })

@@ -3,7 +3,7 @@
  * a bare node:http server), on the memory tier and on memory + Redis.
  */
 import { randomBytes } from 'node:crypto'
-import type { Cache } from '@tiercache/core'
+import { type Cache, isTierCacheError } from '@tiercache/core'
 import { type ChaosStore, chaosStore } from '@tiercache/core/testing'
 import { purgeUrl } from '@tiercache/http'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -760,13 +760,18 @@ export function runDistributedScenarios(harness: Harness): void {
     })
 
     test('a hanging shared tier is given up after lookupTimeout', async () => {
-      const r = srv.route({ ttl: '1m', lookupTimeout: 50 }, (_req, n) => text(`v${n}`))
+      const errors: unknown[] = []
+      const onError = (error: unknown) => void errors.push(error)
+      const r = srv.route({ ttl: '1m', lookupTimeout: 50, onError }, (_req, n) => text(`v${n}`))
       chaos.hang()
       const started = Date.now()
       const res = await get(r.url)
       expect([res.status, res.text]).toEqual([200, 'v1'])
       expect(Date.now() - started).toBeLessThan(2000)
       chaos.heal()
+      // The give-up is reported with a stable code, never as a bare Error.
+      const timeout = errors.find((e) => isTierCacheError(e, 'E_STORE_TIMEOUT'))
+      expect(timeout).toMatchObject({ operation: 'lookup', timeout: 50 })
     })
 
     test('requests arriving during a slow shared-tier lookup and handler run are collapsed into one run', async () => {

@@ -42,7 +42,7 @@ function* perTier(stats: CacheStats, read: (tier: TierStats) => number | undefin
 }
 
 /**
- * `hits_total{level=L}`: reads answered at L or above, so that the seed's
+ * `hits_total{level=L}`: reads answered at L or above, so that the usual
  * `rate(hits) / (rate(hits) + rate(misses))`, evaluated per label set, has a value only at the
  * last level, and there it is the cache's hit ratio. Per-level counts are differences.
  */
@@ -143,7 +143,7 @@ const SCRAPE_SPECS: readonly ScrapeSpec[] = [
   },
   {
     name: 'size_bytes',
-    help: 'Bytes held by this level: the entries’ serialized size, or the server’s used memory for stores that report only that (Redis); 0 while the level does not answer (disconnected, or its breaker open), so the seed’s alert cache_size_bytes{level="l2_redis"} == 0 fires while Redis is down.',
+    help: 'Bytes held by this level: the entries’ serialized size, or the server’s used memory for stores that report only that (Redis); 0 while the level does not answer (disconnected, or its breaker open), so an alert on cache_size_bytes{level="l2_redis"} == 0 fires while Redis is down.',
     type: 'gauge',
     labels: ['level'],
     aggregate: 'sum',

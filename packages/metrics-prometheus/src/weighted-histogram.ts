@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { InvalidOptionError } from '@tiercache/core'
 
 /** Label values of one series, by label name. */
 export type Labels = Readonly<Record<string, string>>
@@ -142,20 +143,20 @@ export class WeightedHistogram {
   /** Series by the label objects {@link observe} was called with (callers reuse them). */
   readonly #byObject = new Map<object, WeightedSeries>()
 
-  /** @throws TypeError for an invalid name, a reserved `le` label or invalid buckets */
+  /** @throws InvalidOptionError (`E_INVALID_OPTION`) for an invalid name, a reserved `le` label or invalid buckets */
   constructor(config: WeightedHistogramConfig) {
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(config.name))
-      throw new TypeError(`invalid metric name "${config.name}"`)
+      throw new InvalidOptionError(`invalid metric name "${config.name}"`)
     if (typeof config.help !== 'string' || config.help === '')
-      throw new TypeError('a histogram needs help text')
+      throw new InvalidOptionError('a histogram needs help text')
     for (const label of config.labelNames) {
       if (label === 'le' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label) || label.startsWith('__')) {
-        throw new TypeError(`invalid or reserved label name "${label}"`)
+        throw new InvalidOptionError(`invalid or reserved label name "${label}"`)
       }
     }
     config.buckets.forEach((b, i) => {
       if (!Number.isFinite(b) || (i > 0 && b <= (config.buckets[i - 1] as number))) {
-        throw new TypeError('histogram buckets must be finite and increasing')
+        throw new InvalidOptionError('histogram buckets must be finite and increasing')
       }
     })
     this.name = config.name
@@ -171,18 +172,18 @@ export class WeightedHistogram {
    * {@link WeightedSeries.observe} on it for a hot path.
    *
    * @param labels - a value for every label name (extra names are refused)
-   * @throws TypeError when a label is missing or unknown
+   * @throws InvalidOptionError (`E_INVALID_OPTION`) when a label is missing or unknown
    */
   series(labels: Labels): WeightedSeries {
     const names = this.labelNames
     for (const name of Object.keys(labels)) {
-      if (!names.includes(name)) throw new TypeError(`${this.name} has no label "${name}"`)
+      if (!names.includes(name)) throw new InvalidOptionError(`${this.name} has no label "${name}"`)
     }
     const values: string[] = []
     const normalized: Record<string, string> = {}
     for (const name of names) {
       const value = labels[name]
-      if (value === undefined) throw new TypeError(`${this.name} needs a value for label "${name}"`)
+      if (value === undefined) throw new InvalidOptionError(`${this.name} needs a value for label "${name}"`)
       values.push(String(value))
       normalized[name] = String(value)
     }

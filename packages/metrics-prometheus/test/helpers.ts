@@ -1,5 +1,6 @@
-import type { Bus, BusHandlers, BusMessage, Store, StoreEntry, StoreSetItem } from '@tiercache/core'
-import { compilePattern } from '@tiercache/core'
+import type { Bus, Store } from '@tiercache/core'
+import type { BusHandlers, BusMessage, StoreEntry, StoreSetItem } from '@tiercache/core/store'
+import { compilePattern } from '@tiercache/core/store'
 
 // In-memory test stores, copied from packages/core/test/helpers.ts.
 

@@ -14,7 +14,7 @@ import {
   StoreTimeoutError,
   timerDelay,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { clearingNamespaces, newGeneration, stampOf } from './generations.js'
 import type { KeyvAdapterLike, KeyvClearMode, KeyvLike, KeyvStoreOptions } from './options.js'
 import { fromStored, fromStoredMarker, toStored, toStoredMarker } from './stored-value.js'

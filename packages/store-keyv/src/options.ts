@@ -1,4 +1,4 @@
-import type { Clock, Duration, StoreScope } from '@tiercache/core'
+import type { Clock, Duration, StoreScope } from '@tiercache/core/store'
 
 /**
  * The part of a Keyv storage adapter (`@keyv/redis`, `@keyv/sqlite`, `@keyv/postgres`, …) the

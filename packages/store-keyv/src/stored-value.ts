@@ -1,4 +1,10 @@
-import { DeserializationError, decodeEntry, encodeEntry, NEVER, type RemoteEntry } from '@tiercache/core'
+import {
+  DeserializationError,
+  decodeEntry,
+  encodeEntry,
+  NEVER,
+  type RemoteEntry,
+} from '@tiercache/core/store'
 
 /**
  * How an entry is kept in a Keyv adapter.

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import KeyvRedis from '@keyv/redis'
-import { isTierCacheError, NEVER, type RemoteEntry } from '@tiercache/core'
+import { isTierCacheError } from '@tiercache/core'
+import { NEVER, type RemoteEntry } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
 import Keyv from 'keyv'
 import { afterAll, describe, expect, test } from 'vitest'

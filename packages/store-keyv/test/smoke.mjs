@@ -1,5 +1,6 @@
 // Runs in a fresh folder where only @tiercache/store-keyv, @tiercache/core and keyv are installed.
-import { defaultSerializer, isTierCacheError, NEVER } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError } from '@tiercache/core'
+import { NEVER } from '@tiercache/core/store'
 import { keyvStore } from '@tiercache/store-keyv'
 import Keyv from 'keyv'
 

@@ -11,7 +11,7 @@ import {
   type StoreStats,
   systemClock,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { LRUCache } from 'lru-cache'
 import type { MemoryStoreOptions } from './options.js'
 

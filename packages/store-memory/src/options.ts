@@ -1,10 +1,10 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration } from '@tiercache/core/store'
 
 /** Options for {@link memoryStore}. At least one of `maxBytes` and `maxEntries` must be finite. */
 export interface MemoryStoreOptions {
   /**
    * Upper bound on the total serialized size of the entries, in bytes. The least recently used
-   * entries are evicted to stay under it. This is the seed's `max_memory_size`.
+   * entries are evicted to stay under it. (`maxMemorySize` of the `tiercache` package.)
    * Pass `Infinity` to bound by `maxEntries` only.
    * @default 104_857_600 (100 MiB)
    */

@@ -4,7 +4,7 @@ import {
   parseDuration,
   StoreError,
   StoreTimeoutError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type {
   AnyRedisClient,

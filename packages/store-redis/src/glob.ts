@@ -1,4 +1,4 @@
-import type { PatternToken } from '@tiercache/core'
+import type { PatternToken } from '@tiercache/core/store'
 
 /** Escapes the characters Redis `MATCH` globs treat specially: `* ? [ ] \ ^`. */
 export function escapeRedisGlob(literal: string): string {

@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core'
+import type { Clock, Duration } from '@tiercache/core/store'
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 
 /** The commands and members the package uses on both client kinds. */

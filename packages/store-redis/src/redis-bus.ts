@@ -6,7 +6,7 @@ import {
   type BusStats,
   InvalidOptionError,
   parseDuration,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { Redis } from 'ioredis'
 import { createClient, RedisConnection } from './client.js'
 import type { AnyRedisClient, ClusterClientLike, RedisBusOptions, RedisClientLike } from './options.js'

@@ -5,7 +5,7 @@ import {
   type LockAcquireOptions,
   type LockHandle,
   parseDuration,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { createClient, RedisConnection } from './client.js'
 import type { AnyRedisClient, RedisLockOptions } from './options.js'
 import { checkPrefix } from './redis-store.js'

@@ -16,7 +16,7 @@ import {
   type StoreStats,
   systemClock,
   ValueTooLargeError,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import { createClient, RedisConnection } from './client.js'
 import { escapeRedisGlob, tokensToRedisGlob } from './glob.js'
 import type { AnyRedisClient, ClusterClientLike, RedisClientLike, RedisStoreOptions } from './options.js'

@@ -1,4 +1,4 @@
-import type { BusHandlers, BusMessage } from '@tiercache/core'
+import type { BusHandlers, BusMessage } from '@tiercache/core/store'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'

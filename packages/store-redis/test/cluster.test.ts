@@ -1,10 +1,5 @@
-import {
-  type BusMessage,
-  createCache,
-  defaultSerializer,
-  isTierCacheError,
-  type RemoteEntry,
-} from '@tiercache/core'
+import { createCache, defaultSerializer, isTierCacheError } from '@tiercache/core'
+import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
 import { runStoreSuite } from '@tiercache/store-test-suite'
 import { type RedisCluster, startRedisCluster } from '@tiercache/test-servers'

@@ -1,4 +1,5 @@
-import { defaultSerializer, isTierCacheError, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError } from '@tiercache/core'
+import type { RemoteEntry } from '@tiercache/core/store'
 import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisStore } from '../src/index.js'

@@ -1,4 +1,5 @@
-import { defaultSerializer, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer } from '@tiercache/core'
+import type { RemoteEntry } from '@tiercache/core/store'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'

@@ -1,4 +1,5 @@
-import { defaultSerializer, encodeEntry, isTierCacheError, NEVER, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError } from '@tiercache/core'
+import { encodeEntry, NEVER, type RemoteEntry } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'

@@ -1,4 +1,5 @@
-import { defaultSerializer, isTierCacheError, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer, isTierCacheError } from '@tiercache/core'
+import type { RemoteEntry } from '@tiercache/core/store'
 import { runStoreSuite } from '@tiercache/store-test-suite'
 import {
   makeTlsCertificates,

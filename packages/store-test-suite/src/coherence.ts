@@ -1,4 +1,4 @@
-import type { Store, StoreEntry } from '@tiercache/core'
+import type { Store, StoreEntry } from '@tiercache/core/store'
 import { sleep, suiteKit } from './kit.js'
 import type { StoreSuiteOptions } from './options.js'
 

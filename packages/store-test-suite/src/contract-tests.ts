@@ -1,4 +1,4 @@
-import { isTierCacheError, NEVER, type StoreEntry } from '@tiercache/core'
+import { isTierCacheError, NEVER, type StoreEntry } from '@tiercache/core/store'
 import { CAPABILITY_NAMES, type SuiteKit, settle, show, sleep } from './kit.js'
 import { TRICKY_KEY_PARTS, valueSamples } from './samples.js'
 

@@ -4,7 +4,7 @@ import {
   type Store,
   type StoreCapabilities,
   type StoreEntry,
-} from '@tiercache/core'
+} from '@tiercache/core/store'
 import type { ExpectLike, StoreSuiteOptions, TestLike } from './options.js'
 import { sameValue } from './samples.js'
 

@@ -1,4 +1,4 @@
-import { isTierCacheError } from '@tiercache/core'
+import { isTierCacheError } from '@tiercache/core/store'
 import { STORE_FAILURE_CODES, type SuiteKit, settle, show, uniqueNamespace } from './kit.js'
 
 /** Failures (with the `failing` factory) and `close()`. */

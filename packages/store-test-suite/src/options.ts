@@ -1,4 +1,4 @@
-import type { Serializer, Store, StoreCapabilities } from '@tiercache/core'
+import type { Serializer, Store, StoreCapabilities } from '@tiercache/core/store'
 
 /** The subset of a Jest/Vitest `expect` result the suite uses. */
 export interface Assertion {

@@ -5,16 +5,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import {
-  compilePattern,
-  isTierCacheError,
-  NEVER,
-  type Store,
-  type StoreCapabilities,
-  type StoreEntry,
-  StoreError,
-  ValueTooLargeError,
-} from '@tiercache/core'
+import { isTierCacheError, type Store, StoreError, ValueTooLargeError } from '@tiercache/core'
+import { compilePattern, NEVER, type StoreCapabilities, type StoreEntry } from '@tiercache/core/store'
 import { describe, expect, test } from 'vitest'
 import { runStoreSuite } from '../src/index.js'
 

@@ -5,9 +5,9 @@ import type { CacheConfigFields, DistributedCacheConfig } from './options.js'
 export interface CacheConfig extends Readonly<DistributedCacheConfig> {}
 
 /**
- * The seed's `CacheConfig(...)`: a configuration checked when it is made, for
- * `new DistributedCache(config)`. It takes the seed's fields in camelCase (`redisHost`) or as
- * the seed spells them (`redis_host`); `null` (the seed's `None`) means "not set", and a field
+ * `CacheConfig(...)`: a configuration checked when it is made, for
+ * `new DistributedCache(config)`. It takes its fields in camelCase (`redisHost`) or in
+ * snake_case (`redis_host`); `null` (Python's `None`) means "not set", and a field
  * this package does not know is an error naming the valid ones. Fields left out come from the
  * environment when the cache is created.
  *

@@ -1,18 +1,18 @@
 import { CircuitOpenError } from '@tiercache/breaker'
 import { InvalidOptionError, parseDuration } from '@tiercache/core'
 
-/** The seed's breaker states. */
+/** The breaker states, in capitals. */
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN'
 
-/** Options of {@link CacheCircuitBreaker} beyond the seed's two arguments. */
+/** Options of {@link CacheCircuitBreaker} beyond its two arguments. */
 export interface CacheCircuitBreakerOptions {
   /** Time source in epoch milliseconds (tests pass a manual clock). @default Date.now */
   readonly now?: () => number
 }
 
 /**
- * The seed's `CacheCircuitBreaker`, for guarding any call (a database, an HTTP API) the way the
- * seed guards Redis: after `failureThreshold` failures in a row it opens, and every call fails at
+ * `CacheCircuitBreaker`, for guarding any call (a database, an HTTP API) the way
+ * `withBreaker` guards Redis: after `failureThreshold` failures in a row it opens, and every call fails at
  * once with `CircuitOpenError` (`E_CIRCUIT_OPEN`, message "Circuit breaker is OPEN") until
  * `timeout` **seconds** have passed since the last failure; then it half-opens and lets calls
  * through: a success closes it, a failure opens it again.
@@ -21,9 +21,9 @@ export interface CacheCircuitBreakerOptions {
  * same 5 failures / 60 s by default, plus per-call timeouts and a replay journal); this class is
  * for the caller's own dependencies.
  *
- * One difference from the seed's code, on purpose: a success while closed resets
- * `failureCount`, so the breaker opens on `failureThreshold` failures **in a row** (the seed's
- * code counted failures forever, so five failures spread over a week opened it).
+ * A success while closed resets `failureCount`, on purpose: the breaker opens on
+ * `failureThreshold` failures **in a row** (with a count kept forever, five failures spread
+ * over a week would open it).
  *
  * @example
  * ```ts
@@ -38,7 +38,7 @@ export class CacheCircuitBreaker {
   readonly timeout: number
   /** Failures since the last success. */
   failureCount = 0
-  /** When the last failure happened, in epoch **seconds** (the seed's `time.time()`); 0 before any. */
+  /** When the last failure happened, in epoch **seconds** (as Python's `time.time()`); 0 before any. */
   lastFailureTime = 0
   /** `'CLOSED'` (calls go through), `'OPEN'` (calls fail at once) or `'HALF_OPEN'` (probing). */
   state: CircuitState = 'CLOSED'
@@ -46,7 +46,7 @@ export class CacheCircuitBreaker {
 
   /**
    * @param failureThreshold - failures in a row that open the breaker @default 5
-   * @param timeout - how long it stays open: **seconds** (the seed's unit) or a duration string
+   * @param timeout - how long it stays open: **seconds** or a duration string
    *   such as `'60s'` @default 60
    * @param options - a clock for tests
    * @throws InvalidOptionError (`E_INVALID_OPTION`) for a threshold that is not a positive

@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs'
-import {
-  InvalidOptionError,
-  parseDuration,
-  resolveTimeUnit,
-  type TimeUnit,
-  validateNamespace,
-} from '@tiercache/core'
+import { InvalidOptionError, parseDuration, type TimeUnit } from '@tiercache/core'
+import { resolveTimeUnit, validateNamespace } from '@tiercache/core/store'
 import { normalizeFields } from './fields.js'
 import {
   type CacheConfigFields,
@@ -308,7 +303,7 @@ function timeUnitOf(src: Source): TimeUnit {
  * Applies defaults and environment variables to a configuration and validates it, without
  * connecting to anything.
  *
- * @param input - the configuration (camelCase or the seed's snake_case fields); fields given
+ * @param input - the configuration (camelCase or snake_case fields); fields given
  *   here win over the environment
  * @returns the configuration with every default applied and durations in milliseconds
  * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field (and the environment variable

@@ -9,7 +9,7 @@ import {
 import { createDistributedCache } from './distributed-cache.js'
 
 /**
- * The process-wide cache (the seed's `get_cache()`): the one given to `setDefaultCache`, or, the
+ * The process-wide cache (`get_cache()` elsewhere): the one given to `setDefaultCache`, or, the
  * first time it is asked for without one, a new `createDistributedCache()` configured from the
  * environment (`REDIS_URL`, `TIERCACHE_*`; embedded memory + SQLite when no Redis is set, which
  * it says in one log line). Every later call returns the same cache.
@@ -27,10 +27,10 @@ export function getCache(): Cache {
 }
 
 /**
- * The seed's `cache_decorator(prefix, ttl)`: memoizes a method (TC39 decorator) or a function
+ * `cache_decorator(prefix, ttl)` in TypeScript: memoizes a method (TC39 decorator) or a function
  * (`cached('user_profile', 3600)(getUserProfile)`) under `prefix:<arg>` in {@link getCache}'s
- * cache (created on first use). One primitive argument gives `user_profile:123`, so the seed's
- * `cache.delete(f"user_profile:{user_id}")` reaches it; the result also has `key(...args)` and
+ * cache (created on first use). One primitive argument gives `user_profile:123`, so a manual
+ * `cache.delete('user_profile:123')` reaches it; the result also has `key(...args)` and
  * `invalidate(...args)`. A bare number `ttl` is in the cache's time unit: seconds for a
  * `tiercache` cache.
  *
@@ -58,5 +58,5 @@ export function cached<A extends unknown[] = any[]>(
   return coreCached<A>(name, options)
 }
 
-/** The seed's name for {@link cached}: `@cacheDecorator('user_profile', 3600)`. */
+/** {@link cached} under its long name: `@cacheDecorator('user_profile', 3600)`. */
 export const cacheDecorator: typeof cached = cached

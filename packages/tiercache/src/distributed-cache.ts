@@ -43,7 +43,7 @@ import { formatSize } from './size.js'
 import { assertSqlDriver, describeDb, sqlConnection } from './sql-driver.js'
 
 /**
- * Breaker settings of the Redis tier unless `breaker` says otherwise: the seed's
+ * Breaker settings of the Redis tier unless `breaker` says otherwise, as a
  * `CacheCircuitBreaker(failure_threshold=5, timeout=60)` (5 failures in a row open it, it stays
  * open 60 seconds), plus a 500 ms limit per Redis call.
  */
@@ -158,7 +158,7 @@ function breakerOptions(given: BreakerOptions | undefined, config: ResolvedConfi
   }
   if (given?.timeout !== undefined) {
     throw new InvalidOptionError(
-      "createDistributedCache: breaker.timeout is ambiguous: the seed's CacheCircuitBreaker(timeout=60) is how long the breaker stays open, which is resetTimeout; withBreaker's timeout is a limit per Redis call, which is callTimeout. Give resetTimeout or callTimeout",
+      "createDistributedCache: breaker.timeout is ambiguous: CacheCircuitBreaker(timeout=60) is how long the breaker stays open, which is resetTimeout; withBreaker's timeout is a limit per Redis call, which is callTimeout. Give resetTimeout or callTimeout",
       { option: 'breaker.timeout' },
     )
   }
@@ -288,7 +288,7 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
 }
 
 /**
- * The whole tiercache stack from one configuration (the seed's `DistributedCache(config)`):
+ * The whole tiercache stack from one configuration (`new DistributedCache(config)` is the same):
  *
  * - **L1** in-process memory, bounded by `maxMemorySize`;
  * - **L2** Redis, when `redisUrl`, `redisHost` or `redisPort` is set (in code or the
@@ -303,12 +303,12 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
  * check fails, the breaker opens, a warning is logged, and the cache serves from memory + SQLite
  * until Redis answers a probe (every `breaker.resetTimeout`, 60 s by default).
  *
- * **Units:** as in the seed, a bare number of time is **seconds** (`timeUnit: 's'`):
+ * **Units:** a bare number of time is **seconds** (`timeUnit: 's'`):
  * `defaultTtl: 3600`, `set(key, value, 3600)`, `breaker: { resetTimeout: 60 }`. A number for
  * `maxMemorySize` is **bytes**. Strings (`'1h'`, `'250ms'`, `'100mb'`) say their unit.
  *
- * **`delete(key)`** deletes by pattern when `key` holds `*` or `?`, as the seed's
- * `cache.delete("user:*")` ("remove every user") expects; `escapePattern(key)` deletes a key
+ * **`delete(key)`** deletes by pattern when `key` holds `*` or `?`:
+ * `cache.delete('user:*')` removes every user; `escapePattern(key)` deletes a key
  * that holds them literally. A full `Cache` otherwise (pass it to `setDefaultCache`, `@cached`, the HTTP
  * middleware), plus what it was composed of.
  *
@@ -336,7 +336,7 @@ export class DistributedCache implements Cache {
   readonly namespacePath: string
 
   /**
-   * @param config - the seed's fields (camelCase or snake_case) plus tiercache's own, or a
+   * @param config - the configuration fields (camelCase or snake_case), or a
    *   {@link CacheConfig}; missing fields come from `TIERCACHE_*` environment variables and
    *   `REDIS_URL`, then from the defaults
    * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field when a value is wrong, or
@@ -391,7 +391,7 @@ export class DistributedCache implements Cache {
   }
   /**
    * Deletes a key from every tier, or, when `key` holds `*` or `?`, every key matching it as a
-   * glob (`delete('user:*')` removes every user, as in the seed). Resolves whether anything was
+   * glob (`delete('user:*')` removes every user). Resolves whether anything was
    * deleted. For a key that holds `*` or `?` itself: `delete(escapePattern(key))` or
    * `deleteMany([key])`.
    */
@@ -420,7 +420,7 @@ export class DistributedCache implements Cache {
       adopting = undefined
     }
   }
-  /** Counters per tier and overall, with the seed's `l1_cache` and `l2_cache` views. */
+  /** Counters per tier and overall, with `l1_cache` and `l2_cache` at a glance. */
   getStats(): CacheStats {
     return this.#cache.getStats()
   }
@@ -475,7 +475,7 @@ export class DistributedCache implements Cache {
     return describeConfig(this.config)
   }
 
-  /** Connection state of every tier: the seed's `redis-cli ping`, from inside the process. */
+  /** Connection state of every tier: a `redis-cli ping` from inside the process. */
   async health(): Promise<DistributedCacheHealth> {
     const stats = await this.#cache.refreshStats()
     const breakerState = this.breaker?.state
@@ -512,7 +512,7 @@ async function probeRedis(breaker: BreakerStore, key: string, attempts: number):
  * See {@link DistributedCache} for the tiers, the units (a bare number of time is seconds) and
  * what happens when Redis is down.
  *
- * @param config - the seed's fields (camelCase or snake_case) plus tiercache's own; missing
+ * @param config - the configuration fields (camelCase or snake_case); missing
  *   fields come from `TIERCACHE_*` environment variables and `REDIS_URL`, then the defaults
  * @returns the cache; `await cache.ready()` to wait for the first Redis check, `await cache.close()` to close every tier
  * @throws InvalidOptionError (`E_INVALID_OPTION`) naming the field when a value is wrong

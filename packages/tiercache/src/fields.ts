@@ -37,7 +37,7 @@ function snake(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 }
 
-/** The seed's snake_case spelling of every field, to its camelCase name. */
+/** The snake_case spelling of every field, to its camelCase name. */
 const SNAKE = new Map<string, string>(CONFIG_FIELDS.map((f) => [snake(f), f]))
 
 /** Levenshtein distance, for "did you mean". */
@@ -75,8 +75,8 @@ function closest(name: string): string | undefined {
 }
 
 /**
- * Checks the field names of a configuration and returns it in camelCase: the seed's snake_case
- * spellings (`redis_host`) become camelCase (`redisHost`), and `null` (the seed's `None`) means
+ * Checks the field names of a configuration and returns it in camelCase: snake_case
+ * spellings (`redis_host`) become camelCase (`redisHost`), and `null` (Python's `None`) means
  * "not set". Values are checked later, by `resolveConfig`.
  *
  * @param input - the configuration as given
@@ -95,7 +95,7 @@ export function normalizeFields(input: CacheConfigFields): DistributedCacheConfi
     if (field === undefined) {
       const guess = closest(name)
       throw new InvalidOptionError(
-        `createDistributedCache: unknown config field "${name}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}. Valid fields: ${CONFIG_FIELDS.join(', ')} (or the seed's snake_case spellings, e.g. redis_host)`,
+        `createDistributedCache: unknown config field "${name}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}. Valid fields: ${CONFIG_FIELDS.join(', ')} (or their snake_case spellings, e.g. redis_host)`,
         { option: name },
       )
     }

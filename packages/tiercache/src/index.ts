@@ -1,10 +1,10 @@
 /**
- * tiercache in one package, with the seed document's names: `new DistributedCache(new
+ * tiercache in one package, with one configuration object: `new DistributedCache(new
  * CacheConfig({...}))` (or `createDistributedCache(config)`) composes memory → Redis (behind a
  * circuit breaker, with a cross-instance bus) → SQL, with Prometheus metrics and hot-key
- * warming, from the seed's configuration fields or `TIERCACHE_*` environment variables;
+ * warming, from `CacheConfig` fields (camelCase or snake_case) or `TIERCACHE_*` environment variables;
  * `getCache()` is the self-initialising global cache and `cacheDecorator` its decorator. A bare
- * number of time is seconds here, as in the seed. The building blocks are re-exported for
+ * number of time is seconds here. The building blocks are re-exported for
  * everything else (they keep `@tiercache/core`'s milliseconds).
  *
  * @module
@@ -81,7 +81,7 @@ export {
   type DistributedCacheConfig,
   ENV,
   REDIS_URL_ENV,
-  type SeedConfigFields,
+  type SnakeCaseConfigFields,
   type SslCertReqs,
 } from './options.js'
 export { formatSize, parseSize } from './size.js'

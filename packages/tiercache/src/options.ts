@@ -3,21 +3,21 @@ import type { CacheOptions, Logger, TimeUnit } from '@tiercache/core'
 import type { RegistryLike } from '@tiercache/metrics-prometheus'
 
 /**
- * The seed's `ssl_cert_reqs`: whether the Redis server's TLS certificate must verify.
+ * `redis_ssl_cert_reqs`: whether the Redis server's TLS certificate must verify.
  * `'required'` and `'optional'` verify it (for a client they are the same: the server always
  * sends a certificate), `'none'` accepts any certificate. Maps to TLS `rejectUnauthorized`.
  */
 export type SslCertReqs = 'required' | 'optional' | 'none'
 
 /**
- * Options of {@link createDistributedCache} and `new CacheConfig(...)`: the seed document's
- * configuration fields in camelCase (the seed's snake_case spellings are accepted too, see
- * {@link SeedConfigFields}), plus a few of tiercache's own. Every field can also come from an
+ * Options of {@link createDistributedCache} and `new CacheConfig(...)`: the
+ * configuration fields in camelCase (their snake_case spellings are accepted too, see
+ * {@link SnakeCaseConfigFields}), plus a few of tiercache's own. Every field can also come from an
  * environment variable (see the README's table); a field given here wins over the environment.
- * `null` (the seed's `None`) means "not set". A field this package does not know is an
+ * `null` (Python's `None`) means "not set". A field this package does not know is an
  * `InvalidOptionError` (`E_INVALID_OPTION`) that names the valid ones.
  *
- * **Units.** As in the seed, a bare number of time is **seconds** everywhere in this package:
+ * **Units.** A bare number of time is **seconds** everywhere in this package:
  * `defaultTtl: 3600`, `cache.set(key, value, 3600)`, `@cacheDecorator('user_profile', 3600)`,
  * `breaker: { resetTimeout: 60 }` and `cacheOptions` are all seconds (`timeUnit: 's'`, shown by
  * `describe()`). `maxMemorySize` as a number is **bytes**. Strings are unambiguous everywhere:
@@ -55,7 +55,7 @@ export interface DistributedCacheConfig {
   readonly redisSslCertReqs?: SslCertReqs | null
   /**
    * Path of a PEM file with the CA certificate(s) to trust for Redis TLS instead of the system
-   * store (the seed's `ssl_ca_certs`). Environment: `TIERCACHE_REDIS_SSL_CA_CERTS`.
+   * store (`redis_ssl_ca_certs`). Environment: `TIERCACHE_REDIS_SSL_CA_CERTS`.
    * @default the system CAs
    */
   readonly redisSslCaCerts?: string | null
@@ -66,7 +66,7 @@ export interface DistributedCacheConfig {
    */
   readonly redisPrefix?: string | null
   /**
-   * How long values stay fresh. **A number is seconds, as in the seed** (`3600` = 1 hour); a
+   * How long values stay fresh. **A number is seconds** (`3600` = 1 hour); a
    * string is a duration (`'1h'`, `'30m'`, `'forever'`), and a string of digits is seconds.
    * Environment: `TIERCACHE_DEFAULT_TTL`.
    * @default 3600 (seconds)
@@ -110,7 +110,7 @@ export interface DistributedCacheConfig {
    */
   readonly namespace?: string | null
   /**
-   * What a bare number of time means in this cache: `'s'` seconds, as in the seed, or `'ms'`
+   * What a bare number of time means in this cache: `'s'` seconds, or `'ms'`
    * milliseconds as in `@tiercache/core`. It applies to `defaultTtl`, to every call
    * (`set(key, value, 3600)`, `getOrSet`, `wrap`, `cacheDecorator`), to `breaker` and to
    * `cacheOptions`. Environment: `TIERCACHE_TIME_UNIT`.
@@ -119,9 +119,9 @@ export interface DistributedCacheConfig {
   readonly timeUnit?: TimeUnit | null
   /**
    * Circuit breaker around the Redis tier: `withBreaker`'s options, with numbers of time in
-   * this cache's {@link DistributedCacheConfig.timeUnit} (seconds by default). The seed's
+   * this cache's {@link DistributedCacheConfig.timeUnit} (seconds by default). A
    * `CacheCircuitBreaker(failure_threshold=5, timeout=60)` is `{ failureThreshold: 5,
-   * resetTimeout: 60 }`; `timeout` is refused here because the seed and `withBreaker` mean
+   * resetTimeout: 60 }`; `timeout` is refused here because that class and `withBreaker` mean
    * different things by it (use `resetTimeout`, or `callTimeout` for the per-call limit). The
    * reset timeout also comes from `TIERCACHE_BREAKER_RESET_TIMEOUT`.
    * @default { failureThreshold: 5, resetTimeout: 60, callTimeout: '500ms' }
@@ -165,11 +165,11 @@ export interface DistributedCacheConfig {
 }
 
 /**
- * The seed's own snake_case spellings of its configuration fields (`CacheConfig(redis_host=…)`),
- * accepted beside the camelCase ones so a port of the seed's lines works as written. Giving both
+ * The snake_case spellings of the configuration fields (`CacheConfig(redis_host=…)`),
+ * accepted beside the camelCase ones so Python-style configuration works as written. Giving both
  * spellings of one field is an error.
  */
-export interface SeedConfigFields {
+export interface SnakeCaseConfigFields {
   /** Same as {@link DistributedCacheConfig.redisHost}. */
   readonly redis_host?: string | null
   /** Same as {@link DistributedCacheConfig.redisPort}. */
@@ -198,8 +198,8 @@ export interface SeedConfigFields {
   readonly fallback_to_db?: boolean | null
 }
 
-/** What {@link createDistributedCache} and `new CacheConfig(...)` accept: camelCase fields, or the seed's snake_case ones. */
-export type CacheConfigFields = DistributedCacheConfig & SeedConfigFields
+/** What {@link createDistributedCache} and `new CacheConfig(...)` accept: camelCase fields, or their snake_case spellings. */
+export type CacheConfigFields = DistributedCacheConfig & SnakeCaseConfigFields
 
 /** Names of the environment variables {@link createDistributedCache} reads. */
 export const ENV = {

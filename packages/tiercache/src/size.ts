@@ -19,7 +19,7 @@ const SIZE = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/
 /**
  * Parses a memory size: a number of **bytes**, or a string such as `'512kb'`, `'100mb'`,
  * `'1.5gb'` (units `b`, `k`/`kb`/`kib`, `m`/`mb`/`mib`, `g`/`gb`/`gib`, case-insensitive; every
- * unit is a power of 1024, so `'100mb'` is 104,857,600 bytes, the seed's `100 * 1024 * 1024`).
+ * unit is a power of 1024, so `'100mb'` is 104,857,600 bytes, `100 * 1024 * 1024`).
  * A string of digits alone is bytes.
  *
  * @param input - bytes or a size string

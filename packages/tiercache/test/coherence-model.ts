@@ -11,15 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type Bus,
-  type BusHandlers,
-  type BusMessage,
-  type Cache,
-  createCache,
-  defaultSerializer,
-  type StoreEntry,
-} from '@tiercache/core'
+import { type Bus, type Cache, createCache, defaultSerializer } from '@tiercache/core'
+import type { BusHandlers, BusMessage, StoreEntry } from '@tiercache/core/store'
 import type { kyselyStore } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { type RedisBus, type RedisStore, redisBus, redisStore } from '@tiercache/store-redis'

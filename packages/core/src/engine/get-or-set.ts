@@ -12,7 +12,7 @@ import { type Fence, keysScope } from './fence.js'
 import type { Flight, FlightTable } from './flights.js'
 import type { LeaseBook } from './leases.js'
 import type { Observers } from './observers.js'
-import type { LoadOptions, LoadRequest } from './options.js'
+import { type LoadOptions, type LoadRequest, withinRevalidateWindow } from './options.js'
 import type { LocalEntry, RefreshReason } from './ports.js'
 import type { ReadPath } from './read-path.js'
 import type { Tier, TierSet } from './tier-set.js'
@@ -109,7 +109,9 @@ export class Loads {
         // The earlier callers were answered early (stale) and the load goes on: wait for it, on
         // this caller's own terms.
         answer = this.#flights.newAnswer(flight, request.opts)
-        if (request.opts.swr && flight.stale !== undefined) this.#flights.answerStale(flight, 'revalidate')
+        const stale = flight.stale
+        if (stale !== undefined && withinRevalidateWindow(request.opts, stale.entry.freshUntil, ctx.now()))
+          this.#flights.answerStale(flight, 'revalidate')
       }
     } else {
       flight = this.#flights.start(request, 1, this.#registry.createdAt(ctx.preciseNow()))
@@ -188,7 +190,7 @@ export class Loads {
         this.#backoff.delete(rel)
       }
       if (flight.answer?.softExpired) this.#flights.answerStale(flight, 'soft-timeout')
-      else if (opts.swr && !opts.forceFresh) {
+      else if (!opts.forceFresh && withinRevalidateWindow(opts, flight.stale.entry.freshUntil, ctx.now())) {
         ctx.counters.refreshes++
         if (ctx.emitter.listening.refresh) ctx.emitter.emit('refresh', { key: rel, reason: 'revalidate' })
         this.#flights.answerStale(flight, 'revalidate')

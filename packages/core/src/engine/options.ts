@@ -1,5 +1,5 @@
 import { parseDuration, type TimeUnit } from '../duration.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidDurationError, InvalidOptionError } from '../errors.js'
 import { normalizeTags } from '../tags.js'
 import type { CacheOptions, GetOrSetOptions, Loader, SetOptions } from '../types.js'
 
@@ -9,7 +9,8 @@ export interface LoadOptions {
   readonly grace: number
   readonly tags: readonly string[]
   readonly graceBackoff: number
-  readonly swr: boolean
+  /** Stale-while-revalidate window after `freshUntil`, in milliseconds; 0 disables. */
+  readonly swr: number
   readonly softTimeout: number | undefined
   readonly hardTimeout: number | undefined
   readonly refreshAhead: number
@@ -24,6 +25,14 @@ export interface WriteOptions {
   readonly tags: readonly string[]
 }
 
+/**
+ * True when a stale entry may be served at once while it is refreshed: its freshness ended less
+ * than `swr` milliseconds ago (`Infinity` for the whole grace window).
+ */
+export function withinRevalidateWindow(opts: LoadOptions, freshUntil: number, now: number): boolean {
+  return opts.swr > 0 && now - freshUntil < opts.swr
+}
+
 /** One `getOrSet` (or refresh) as the engine handles it. */
 export interface LoadRequest {
   /** The key relative to the root namespace. */
@@ -32,6 +41,16 @@ export interface LoadRequest {
   readonly key: string
   readonly loader: Loader<any>
   readonly opts: LoadOptions
+}
+
+function revalidateWindow(input: unknown, unit: TimeUnit): number {
+  if (typeof input === 'boolean') {
+    throw new InvalidDurationError(
+      `staleWhileRevalidate is a duration, got ${input}: give how long after ttl a stale value is served at once ('30s'), 'forever' for the whole grace window, or 0`,
+      { option: 'staleWhileRevalidate' },
+    )
+  }
+  return parseDuration(input, 'staleWhileRevalidate', unit)
 }
 
 function resolve(
@@ -51,7 +70,8 @@ function resolve(
       o?.graceBackoff !== undefined
         ? parseDuration(o.graceBackoff, 'graceBackoff', unit)
         : (d?.graceBackoff ?? 5000),
-    swr: o?.staleWhileRevalidate ?? d?.swr ?? false,
+    swr:
+      o?.staleWhileRevalidate !== undefined ? revalidateWindow(o.staleWhileRevalidate, unit) : (d?.swr ?? 0),
     softTimeout:
       o?.softTimeout !== undefined ? parseDuration(o.softTimeout, 'softTimeout', unit) : d?.softTimeout,
     hardTimeout:

@@ -2,7 +2,7 @@
  * Hostile inputs: keys, values, durations, tags, patterns and namespace names, each mixing the
  * well-formed with the malformed, so a property sees both sides of every validation.
  */
-import { isPortableText } from '@tiercache/core'
+import { isPortableText } from '@tiercache/core/store'
 import fc from 'fast-check'
 
 /** Characters that break naive code: controls, NUL, glob/LIKE/RegExp/SQL syntax, bidi, lone surrogates. */

@@ -17,10 +17,10 @@ import {
   defaultSerializer,
   ERROR_CODES,
   escapePattern,
-  isPortableText,
   isTierCacheError,
   parseDuration,
 } from '@tiercache/core'
+import { isPortableText } from '@tiercache/core/store'
 import fc from 'fast-check'
 import {
   claimedValue,
