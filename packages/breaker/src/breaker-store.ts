@@ -9,49 +9,32 @@ import {
   type StoreScope,
   type StoreSetItem,
   type StoreStats,
-  StoreTimeoutError,
 } from '@tiercache/core'
+import {
+  Circuit,
+  CLOSED,
+  HALF_OPEN,
+  type Mode,
+  NORMAL,
+  OPEN,
+  type Outcome,
+  STATE_NAMES,
+  type StateCode,
+} from './circuit.js'
 import { CircuitOpenError } from './errors.js'
-import type {
-  BreakerCounters,
-  BreakerEvents,
-  BreakerState,
-  ReplayEvent,
-  StateChangeEvent,
-  StateChangeReason,
+import {
+  type BreakerCounters,
+  BreakerEmitter,
+  type BreakerEvents,
+  type BreakerState,
+  type StateChangeReason,
 } from './events.js'
-import { clearIntent, Journal, patternIntent, type RangeIntent } from './journal.js'
+import { CallGuard, isThenable } from './guarded-call.js'
+import { clearIntent, patternIntent, type RangeIntent } from './journal.js'
 import { type BreakerOptions, type ResolvedOptions, resolveOptions } from './options.js'
-import { type ReplayWrite, replayJournal } from './replay.js'
-import { RollingWindow } from './rolling-window.js'
-import { type Timers, timersOf, withDeadline } from './timeout.js'
-import { type IssuedWrite, WriteOrder } from './write-order.js'
-
-const CLOSED = 0
-const OPEN = 1
-const HALF_OPEN = 2
-type StateCode = typeof CLOSED | typeof OPEN | typeof HALF_OPEN
-const STATE_NAMES: readonly BreakerState[] = ['closed', 'open', 'half-open']
-
-/** How an admitted call is accounted: a normal closed-state call or a half-open probe. */
-const NORMAL = 1
-const PROBE = 2
-type Mode = typeof NORMAL | typeof PROBE
-
-/** A call's outcome for the state machine. */
-const SUCCEEDED = 0
-const FAILED = 1
-const IGNORED = 2
-type Outcome = typeof SUCCEEDED | typeof FAILED | typeof IGNORED
-
-/** Thrown inside a replay when the breaker changed state under it; never reaches callers. */
-const SUPERSEDED: unique symbol = Symbol('superseded')
-
-function isThenable<T>(value: MaybePromise<T>): value is Promise<T> {
-  return (
-    value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function'
-  )
-}
+import { Replayer } from './replayer.js'
+import { type Timers, timersOf } from './timeout.js'
+import { WriteOrder } from './write-order.js'
 
 function checkStore(store: unknown): void {
   const s = store as Partial<Store> | null
@@ -73,59 +56,34 @@ function checkStore(store: unknown): void {
  * store as far as the engine is concerned (same `name`, `kind`, `capabilities`, `maxTtl`,
  * `maxEntryBytes`), plus the breaker's `state`, events and counters for metrics.
  *
+ * The facade over three parts: the {@link Circuit} state machine decides, the {@link CallGuard}
+ * runs every call (callers' and replays'), the {@link Replayer} keeps the journal in sync.
+ *
  * @typeParam V - the entry value type of the wrapped store
  */
 export class BreakerStore<V = unknown> implements Store<V> {
   readonly #inner: Store<V>
   readonly #options: ResolvedOptions
   readonly #timers: Timers
-  readonly #window: RollingWindow
-  readonly #journal: Journal<V> | undefined
-  readonly #canDeleteMany: boolean
-  readonly #canSetMany: boolean
-  readonly #listeners: { [E in keyof BreakerEvents]: Set<BreakerEvents[E]> } = {
-    stateChange: new Set(),
-    replay: new Set(),
-  }
-
-  #state: StateCode = CLOSED
-  /** Bumped on every transition; outcomes of calls admitted in an older epoch change nothing. */
-  #epoch = 0
+  readonly #circuit: Circuit
+  readonly #guard: CallGuard
+  readonly #replayer: Replayer<V> | undefined
+  readonly #events: BreakerEmitter = new BreakerEmitter()
   /** True while closed with an empty journal: calls go straight to the store. */
   #fast = true
-  #consecutive = 0
-  #retryAt = 0
   #resetHandle: unknown
+  #isClosed = false
+  #lastStats: StoreStats = {}
+  /** The refusal error per operation for the current state period. */
+  readonly #refusals = new Map<string, CircuitOpenError>()
+  /** Issue order of writes; orders journal intents. */
+  #seq = 0
+  #rejections = 0
   /**
    * The wrapped store's `onStatusChange`, forwarded; present only when the wrapped store has
    * one (the engine then trusts it for the tier's `connected` flag).
    */
   declare readonly onStatusChange?: (listener: (connected: boolean) => void) => () => void
-  /** Timer for a drain retry while closed with journaled intents. */
-  #retryHandle: unknown
-  #probesAdmitted = 0
-  #probesSucceeded = 0
-  /** While half-open: a replay runs, so every call is refused. */
-  #replaying = false
-  /** The replay in progress (probe or drain), chained so two never overlap. */
-  #replay: Promise<void> | undefined
-  #isClosed = false
-  #lastStats: StoreStats = {}
-  /** The refusal error per operation for the current state period. */
-  readonly #refusals = new Map<string, CircuitOpenError>()
-
-  /** Issue order of writes; orders journal intents. */
-  #seq = 0
-  /** Which writes were issued after which, while some are in flight. */
-  readonly #order: WriteOrder = new WriteOrder()
-
-  #opened = 0
-  #closedCount = 0
-  #rejections = 0
-  #timeouts = 0
-  #failures = 0
-  #successes = 0
-  #replayed = 0
 
   /**
    * @param store - the store to guard
@@ -134,17 +92,42 @@ export class BreakerStore<V = unknown> implements Store<V> {
   constructor(store: Store<V>, options: BreakerOptions = {}) {
     checkStore(store)
     this.#inner = store
-    this.#options = resolveOptions(options)
-    this.#timers = timersOf(this.#options.clock)
-    this.#window = new RollingWindow(this.#options.window)
-    if (this.#options.journal) this.#journal = new Journal<V>(this.#options.journal)
+    const o = resolveOptions(options)
+    this.#options = o
+    const clock = o.clock
+    const now = (): number => clock.now()
+    const timers = timersOf(clock)
+    this.#timers = timers
+    const circuit = new Circuit(o, now, {
+      changed: (from, to, reason, error) => this.#changed(from, to, reason, error),
+      probesSucceeded: () => this.#probesSucceeded(),
+    })
+    this.#circuit = circuit
+    const order = o.journal ? new WriteOrder() : undefined
+    const guard = new CallGuard(store.name, o.timeout, timers, o.isFailure, order, {
+      writeFailed: (write) => this.#replayer?.writeFailed(write),
+      settled: (epoch, mode, outcome, error) => this.#settled(epoch, mode, outcome, error),
+    })
+    this.#guard = guard
+    if (o.journal && order) {
+      this.#replayer = new Replayer<V>(o.journal, order, {
+        store,
+        circuit,
+        guard,
+        timers,
+        now,
+        retryDelay: o.resetTimeout,
+        isShut: () => this.#isClosed,
+        isFast: () => this.#fast,
+        updateFast: () => this.#updateFast(),
+        invalidates: (key) => this.#invalidates(key),
+        replayed: (event) => this.#events.replay(event),
+      })
+    }
     if (typeof store.onStatusChange === 'function') {
       this.onStatusChange = (listener) =>
         (store.onStatusChange as NonNullable<Store['onStatusChange']>)(listener)
     }
-    const caps = store.capabilities ?? {}
-    this.#canDeleteMany = caps.deleteMany === true && typeof store.deleteMany === 'function'
-    this.#canSetMany = caps.setMany === true && typeof store.setMany === 'function'
   }
 
   // ---------------------------------------------------------------- identity of the wrapped store
@@ -182,45 +165,48 @@ export class BreakerStore<V = unknown> implements Store<V> {
 
   /**
    * The current state: `closed`, `open` or `half-open`. Changes are announced by the
-   * `stateChange` event; metrics read this getter (for example a gauge 0/1/2).
+   * `state:change` event; metrics read this getter (for example a gauge 0/1/2).
    */
   get state(): BreakerState {
-    return STATE_NAMES[this.#state] as BreakerState
+    return STATE_NAMES[this.#circuit.state] as BreakerState
   }
 
   /** A snapshot of the counters since creation. See {@link BreakerCounters}. */
   get counters(): BreakerCounters {
+    const circuit = this.#circuit
     return {
-      opened: this.#opened,
-      closed: this.#closedCount,
+      opened: circuit.opened,
+      closed: circuit.closed,
       rejections: this.#rejections,
-      timeouts: this.#timeouts,
-      failures: this.#failures,
-      successes: this.#successes,
-      replayed: this.#replayed,
-      journalOverflows: this.#journal?.overflows ?? 0,
+      timeouts: this.#guard.timeouts,
+      failures: circuit.failures,
+      successes: circuit.successes,
+      replayed: this.#replayer?.applied ?? 0,
+      journalOverflows: this.#replayer?.journal.overflows ?? 0,
     }
   }
 
   /** Intents waiting in the journal (0 when the store is in sync or the journal is off). */
   get journalSize(): number {
-    return this.#journal?.size ?? 0
+    return this.#replayer?.journal.size ?? 0
   }
 
   /**
-   * Subscribes to `stateChange` or `replay`. Listeners run synchronously in the call that
-   * caused the event; exceptions they throw are caught and ignored.
+   * Subscribes to `state:change` or `replay` (`stateChange`, deprecated, is the same event as
+   * `state:change`). Listeners run synchronously in the call that caused the event; exceptions
+   * they throw are caught and ignored.
    *
    * @param event - the event name
    * @param listener - the callback
    * @returns this breaker, for chaining
+   * @throws InvalidOptionError (`E_INVALID_OPTION`) for an unknown event name
    * @example
    * ```ts
-   * l2.on('stateChange', ({ from, to, reason }) => log.warn(`redis breaker ${from} -> ${to} (${reason})`))
+   * l2.on('state:change', ({ from, to, reason }) => log.warn(`redis breaker ${from} -> ${to} (${reason})`))
    * ```
    */
   on<E extends keyof BreakerEvents>(event: E, listener: BreakerEvents[E]): this {
-    this.#listenersOf(event).add(listener)
+    this.#events.listeners(event).add(listener)
     return this
   }
 
@@ -232,28 +218,9 @@ export class BreakerStore<V = unknown> implements Store<V> {
    * @returns this breaker, for chaining
    */
   off<E extends keyof BreakerEvents>(event: E, listener: BreakerEvents[E]): this {
-    this.#listenersOf(event).delete(listener)
+    this.#events.listeners(event).delete(listener)
     return this
   }
-
-  #listenersOf<E extends keyof BreakerEvents>(event: E): Set<BreakerEvents[E]> {
-    const set = this.#listeners[event] as Set<BreakerEvents[E]> | undefined
-    if (!set) {
-      throw new InvalidOptionError(`breaker: unknown event "${String(event)}"`, { option: 'event' })
-    }
-    return set
-  }
-
-  #emit<E extends keyof BreakerEvents>(event: E, payload: Parameters<BreakerEvents[E]>[0]): void {
-    for (const listener of this.#listeners[event]) {
-      try {
-        ;(listener as (p: typeof payload) => void)(payload)
-      } catch {
-        // A listener must not break the breaker.
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- reads
 
   /** Reads through the breaker. Fails fast with `CircuitOpenError` while open. */
@@ -263,11 +230,12 @@ export class BreakerStore<V = unknown> implements Store<V> {
       try {
         result = this.#inner.get(key)
       } catch (error) {
-        this.#outcome(this.#epoch, NORMAL, this.#classify(error), error)
+        this.#guard.failed(error, this.#circuit.epoch, NORMAL, undefined)
         throw error
       }
-      if (isThenable(result)) return this.#guard(result, 'get', this.#epoch, NORMAL, undefined)
-      this.#succeeded()
+      if (isThenable(result))
+        return this.#guard.pending(result, 'get', this.#circuit.epoch, NORMAL, undefined)
+      this.#circuit.succeeded()
       return result
     }
     return this.#read(
@@ -283,16 +251,17 @@ export class BreakerStore<V = unknown> implements Store<V> {
     const inner = this.#inner
     const run = (subset: readonly string[]): MaybePromise<(StoreEntry<V> | undefined)[]> =>
       inner.getMany ? inner.getMany(subset) : Promise.all(subset.map((k) => inner.get(k)))
-    if (this.#fast) return this.#direct('getMany', () => run(keys), this.#epoch, NORMAL, undefined)
-    const journal = this.#journal
-    if (this.#state !== CLOSED || journal === undefined)
+    if (this.#fast)
+      return this.#guard.call('getMany', () => run(keys), this.#circuit.epoch, NORMAL, undefined)
+    const replayer = this.#replayer
+    if (this.#circuit.state !== CLOSED || replayer === undefined)
       return this.#read('getMany', keys, undefined, () => run(keys))
     // Closed with a journal to drain: journaled keys are answered from it, the rest from the store.
     const out = new Array<StoreEntry<V> | undefined>(keys.length)
     const missing: string[] = []
     const slots: number[] = []
     for (let i = 0; i < keys.length; i++) {
-      const known = this.#overlay(keys[i] as string)
+      const known = replayer.overlay(keys[i] as string)
       if (known === undefined) {
         missing.push(keys[i] as string)
         slots.push(i)
@@ -303,7 +272,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       for (let i = 0; i < slots.length; i++) out[slots[i] as number] = found[i]
       return out
     }
-    const result = this.#direct('getMany', () => run(missing), this.#epoch, NORMAL, undefined)
+    const result = this.#guard.call('getMany', () => run(missing), this.#circuit.epoch, NORMAL, undefined)
     return isThenable(result) ? result.then(fill) : fill(result)
   }
 
@@ -346,7 +315,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       const r = inner.get(key)
       return isThenable(r) ? r.then((e) => e !== undefined) : r !== undefined
     }
-    if (this.#fast) return this.#direct('has', run, this.#epoch, NORMAL, undefined)
+    if (this.#fast) return this.#guard.call('has', run, this.#circuit.epoch, NORMAL, undefined)
     return this.#read('has', [key], (found) => found[0] != null, run)
   }
 
@@ -356,7 +325,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
    */
   stats(): MaybePromise<StoreStats> {
     const inner = this.#inner
-    if (this.#state === OPEN) return { ...this.#lastStats, connected: false }
+    if (this.#circuit.state === OPEN) return { ...this.#lastStats, connected: false }
     if (!inner.stats) return {}
     const keep = (s: StoreStats): StoreStats => {
       this.#lastStats = s
@@ -364,9 +333,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     }
     const result = inner.stats()
     if (!isThenable(result)) return keep(result)
-    const timedOut = (): StoreTimeoutError =>
-      new StoreTimeoutError(this.#options.timeout, { store: inner.name, operation: 'stats' })
-    return withDeadline(result, this.#options.timeout, this.#timers, timedOut).then(keep)
+    return this.#guard.bounded(result, 'stats').then(keep)
   }
 
   // ---------------------------------------------------------------- writes
@@ -379,7 +346,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     return this.#write(
       'set',
       [key],
-      (seq) => this.#journal?.recordSet(seq, key, entry),
+      (seq) => this.#replayer?.journal.recordSet(seq, key, entry),
       () => this.#inner.set(key, entry),
       undefined,
     )
@@ -392,7 +359,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       'setMany',
       items.map((item) => item[0]),
       (seq) => {
-        for (const [key, entry] of items) this.#journal?.recordSet(seq, key, entry)
+        for (const [key, entry] of items) this.#replayer?.journal.recordSet(seq, key, entry)
       },
       () => {
         if (inner.setMany) return inner.setMany(items)
@@ -407,7 +374,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
     return this.#write(
       'delete',
       [key],
-      (seq) => this.#journal?.recordDelete(seq, key),
+      (seq) => this.#replayer?.journal.recordDelete(seq, key),
       () => this.#inner.delete(key),
       true,
     )
@@ -420,7 +387,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       'deleteMany',
       keys,
       (seq) => {
-        for (const key of keys) this.#journal?.recordDelete(seq, key)
+        for (const key of keys) this.#replayer?.journal.recordDelete(seq, key)
       },
       () => {
         if (inner.deleteMany) return inner.deleteMany(keys)
@@ -466,31 +433,12 @@ export class BreakerStore<V = unknown> implements Store<V> {
   close(): MaybePromise<void> {
     this.#isClosed = true
     if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
-    if (this.#retryHandle !== undefined) this.#timers.clear(this.#retryHandle)
     this.#resetHandle = undefined
-    this.#retryHandle = undefined
-    this.#journal?.reset()
+    this.#replayer?.shut()
     this.#updateFast()
     return this.#inner.close?.()
   }
-
   // ---------------------------------------------------------------- admission
-
-  /**
-   * Decides whether a call may reach the store: `NORMAL`, `PROBE`, or 0 (refuse).
-   *
-   * @param touchesJournal - the call reads or writes a key the journal holds an intent for
-   */
-  #admit(touchesJournal: boolean): Mode | 0 {
-    if (this.#state === OPEN) {
-      if (this.#options.clock.now() < this.#retryAt) return 0
-      this.#toHalfOpen()
-    }
-    if (this.#state === CLOSED) return NORMAL
-    if (this.#replaying || touchesJournal || this.#probesAdmitted >= this.#options.halfOpenMaxCalls) return 0
-    this.#probesAdmitted++
-    return PROBE
-  }
 
   /**
    * Refuses a call. One `CircuitOpenError` per operation is built per open (or half-open)
@@ -501,22 +449,15 @@ export class BreakerStore<V = unknown> implements Store<V> {
     this.#rejections++
     let error = this.#refusals.get(operation)
     if (error === undefined) {
+      const circuit = this.#circuit
       error = new CircuitOpenError(
         this.#inner.name,
         operation,
-        this.#state === OPEN ? this.#retryAt : undefined,
+        circuit.state === OPEN ? circuit.retryAt : undefined,
       )
       this.#refusals.set(operation, error)
     }
     return Promise.reject(error)
-  }
-
-  /** What the journal says `key` holds: an entry, `null` (nothing), or `undefined` (no intent). */
-  #overlay(key: string): StoreEntry<V> | null | undefined {
-    const known = this.#journal?.lookup(key)
-    if (known == null) return known
-    if (this.#invalidates(key)) return null
-    return known.staleUntil > this.#options.clock.now() ? known : null
   }
 
   /**
@@ -538,18 +479,19 @@ export class BreakerStore<V = unknown> implements Store<V> {
     answer: ((found: (StoreEntry<V> | null | undefined)[]) => R) | undefined,
     run: () => MaybePromise<R>,
   ): MaybePromise<R> {
-    if (this.#state === OPEN && this.#options.clock.now() < this.#retryAt) return this.#reject(operation)
-    const journal = this.#journal
+    const circuit = this.#circuit
+    if (circuit.refusing()) return this.#reject(operation)
+    const replayer = this.#replayer
     let touches = false
-    if (journal !== undefined && journal.size > 0) {
-      const found = keys.map((k) => this.#overlay(k))
+    if (replayer !== undefined && replayer.journal.size > 0) {
+      const found = keys.map((k) => replayer.overlay(k))
       touches = found.some((f) => f !== undefined)
       // Closed with journaled intents for these keys: answer from the journal, no I/O.
-      if (touches && answer !== undefined && this.#state === CLOSED) return answer(found)
+      if (touches && answer !== undefined && circuit.state === CLOSED) return answer(found)
     }
-    const mode = this.#admit(touches)
+    const mode = circuit.admit(touches)
     if (mode === 0) return this.#reject(operation)
-    return this.#direct(operation, run, this.#epoch, mode, undefined)
+    return this.#guard.call(operation, run, circuit.epoch, mode, undefined)
   }
 
   #write<R>(
@@ -560,32 +502,34 @@ export class BreakerStore<V = unknown> implements Store<V> {
     accepted: R,
   ): MaybePromise<R> {
     const seq = ++this.#seq
-    const journal = this.#journal
-    if (this.#fast) return this.#direct(operation, run, this.#epoch, NORMAL, { seq, keys, record })
+    const circuit = this.#circuit
+    if (this.#fast) return this.#guard.call(operation, run, circuit.epoch, NORMAL, { seq, keys, record })
+    const replayer = this.#replayer
     let touches = false
-    if (journal !== undefined && journal.size > 0) {
+    if (replayer !== undefined && replayer.journal.size > 0) {
+      const journal = replayer.journal
       for (const key of keys) {
         if (journal.lookup(key) !== undefined) {
           touches = true
           break
         }
       }
-      if (touches && this.#state === CLOSED) {
+      if (touches && circuit.state === CLOSED) {
         // A replay may be writing these keys: queue behind it to keep the order.
         record(seq)
-        this.#afterJournalChange()
+        replayer.changed()
         return accepted
       }
     }
-    const mode = this.#admit(touches)
+    const mode = circuit.admit(touches)
     if (mode === 0) {
-      if (journal !== undefined) {
+      if (replayer !== undefined) {
         record(seq)
-        this.#afterJournalChange()
+        replayer.changed()
       }
       return this.#reject(operation)
     }
-    return this.#direct(operation, run, this.#epoch, mode, { seq, keys, record })
+    return this.#guard.call(operation, run, circuit.epoch, mode, { seq, keys, record })
   }
 
   #range<R>(
@@ -595,382 +539,79 @@ export class BreakerStore<V = unknown> implements Store<V> {
     accepted: R,
   ): MaybePromise<R> {
     const seq = ++this.#seq
-    const journal = this.#journal
-    if (journal === undefined) {
-      const mode = this.#admit(false)
+    const circuit = this.#circuit
+    const replayer = this.#replayer
+    if (replayer === undefined) {
+      const mode = circuit.admit(false)
       if (mode === 0) return this.#reject(operation)
-      return this.#direct(operation, run, this.#epoch, mode, undefined)
+      return this.#guard.call(operation, run, circuit.epoch, mode, undefined)
     }
     const range = intent(seq)
-    const record = (): void => journal.recordRange(range)
-    const pending = journal.size > 0
-    if (pending && this.#state === CLOSED) {
+    const record = (): void => replayer.journal.recordRange(range)
+    const pending = replayer.journal.size > 0
+    if (pending && circuit.state === CLOSED) {
       // A replay may be writing keys in this range: queue behind it to keep the order.
       record()
-      this.#afterJournalChange()
+      replayer.changed()
       return accepted
     }
-    const mode = this.#admit(pending)
+    const mode = circuit.admit(pending)
     if (mode === 0) {
       record()
-      this.#afterJournalChange()
+      replayer.changed()
       return this.#reject(operation)
     }
-    return this.#direct(operation, run, this.#epoch, mode, { seq, range, record })
+    return this.#guard.call(operation, run, circuit.epoch, mode, { seq, range, record })
   }
 
-  // ---------------------------------------------------------------- calls, timeouts, outcomes
+  // ---------------------------------------------------------------- outcomes and transitions
 
-  /** Runs an admitted call: synchronous results are settled at once, promises are guarded. */
-  #direct<R>(
-    operation: string,
-    run: () => MaybePromise<R>,
-    epoch: number,
-    mode: Mode,
-    write: WriteInfo | undefined,
-  ): MaybePromise<R> {
-    let result: MaybePromise<R>
-    try {
-      result = run()
-    } catch (error) {
-      const outcome = this.#classify(error)
-      if (outcome === FAILED && write) this.#recordFailed(write)
-      this.#outcome(epoch, mode, outcome, error)
-      throw error
-    }
-    if (isThenable(result)) {
-      if (write && this.#journal) this.#order.track(write)
-      return this.#guard(result, operation, epoch, mode, write)
-    }
-    this.#outcome(epoch, mode, SUCCEEDED, undefined)
-    return result
-  }
-
-  /**
-   * Settles a pending call at the timeout even if the store never answers. A late answer or
-   * rejection of the store's promise is swallowed (it has a handler), so nothing goes unhandled.
-   */
-  #guard<R>(
-    promise: Promise<R>,
-    operation: string,
-    epoch: number,
-    mode: Mode,
-    write: WriteInfo | undefined,
-  ): Promise<R> {
-    return withDeadline(
-      promise,
-      this.#options.timeout,
-      this.#timers,
-      () => this.#timedOut(operation),
-      (failed, error) => {
-        const outcome = failed ? this.#classify(error) : SUCCEEDED
-        // Journal before untracking: the check for newer writes needs this write still tracked.
-        if (outcome === FAILED && write) this.#recordFailed(write)
-        if (write && this.#journal) this.#order.untrack(write)
-        this.#outcome(epoch, mode, outcome, error)
-      },
-    )
-  }
-
-  #timedOut(operation: string): StoreTimeoutError {
-    this.#timeouts++
-    return new StoreTimeoutError(this.#options.timeout, { store: this.#inner.name, operation })
-  }
-
-  /** The closed-state success path, kept small for synchronous stores. */
-  #succeeded(): void {
-    this.#successes++
-    this.#consecutive = 0
-    this.#window.record(this.#options.clock.now(), false)
-  }
-
-  /** Whether an error counts against the store (`FAILED`) or says nothing about it (`IGNORED`). */
-  #classify(error: unknown): Outcome {
-    return this.#options.isFailure(error) ? FAILED : IGNORED
-  }
-
-  /** Applies one call's outcome to the state machine. */
-  #outcome(epoch: number, mode: Mode, outcome: Outcome, error: unknown): void {
-    if (outcome === IGNORED) {
-      // Says nothing about the store's health: a probe gives its slot back.
-      if (mode === PROBE && epoch === this.#epoch) this.#probesAdmitted--
-      return
-    }
-    const failed = outcome === FAILED
-    if (failed) this.#failures++
-    else this.#successes++
-    if (epoch !== this.#epoch) return
-    if (mode === PROBE) {
-      if (failed) this.#toOpen('probe-failed', error)
-      else this.#probeSucceeded()
-      return
-    }
-    if (this.#state !== CLOSED) return
-    const now = this.#options.clock.now()
-    this.#window.record(now, failed)
-    if (!failed) {
-      this.#consecutive = 0
-      if (!this.#fast) this.#drain()
-      return
-    }
-    if (++this.#consecutive >= this.#options.failureThreshold) {
-      this.#toOpen('failure-threshold', error)
-      return
-    }
-    const { calls, failures } = this.#window.totals(now)
-    if (calls >= this.#options.minimumCalls && failures / calls >= this.#options.failureRatio) {
-      this.#toOpen('failure-ratio', error)
-    }
-  }
-
-  // ---------------------------------------------------------------- journal bookkeeping
-
-  /** Journals a failed write unless a newer write of the same key was issued since. */
-  #recordFailed(write: WriteInfo): void {
-    const journal = this.#journal
-    if (journal === undefined || this.#isClosed) return
-    const order = this.#order
-    const keys = write.keys ?? []
-    if (write.range || !keys.some((key) => order.newerThan(write.seq, key))) write.record(write.seq)
-    else {
-      // Some keys were written again since: journal the others, as deletes (always safe).
-      for (const key of keys) if (!order.newerThan(write.seq, key)) journal.recordDelete(write.seq, key)
-    }
-    // No drain right after a failure: the next success, write or the retry timer starts one.
-    this.#updateFast()
-    if (this.#state === CLOSED && !this.#fast) this.#scheduleRetry()
-  }
-
-  #afterJournalChange(): void {
-    this.#updateFast()
-    if (this.#state === CLOSED && !this.#fast) this.#scheduleDrain()
-  }
-
-  /** While closed with a journal and no traffic: try a drain after `resetTimeout`. */
-  #scheduleRetry(): void {
-    if (this.#retryHandle !== undefined || this.#isClosed) return
-    this.#retryHandle = this.#timers.set(() => {
-      this.#retryHandle = undefined
-      this.#drain()
-    }, this.#options.resetTimeout)
+  /** A guarded call settled: the circuit counts it; a success while closed may start a drain. */
+  #settled(epoch: number, mode: Mode, outcome: Outcome, error: unknown): void {
+    if (this.#circuit.settle(epoch, mode, outcome, error) && !this.#fast) this.#replayer?.drain()
   }
 
   #updateFast(): void {
-    this.#fast = this.#state === CLOSED && (this.#journal === undefined || this.#journal.size === 0)
+    this.#fast =
+      this.#circuit.state === CLOSED && (this.#replayer === undefined || this.#replayer.journal.size === 0)
   }
 
-  // ---------------------------------------------------------------- transitions
-
-  #transition(to: StateCode, reason: StateChangeReason, error?: unknown): void {
-    const from = this.#state
-    this.#state = to
-    this.#epoch++
+  /** The circuit moved: timers, the fast flag, the refusal errors, the event, then the journal. */
+  #changed(from: StateCode, to: StateCode, reason: StateChangeReason, error: unknown): void {
+    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
+    this.#resetHandle = undefined
+    if (to === OPEN && !this.#isClosed) {
+      this.#resetHandle = this.#timers.set(() => {
+        this.#resetHandle = undefined
+        this.#circuit.halfOpen()
+      }, this.#options.resetTimeout)
+    }
     this.#refusals.clear()
     this.#updateFast()
-    const event: StateChangeEvent = {
+    this.#events.stateChange({
       store: this.#inner.name,
       from: STATE_NAMES[from] as BreakerState,
       to: STATE_NAMES[to] as BreakerState,
       reason,
       at: this.#options.clock.now(),
       ...(error !== undefined ? { error } : {}),
-    }
-    this.#emit('stateChange', event)
-  }
-
-  #toOpen(reason: StateChangeReason, error: unknown): void {
-    this.#opened++
-    this.#replaying = false
-    this.#retryAt = this.#options.clock.now() + this.#options.resetTimeout
-    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
-    this.#resetHandle = this.#isClosed
-      ? undefined
-      : this.#timers.set(() => {
-          this.#resetHandle = undefined
-          this.#toHalfOpen()
-        }, this.#options.resetTimeout)
-    this.#transition(OPEN, reason, error)
-  }
-
-  #toHalfOpen(): void {
-    if (this.#state !== OPEN) return
-    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
-    this.#resetHandle = undefined
-    this.#probesAdmitted = 0
-    this.#probesSucceeded = 0
-    this.#transition(HALF_OPEN, 'reset-timeout')
-    if (this.#journal !== undefined && this.#journal.size > 0) {
-      // The replay is the first probe: the store must take the journal before anything else.
-      this.#probesAdmitted = 1
-      this.#replayThenDecide(this.#epoch, false)
-    }
-  }
-
-  #probeSucceeded(): void {
-    if (++this.#probesSucceeded < this.#options.halfOpenMaxCalls) return
-    if (this.#journal !== undefined && this.#journal.size > 0) {
-      // Probes succeeded, but calls refused meanwhile were journaled: replay them first.
-      this.#replayThenDecide(this.#epoch, true)
-      return
-    }
-    this.#toClosed()
-  }
-
-  /** Replays as a probe while half-open, then counts it as a probe success or reopens. */
-  #replayThenDecide(epoch: number, closing: boolean): void {
-    this.#replaying = true
-    this.#runReplay('probe', epoch).then(
-      () => {
-        if (epoch !== this.#epoch) return
-        this.#replaying = false
-        if (closing) this.#toClosed()
-        else this.#probeSucceeded()
-      },
-      (error: unknown) => {
-        if (epoch !== this.#epoch) return
-        this.#replaying = false
-        this.#toOpen('replay-failed', error)
-      },
-    )
-  }
-
-  #toClosed(): void {
-    this.#consecutive = 0
-    this.#window.reset()
-    this.#closedCount++
-    this.#transition(CLOSED, 'probes-succeeded')
-    // A replay gives way after a few passes under load; the rest drains while closed.
-    if (!this.#fast) this.#drain()
-  }
-
-  // ---------------------------------------------------------------- replay
-
-  /** Drains the journal while closed, soon (not inside the caller's stack). */
-  #scheduleDrain(): void {
-    if (this.#replay !== undefined || this.#isClosed) return
-    queueMicrotask(() => this.#drain())
-  }
-
-  /** Starts a drain while closed if the journal holds intents and no replay runs. */
-  #drain(): void {
-    if (this.#replay !== undefined || this.#isClosed || this.#state !== CLOSED) return
-    if (this.#journal === undefined || this.#journal.size === 0) return
-    this.#runReplay('drain', this.#epoch).then(
-      () => {
-        // Intents that arrived during the last pass: go again while the store answers.
-        if (this.#state === CLOSED && !this.#fast) this.#scheduleDrain()
-      },
-      () => {
-        // Failures were counted by each call; the intents stay journaled for the next try.
-      },
-    )
-  }
-
-  /**
-   * Replays the journal: clears and pattern deletes first, then per-key deletes and writes in
-   * batches. Each call is guarded by `timeout`. Rejects on the first failure, leaving the
-   * intents not yet applied in the journal.
-   */
-  #runReplay(mode: 'probe' | 'drain', epoch: number): Promise<void> {
-    const previous = this.#replay
-    const run = async (): Promise<void> => {
-      if (previous) await previous.catch(() => undefined)
-      const started = this.#options.clock.now()
-      let applied = 0
-      try {
-        await replayJournal({
-          journal: this.#journal as Journal<V>,
-          store: this.#inner,
-          canDeleteMany: this.#canDeleteMany,
-          canSetMany: this.#canSetMany,
-          invalidates: (key) => this.#invalidates(key),
-          now: () => this.#options.clock.now(),
-          call: (operation, run, write) => this.#replayCall(operation, run, mode, epoch, write),
-          afterPass: () => this.#updateFast(),
-          applied: (count) => {
-            applied += count
-            this.#replayed += count
-          },
-        })
-        this.#emitReplay(mode, true, applied, started, undefined)
-      } catch (error) {
-        this.#emitReplay(mode, false, applied, started, error === SUPERSEDED ? undefined : error)
-        throw error
-      } finally {
-        this.#updateFast()
-      }
-    }
-    const replay = run()
-    const settled: Promise<void> = replay.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.#replay = settled
-    void settled.then(() => {
-      if (this.#replay === settled) this.#replay = undefined
     })
-    return replay
+    const replayer = this.#replayer
+    if (to === HALF_OPEN) {
+      // The replay is the first probe: the store must take the journal before anything else.
+      if (replayer !== undefined && replayer.journal.size > 0) replayer.probe(false)
+    } else if (to === CLOSED && !this.#fast) {
+      // A replay gives way after a few passes under load; the rest drains while closed.
+      replayer?.drain()
+    }
   }
 
-  #emitReplay(mode: 'probe' | 'drain', ok: boolean, applied: number, started: number, error: unknown): void {
-    const event: ReplayEvent = {
-      store: this.#inner.name,
-      mode,
-      ok,
-      applied,
-      remaining: this.#journal?.size ?? 0,
-      durationMs: this.#options.clock.now() - started,
-      ...(error !== undefined ? { error } : {}),
-    }
-    this.#emit('replay', event)
+  /** Every probe succeeded: close, unless calls refused meanwhile were journaled (replay first). */
+  #probesSucceeded(): void {
+    const replayer = this.#replayer
+    if (replayer !== undefined && replayer.journal.size > 0) replayer.probe(true)
+    else this.#circuit.close()
   }
-
-  /**
-   * One replay call, guarded by `timeout`. During a drain its outcome counts like any closed
-   * call; during a probe replay a failure reopens the breaker (through the caller).
-   */
-  async #replayCall(
-    operation: string,
-    run: () => MaybePromise<unknown>,
-    mode: 'probe' | 'drain',
-    epoch: number,
-    write: ReplayWrite,
-  ): Promise<void> {
-    if (epoch !== this.#epoch || this.#isClosed) throw SUPERSEDED
-    const info: WriteInfo = { ...write, record: () => undefined }
-    let result: MaybePromise<unknown>
-    try {
-      result = run()
-    } catch (error) {
-      this.#replayOutcome(mode, epoch, this.#classify(error), error)
-      throw error
-    }
-    if (!isThenable(result)) {
-      this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
-      return
-    }
-    this.#order.track(info)
-    try {
-      await withDeadline(result, this.#options.timeout, this.#timers, () => this.#timedOut(operation))
-    } catch (error) {
-      this.#replayOutcome(mode, epoch, this.#classify(error), error)
-      throw error
-    } finally {
-      this.#order.untrack(info)
-    }
-    this.#replayOutcome(mode, epoch, SUCCEEDED, undefined)
-  }
-
-  #replayOutcome(mode: 'probe' | 'drain', epoch: number, outcome: Outcome, error: unknown): void {
-    if (mode === 'drain') this.#outcome(epoch, NORMAL, outcome, error)
-    else if (outcome === FAILED) this.#failures++
-    else if (outcome === SUCCEEDED) this.#successes++
-  }
-}
-
-/** A write being issued: its order, the keys or range it touches, and how to journal it. */
-interface WriteInfo extends IssuedWrite {
-  readonly record: (seq: number) => void
 }
 
 /**
