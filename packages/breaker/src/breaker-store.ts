@@ -10,31 +10,12 @@ import {
   type StoreSetItem,
   type StoreStats,
 } from '@tiercache/core'
-import {
-  Circuit,
-  CLOSED,
-  HALF_OPEN,
-  type Mode,
-  NORMAL,
-  OPEN,
-  type Outcome,
-  STATE_NAMES,
-  type StateCode,
-} from './circuit.js'
-import { CircuitOpenError } from './errors.js'
-import {
-  type BreakerCounters,
-  BreakerEmitter,
-  type BreakerEvents,
-  type BreakerState,
-  type StateChangeReason,
-} from './events.js'
-import { CallGuard, isThenable } from './guarded-call.js'
-import { clearIntent, patternIntent, type RangeIntent } from './journal.js'
-import { type BreakerOptions, type ResolvedOptions, resolveOptions } from './options.js'
-import { Replayer } from './replayer.js'
-import { type Timers, timersOf } from './timeout.js'
-import { WriteOrder } from './write-order.js'
+import { Breaker } from './breaker.js'
+import { type Circuit, NORMAL, OPEN, STATE_NAMES } from './circuit.js'
+import { type BreakerCounters, BreakerEmitter, type BreakerEvents, type BreakerState } from './events.js'
+import { type CallGuard, isThenable } from './guarded-call.js'
+import { clearIntent, patternIntent } from './journal.js'
+import { type BreakerOptions, resolveOptions } from './options.js'
 
 function checkStore(store: unknown): void {
   const s = store as Partial<Store> | null
@@ -63,22 +44,12 @@ function checkStore(store: unknown): void {
  */
 export class BreakerStore<V = unknown> implements Store<V> {
   readonly #inner: Store<V>
-  readonly #options: ResolvedOptions
-  readonly #timers: Timers
+  readonly #events: BreakerEmitter = new BreakerEmitter()
+  readonly #breaker: Breaker<V>
+  /** The breaker's parts, kept at hand for the fast path. */
   readonly #circuit: Circuit
   readonly #guard: CallGuard
-  readonly #replayer: Replayer<V> | undefined
-  readonly #events: BreakerEmitter = new BreakerEmitter()
-  /** True while closed with an empty journal: calls go straight to the store. */
-  #fast = true
-  #resetHandle: unknown
-  #isClosed = false
   #lastStats: StoreStats = {}
-  /** The refusal error per operation for the current state period. */
-  readonly #refusals = new Map<string, CircuitOpenError>()
-  /** Issue order of writes; orders journal intents. */
-  #seq = 0
-  #rejections = 0
   /**
    * The wrapped store's `onStatusChange`, forwarded; present only when the wrapped store has
    * one (the engine then trusts it for the tier's `connected` flag).
@@ -92,38 +63,9 @@ export class BreakerStore<V = unknown> implements Store<V> {
   constructor(store: Store<V>, options: BreakerOptions = {}) {
     checkStore(store)
     this.#inner = store
-    const o = resolveOptions(options)
-    this.#options = o
-    const clock = o.clock
-    const now = (): number => clock.now()
-    const timers = timersOf(clock)
-    this.#timers = timers
-    const circuit = new Circuit(o, now, {
-      changed: (from, to, reason, error) => this.#changed(from, to, reason, error),
-      probesSucceeded: () => this.#probesSucceeded(),
-    })
-    this.#circuit = circuit
-    const order = o.journal ? new WriteOrder() : undefined
-    const guard = new CallGuard(store.name, o.timeout, timers, o.isFailure, order, {
-      writeFailed: (write) => this.#replayer?.writeFailed(write),
-      settled: (epoch, mode, outcome, error) => this.#settled(epoch, mode, outcome, error),
-    })
-    this.#guard = guard
-    if (o.journal && order) {
-      this.#replayer = new Replayer<V>(o.journal, order, {
-        store,
-        circuit,
-        guard,
-        timers,
-        now,
-        retryDelay: o.resetTimeout,
-        isShut: () => this.#isClosed,
-        isFast: () => this.#fast,
-        updateFast: () => this.#updateFast(),
-        invalidates: (key) => this.#invalidates(key),
-        replayed: (event) => this.#events.replay(event),
-      })
-    }
+    this.#breaker = new Breaker(store, resolveOptions(options), this.#events)
+    this.#circuit = this.#breaker.circuit
+    this.#guard = this.#breaker.guard
     if (typeof store.onStatusChange === 'function') {
       this.onStatusChange = (listener) =>
         (store.onStatusChange as NonNullable<Store['onStatusChange']>)(listener)
@@ -177,18 +119,18 @@ export class BreakerStore<V = unknown> implements Store<V> {
     return {
       opened: circuit.opened,
       closed: circuit.closed,
-      rejections: this.#rejections,
+      rejections: this.#breaker.rejections,
       timeouts: this.#guard.timeouts,
       failures: circuit.failures,
       successes: circuit.successes,
-      replayed: this.#replayer?.applied ?? 0,
-      journalOverflows: this.#replayer?.journal.overflows ?? 0,
+      replayed: this.#breaker.replayer?.applied ?? 0,
+      journalOverflows: this.#breaker.replayer?.journal.overflows ?? 0,
     }
   }
 
   /** Intents waiting in the journal (0 when the store is in sync or the journal is off). */
   get journalSize(): number {
-    return this.#replayer?.journal.size ?? 0
+    return this.#breaker.replayer?.journal.size ?? 0
   }
 
   /**
@@ -225,7 +167,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
 
   /** Reads through the breaker. Fails fast with `CircuitOpenError` while open. */
   get(key: string): MaybePromise<StoreEntry<V> | undefined> {
-    if (this.#fast) {
+    if (this.#breaker.fast) {
       let result: MaybePromise<StoreEntry<V> | undefined>
       try {
         result = this.#inner.get(key)
@@ -238,7 +180,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
       this.#circuit.succeeded()
       return result
     }
-    return this.#read(
+    return this.#breaker.read(
       'get',
       [key],
       (found) => found[0] ?? undefined,
@@ -251,29 +193,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
     const inner = this.#inner
     const run = (subset: readonly string[]): MaybePromise<(StoreEntry<V> | undefined)[]> =>
       inner.getMany ? inner.getMany(subset) : Promise.all(subset.map((k) => inner.get(k)))
-    if (this.#fast)
+    if (this.#breaker.fast)
       return this.#guard.call('getMany', () => run(keys), this.#circuit.epoch, NORMAL, undefined)
-    const replayer = this.#replayer
-    if (this.#circuit.state !== CLOSED || replayer === undefined)
-      return this.#read('getMany', keys, undefined, () => run(keys))
     // Closed with a journal to drain: journaled keys are answered from it, the rest from the store.
-    const out = new Array<StoreEntry<V> | undefined>(keys.length)
-    const missing: string[] = []
-    const slots: number[] = []
-    for (let i = 0; i < keys.length; i++) {
-      const known = replayer.overlay(keys[i] as string)
-      if (known === undefined) {
-        missing.push(keys[i] as string)
-        slots.push(i)
-      } else out[i] = known ?? undefined
-    }
-    if (missing.length === 0) return out
-    const fill = (found: (StoreEntry<V> | undefined)[]): (StoreEntry<V> | undefined)[] => {
-      for (let i = 0; i < slots.length; i++) out[slots[i] as number] = found[i]
-      return out
-    }
-    const result = this.#guard.call('getMany', () => run(missing), this.#circuit.epoch, NORMAL, undefined)
-    return isThenable(result) ? result.then(fill) : fill(result)
+    return this.#breaker.readMany(keys, run)
   }
 
   /**
@@ -283,7 +206,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
   lease(key: string, token: string, ttl: number): MaybePromise<boolean> {
     const inner = this.#inner
     if (!inner.lease) return false
-    return this.#read(
+    return this.#breaker.read(
       'lease',
       [key],
       () => false,
@@ -299,7 +222,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
   conditionalSet(key: string, entry: StoreEntry<V>, condition: SetCondition): MaybePromise<boolean> {
     const inner = this.#inner
     if (!inner.conditionalSet) return false
-    return this.#read(
+    return this.#breaker.read(
       'conditionalSet',
       [key],
       () => false,
@@ -315,8 +238,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
       const r = inner.get(key)
       return isThenable(r) ? r.then((e) => e !== undefined) : r !== undefined
     }
-    if (this.#fast) return this.#guard.call('has', run, this.#circuit.epoch, NORMAL, undefined)
-    return this.#read('has', [key], (found) => found[0] != null, run)
+    if (this.#breaker.fast) return this.#guard.call('has', run, this.#circuit.epoch, NORMAL, undefined)
+    return this.#breaker.read('has', [key], (found) => found[0] != null, run)
   }
 
   /**
@@ -343,10 +266,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
    * gets it (or a delete of the key, for large entries) once it answers again.
    */
   set(key: string, entry: StoreEntry<V>): MaybePromise<void> {
-    return this.#write(
+    return this.#breaker.write(
       'set',
       [key],
-      (seq) => this.#replayer?.journal.recordSet(seq, key, entry),
+      (seq) => this.#breaker.replayer?.journal.recordSet(seq, key, entry),
       () => this.#inner.set(key, entry),
       undefined,
     )
@@ -355,11 +278,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
   /** Writes many entries through the breaker; journaled like {@link BreakerStore.set}. */
   setMany(items: readonly StoreSetItem<V>[]): MaybePromise<void> {
     const inner = this.#inner
-    return this.#write(
+    return this.#breaker.write(
       'setMany',
       items.map((item) => item[0]),
       (seq) => {
-        for (const [key, entry] of items) this.#replayer?.journal.recordSet(seq, key, entry)
+        for (const [key, entry] of items) this.#breaker.replayer?.journal.recordSet(seq, key, entry)
       },
       () => {
         if (inner.setMany) return inner.setMany(items)
@@ -371,10 +294,10 @@ export class BreakerStore<V = unknown> implements Store<V> {
 
   /** Deletes through the breaker. While open it fails fast and journals the delete. */
   delete(key: string): MaybePromise<boolean> {
-    return this.#write(
+    return this.#breaker.write(
       'delete',
       [key],
-      (seq) => this.#replayer?.journal.recordDelete(seq, key),
+      (seq) => this.#breaker.replayer?.journal.recordDelete(seq, key),
       () => this.#inner.delete(key),
       true,
     )
@@ -383,11 +306,11 @@ export class BreakerStore<V = unknown> implements Store<V> {
   /** Deletes many keys through the breaker; journaled like {@link BreakerStore.delete}. */
   deleteMany(keys: readonly string[]): MaybePromise<number> {
     const inner = this.#inner
-    return this.#write(
+    return this.#breaker.write(
       'deleteMany',
       keys,
       (seq) => {
-        for (const key of keys) this.#replayer?.journal.recordDelete(seq, key)
+        for (const key of keys) this.#breaker.replayer?.journal.recordDelete(seq, key)
       },
       () => {
         if (inner.deleteMany) return inner.deleteMany(keys)
@@ -399,7 +322,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
 
   /** Clears a namespace through the breaker. While open it fails fast and journals the clear. */
   clear(namespace: string): MaybePromise<void> {
-    return this.#range(
+    return this.#breaker.range(
       'clear',
       (seq) => clearIntent(seq, namespace),
       () => this.#inner.clear(namespace),
@@ -410,7 +333,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
   /** Deletes by pattern through the breaker. While open it fails fast and journals the pattern. */
   deleteByPattern(pattern: string): MaybePromise<number> {
     const inner = this.#inner
-    return this.#range(
+    return this.#breaker.range(
       'deleteByPattern',
       (seq) => patternIntent(seq, pattern),
       () => {
@@ -431,186 +354,8 @@ export class BreakerStore<V = unknown> implements Store<V> {
    * the state. Timers stop; journaled intents not yet replayed are dropped.
    */
   close(): MaybePromise<void> {
-    this.#isClosed = true
-    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
-    this.#resetHandle = undefined
-    this.#replayer?.shut()
-    this.#updateFast()
+    this.#breaker.shut()
     return this.#inner.close?.()
-  }
-  // ---------------------------------------------------------------- admission
-
-  /**
-   * Refuses a call. One `CircuitOpenError` per operation is built per open (or half-open)
-   * period and reused for every refusal in it, so refusing costs no allocation beyond the
-   * rejected promise.
-   */
-  #reject(operation: string): Promise<never> {
-    this.#rejections++
-    let error = this.#refusals.get(operation)
-    if (error === undefined) {
-      const circuit = this.#circuit
-      error = new CircuitOpenError(
-        this.#inner.name,
-        operation,
-        circuit.state === OPEN ? circuit.retryAt : undefined,
-      )
-      this.#refusals.set(operation, error)
-    }
-    return Promise.reject(error)
-  }
-
-  /**
-   * A journaled write of `key` is replayed as a delete on a shared store (another instance may
-   * have written a newer value meanwhile) unless `replayWrites`, except the engine's internal
-   * records (`<ns>#tags:…`, `<ns>#warm:…`), which stay writes.
-   */
-  #invalidates(key: string): boolean {
-    if (this.#options.replayWrites || this.scope === 'local') return false
-    const hash = key.indexOf('#')
-    if (hash < 0) return true
-    const colon = key.indexOf(':')
-    return colon >= 0 && colon < hash
-  }
-
-  #read<R>(
-    operation: string,
-    keys: readonly string[],
-    answer: ((found: (StoreEntry<V> | null | undefined)[]) => R) | undefined,
-    run: () => MaybePromise<R>,
-  ): MaybePromise<R> {
-    const circuit = this.#circuit
-    if (circuit.refusing()) return this.#reject(operation)
-    const replayer = this.#replayer
-    let touches = false
-    if (replayer !== undefined && replayer.journal.size > 0) {
-      const found = keys.map((k) => replayer.overlay(k))
-      touches = found.some((f) => f !== undefined)
-      // Closed with journaled intents for these keys: answer from the journal, no I/O.
-      if (touches && answer !== undefined && circuit.state === CLOSED) return answer(found)
-    }
-    const mode = circuit.admit(touches)
-    if (mode === 0) return this.#reject(operation)
-    return this.#guard.call(operation, run, circuit.epoch, mode, undefined)
-  }
-
-  #write<R>(
-    operation: string,
-    keys: readonly string[],
-    record: (seq: number) => void,
-    run: () => MaybePromise<R>,
-    accepted: R,
-  ): MaybePromise<R> {
-    const seq = ++this.#seq
-    const circuit = this.#circuit
-    if (this.#fast) return this.#guard.call(operation, run, circuit.epoch, NORMAL, { seq, keys, record })
-    const replayer = this.#replayer
-    let touches = false
-    if (replayer !== undefined && replayer.journal.size > 0) {
-      const journal = replayer.journal
-      for (const key of keys) {
-        if (journal.lookup(key) !== undefined) {
-          touches = true
-          break
-        }
-      }
-      if (touches && circuit.state === CLOSED) {
-        // A replay may be writing these keys: queue behind it to keep the order.
-        record(seq)
-        replayer.changed()
-        return accepted
-      }
-    }
-    const mode = circuit.admit(touches)
-    if (mode === 0) {
-      if (replayer !== undefined) {
-        record(seq)
-        replayer.changed()
-      }
-      return this.#reject(operation)
-    }
-    return this.#guard.call(operation, run, circuit.epoch, mode, { seq, keys, record })
-  }
-
-  #range<R>(
-    operation: string,
-    intent: (seq: number) => RangeIntent,
-    run: () => MaybePromise<R>,
-    accepted: R,
-  ): MaybePromise<R> {
-    const seq = ++this.#seq
-    const circuit = this.#circuit
-    const replayer = this.#replayer
-    if (replayer === undefined) {
-      const mode = circuit.admit(false)
-      if (mode === 0) return this.#reject(operation)
-      return this.#guard.call(operation, run, circuit.epoch, mode, undefined)
-    }
-    const range = intent(seq)
-    const record = (): void => replayer.journal.recordRange(range)
-    const pending = replayer.journal.size > 0
-    if (pending && circuit.state === CLOSED) {
-      // A replay may be writing keys in this range: queue behind it to keep the order.
-      record()
-      replayer.changed()
-      return accepted
-    }
-    const mode = circuit.admit(pending)
-    if (mode === 0) {
-      record()
-      replayer.changed()
-      return this.#reject(operation)
-    }
-    return this.#guard.call(operation, run, circuit.epoch, mode, { seq, range, record })
-  }
-
-  // ---------------------------------------------------------------- outcomes and transitions
-
-  /** A guarded call settled: the circuit counts it; a success while closed may start a drain. */
-  #settled(epoch: number, mode: Mode, outcome: Outcome, error: unknown): void {
-    if (this.#circuit.settle(epoch, mode, outcome, error) && !this.#fast) this.#replayer?.drain()
-  }
-
-  #updateFast(): void {
-    this.#fast =
-      this.#circuit.state === CLOSED && (this.#replayer === undefined || this.#replayer.journal.size === 0)
-  }
-
-  /** The circuit moved: timers, the fast flag, the refusal errors, the event, then the journal. */
-  #changed(from: StateCode, to: StateCode, reason: StateChangeReason, error: unknown): void {
-    if (this.#resetHandle !== undefined) this.#timers.clear(this.#resetHandle)
-    this.#resetHandle = undefined
-    if (to === OPEN && !this.#isClosed) {
-      this.#resetHandle = this.#timers.set(() => {
-        this.#resetHandle = undefined
-        this.#circuit.halfOpen()
-      }, this.#options.resetTimeout)
-    }
-    this.#refusals.clear()
-    this.#updateFast()
-    this.#events.stateChange({
-      store: this.#inner.name,
-      from: STATE_NAMES[from] as BreakerState,
-      to: STATE_NAMES[to] as BreakerState,
-      reason,
-      at: this.#options.clock.now(),
-      ...(error !== undefined ? { error } : {}),
-    })
-    const replayer = this.#replayer
-    if (to === HALF_OPEN) {
-      // The replay is the first probe: the store must take the journal before anything else.
-      if (replayer !== undefined && replayer.journal.size > 0) replayer.probe(false)
-    } else if (to === CLOSED && !this.#fast) {
-      // A replay gives way after a few passes under load; the rest drains while closed.
-      replayer?.drain()
-    }
-  }
-
-  /** Every probe succeeded: close, unless calls refused meanwhile were journaled (replay first). */
-  #probesSucceeded(): void {
-    const replayer = this.#replayer
-    if (replayer !== undefined && replayer.journal.size > 0) replayer.probe(true)
-    else this.#circuit.close()
   }
 }
 
