@@ -380,7 +380,7 @@ export class BreakerStore<V = unknown> implements Store<V> {
  * import { createCache } from '@tiercache/core'
  * import { withBreaker } from '@tiercache/breaker'
  * const l2 = withBreaker(redisStore({ url }), { failureThreshold: 5, resetTimeout: '30s', timeout: '250ms' })
- * l2.on('stateChange', (e) => console.warn(`l2 ${e.from} -> ${e.to}: ${e.reason}`))
+ * l2.on('state:change', (e) => console.warn(`l2 ${e.from} -> ${e.to}: ${e.reason}`))
  * const cache = createCache({ tiers: [memoryStore(), l2, kyselyStore({ sqlite: './cache.db' })] })
  * ```
  */

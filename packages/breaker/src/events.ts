@@ -30,7 +30,7 @@ export type StateChangeReason =
   /** half-open → closed: every probe succeeded and the journal was replayed. */
   | 'probes-succeeded'
 
-/** Payload of the `stateChange` event. */
+/** Payload of the `state:change` event. */
 export interface StateChangeEvent {
   /** Name of the wrapped store (for example `redis`). */
   readonly store: string
