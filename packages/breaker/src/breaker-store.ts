@@ -37,8 +37,9 @@ function checkStore(store: unknown): void {
  * store as far as the engine is concerned (same `name`, `kind`, `capabilities`, `maxTtl`,
  * `maxEntryBytes`), plus the breaker's `state`, events and counters for metrics.
  *
- * The facade over three parts: the {@link Circuit} state machine decides, the {@link CallGuard}
- * runs every call (callers' and replays'), the {@link Replayer} keeps the journal in sync.
+ * It is the facade of the breaker: the state machine (`src/circuit.ts`) decides, one guard
+ * (`src/guarded-call.ts`) runs every call to the store, callers' and replays', and the replayer
+ * (`src/replayer.ts`) keeps the journal; `src/breaker.ts` wires them and routes each call.
  *
  * @typeParam V - the entry value type of the wrapped store
  */

@@ -144,9 +144,9 @@ export class Breaker<V> {
   // ---------------------------------------------------------------- admission
 
   /**
-   * Refuses a call (counted in `rejections`). One `CircuitOpenError` per operation is built per open (or half-open)
-   * period and reused for every refusal in it, so refusing costs no allocation beyond the
-   * rejected promise.
+   * Refuses a call (counted in `rejections`). One `CircuitOpenError` per operation is built per
+   * open (or half-open) period and reused for every refusal in it, so refusing costs no
+   * allocation beyond the rejected promise.
    */
   reject(operation: string): Promise<never> {
     this.#rejections++
@@ -176,7 +176,10 @@ export class Breaker<V> {
     return colon >= 0 && colon < hash
   }
 
-  /** A read (or a call answered like one): refused while open; journaled keys answered from the journal while closed. */
+  /**
+   * A read (or a call answered like one): refused while open; while closed, journaled keys are
+   * answered from the journal.
+   */
   read<R>(
     operation: string,
     keys: readonly string[],
@@ -198,7 +201,10 @@ export class Breaker<V> {
     return this.guard.call(operation, run, circuit.epoch, mode, undefined)
   }
 
-  /** A write of keys: journaled when refused, queued behind the journal when it touches journaled keys. */
+  /**
+   * A write of keys: journaled when refused; queued behind the journal (journaled, answered
+   * `accepted`) when it touches journaled keys while closed.
+   */
   write<R>(
     operation: string,
     keys: readonly string[],

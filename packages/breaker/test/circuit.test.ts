@@ -25,8 +25,8 @@ const settings: CircuitSettings = {
   halfOpenMaxCalls: 2,
 }
 
-/** A circuit on a manual clock that records its transitions; `closeAfterProbes: false` leaves closing to the test. */
-function circuitOf(overrides: Partial<CircuitSettings> = {}, closeAfterProbes = true) {
+/** A circuit on a manual clock that logs its transitions; it closes when every probe succeeded. */
+function circuitOf(overrides: Partial<CircuitSettings> = {}) {
   const clock = new ManualClock()
   const moves: string[] = []
   let probesDone = 0
@@ -34,7 +34,7 @@ function circuitOf(overrides: Partial<CircuitSettings> = {}, closeAfterProbes = 
     changed: (from, to, reason) => moves.push(`${STATE_NAMES[from]}>${STATE_NAMES[to]}:${reason}`),
     probesSucceeded: () => {
       probesDone++
-      if (closeAfterProbes) circuit.close()
+      circuit.close()
     },
   })
   const fail = (mode: 1 | 2 | 3 = NORMAL) => circuit.settle(circuit.epoch, mode, FAILED, new Error('down'))

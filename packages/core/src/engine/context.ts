@@ -112,8 +112,9 @@ export class EngineContext {
    */
   reportError(error: unknown, operation: string, tier: Tier | undefined, key?: string): void {
     if (tier !== undefined && isRefusal(error)) {
-      // A fail-fast wrapper (an open breaker) refused the call at once: the tier is skipped, not failing. Counting it as
-      // an error (and emitting an event per call) would flood logs and metrics during an outage.
+      // A fail-fast wrapper (an open breaker) refused the call at once: the tier is skipped, not
+      // failing. Counting it as an error (and emitting an event per call) would flood logs and
+      // metrics during an outage.
       tier.skipped++
       this.counters.skipped++
       if (tier.store.onStatusChange === undefined) tier.connected = false
