@@ -59,7 +59,7 @@ export class Breaker<V> {
     const now = (): number => clock.now()
     const timers = timersOf(clock)
     this.#timers = timers
-    const circuit = new Circuit(options, now, {
+    const circuit = new Circuit(options, clock, {
       changed: (from, to, reason, error) => this.#changed(from, to, reason, error),
       probesSucceeded: () => this.#probesSucceeded(),
     })

@@ -86,7 +86,7 @@ export interface CircuitHost {
  */
 export class Circuit {
   readonly #settings: CircuitSettings
-  readonly #now: () => number
+  readonly #clock: { now(): number }
   readonly #host: CircuitHost
   readonly #window: RollingWindow
   #state: StateCode = CLOSED
@@ -104,12 +104,12 @@ export class Circuit {
 
   /**
    * @param settings - thresholds and durations
-   * @param now - the clock, epoch milliseconds
+   * @param clock - the time source (`now()`, epoch milliseconds)
    * @param host - told about transitions
    */
-  constructor(settings: CircuitSettings, now: () => number, host: CircuitHost) {
+  constructor(settings: CircuitSettings, clock: { now(): number }, host: CircuitHost) {
     this.#settings = settings
-    this.#now = now
+    this.#clock = clock
     this.#host = host
     this.#window = new RollingWindow(settings.window)
   }
@@ -145,7 +145,7 @@ export class Circuit {
 
   /** True while open and before `retryAt`: a call would be refused without changing anything. */
   refusing(): boolean {
-    return this.#state === OPEN && this.#now() < this.#retryAt
+    return this.#state === OPEN && this.#clock.now() < this.#retryAt
   }
 
   /**
@@ -157,7 +157,7 @@ export class Circuit {
    */
   admit(blocked: boolean): Mode | 0 {
     if (this.#state === OPEN) {
-      if (this.#now() < this.#retryAt) return 0
+      if (this.#clock.now() < this.#retryAt) return 0
       this.halfOpen()
     }
     if (this.#state === CLOSED) return NORMAL
@@ -170,7 +170,7 @@ export class Circuit {
   succeeded(): void {
     this.#successes++
     this.#consecutive = 0
-    this.#window.record(this.#now(), false)
+    this.#window.record(this.#clock.now(), false)
   }
 
   /**
@@ -198,7 +198,7 @@ export class Circuit {
       return false
     }
     if (this.#state !== CLOSED) return false
-    const now = this.#now()
+    const now = this.#clock.now()
     this.#window.record(now, failed)
     if (!failed) {
       this.#consecutive = 0
@@ -219,7 +219,7 @@ export class Circuit {
   open(reason: StateChangeReason, error: unknown): void {
     this.#opened++
     this.#held = false
-    this.#retryAt = this.#now() + this.#settings.resetTimeout
+    this.#retryAt = this.#clock.now() + this.#settings.resetTimeout
     this.#move(OPEN, reason, error)
   }
 

@@ -30,7 +30,7 @@ function circuitOf(overrides: Partial<CircuitSettings> = {}) {
   const clock = new ManualClock()
   const moves: string[] = []
   let probesDone = 0
-  const circuit: Circuit = new Circuit({ ...settings, ...overrides }, () => clock.now(), {
+  const circuit: Circuit = new Circuit({ ...settings, ...overrides }, clock, {
     changed: (from, to, reason) => moves.push(`${STATE_NAMES[from]}>${STATE_NAMES[to]}:${reason}`),
     probesSucceeded: () => {
       probesDone++
