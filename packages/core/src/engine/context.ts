@@ -5,11 +5,22 @@ import { CacheClosedError, InvalidOptionError, isRefusal } from '../errors.js'
 import { Emitter } from '../events.js'
 import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from '../keys.js'
 import { defaultSerializer, type Serializer } from '../serializer.js'
+import type { Store } from '../store.js'
 import type { CacheOptions, Logger } from '../types.js'
-import type { Tier } from './tier-set.js'
 
 const noop = (): void => {}
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+
+/** What error reporting reads and counts on a tier (a `Tier` of the tier set is one). */
+export interface ReportedTier {
+  readonly store: Pick<Store<unknown>, 'onStatusChange'>
+  /** The tier's label in stats and events. */
+  readonly level: string
+  readonly memory: boolean
+  errors: number
+  skipped: number
+  connected: boolean | undefined
+}
 
 /** Whole-cache counters behind `getStats()`. */
 export interface Counters {
@@ -110,7 +121,7 @@ export class EngineContext {
    * at once without I/O (a `StoreError` marked `refused`, as an open breaker's): then it is
    * counted as skipped and stays quiet.
    */
-  reportError(error: unknown, operation: string, tier: Tier | undefined, key?: string): void {
+  reportError(error: unknown, operation: string, tier: ReportedTier | undefined, key?: string): void {
     if (tier !== undefined && isRefusal(error)) {
       // A fail-fast wrapper (an open breaker) refused the call at once: the tier is skipped, not
       // failing. Counting it as an error (and emitting an event per call) would flood logs and
