@@ -7,8 +7,9 @@ const CAN_SKIP_STACK: boolean = Object.getOwnPropertyDescriptor(Error, 'stackTra
  * The call was refused because the breaker around the store is open (or half-open with every
  * probe slot taken). No I/O was done. Code `E_CIRCUIT_OPEN`.
  *
- * The engine treats it like any store failure: a read becomes a miss in that tier, a write skips
- * that tier, and an `error` event is emitted. It is built without a stack trace (the frames
+ * It is a `StoreError` marked `refused` (the store was not tried), so the engine counts it as
+ * `skipped` rather than as an error: a read becomes a miss in that tier, a write skips that tier
+ * (the breaker journaled it), and no `error` event is emitted. It is built without a stack trace (the frames
  * would only show the breaker itself), so refusing a call costs about as much as allocating a
  * small object; see the package README for the measurement.
  *
@@ -34,7 +35,11 @@ export class CircuitOpenError extends StoreError {
     const limit = Error.stackTraceLimit
     if (CAN_SKIP_STACK) Error.stackTraceLimit = 0
     try {
-      super(`circuit open: ${store} ${operation} refused without I/O`, { store, operation }, 'E_CIRCUIT_OPEN')
+      super(
+        `circuit open: ${store} ${operation} refused without I/O`,
+        { store, operation, refused: true },
+        'E_CIRCUIT_OPEN',
+      )
     } finally {
       if (CAN_SKIP_STACK) Error.stackTraceLimit = limit
     }

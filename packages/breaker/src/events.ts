@@ -4,6 +4,8 @@
  * @module
  */
 
+import { InvalidOptionError } from '@tiercache/core'
+
 /**
  * The breaker state.
  * - `closed`: calls go to the store; failures are counted.
@@ -28,7 +30,7 @@ export type StateChangeReason =
   /** half-open → closed: every probe succeeded and the journal was replayed. */
   | 'probes-succeeded'
 
-/** Payload of the `stateChange` event. */
+/** Payload of the `state:change` event. */
 export interface StateChangeEvent {
   /** Name of the wrapped store (for example `redis`). */
   readonly store: string
@@ -65,12 +67,63 @@ export interface ReplayEvent {
   readonly error?: unknown
 }
 
-/** Listener signatures by event name, for `breaker.on(name, listener)`. */
+/**
+ * Listener signatures by event name, for `breaker.on(name, listener)`. Names follow core's
+ * convention (`tier:status`, `warm:start`): lower case, `subject:what`.
+ */
 export interface BreakerEvents {
   /** The breaker changed state. Listeners run synchronously; exceptions they throw are ignored. */
-  stateChange: (event: StateChangeEvent) => void
+  'state:change': (event: StateChangeEvent) => void
   /** A journal replay finished or failed. Listeners run synchronously; exceptions are ignored. */
   replay: (event: ReplayEvent) => void
+  /**
+   * The former name of `state:change`: the same listeners, the same events.
+   * @deprecated Use `state:change`; this name will be removed in a later major version.
+   */
+  stateChange: (event: StateChangeEvent) => void
+}
+
+/**
+ * The breaker's listeners. `stateChange` is an alias of `state:change` (one set), so a listener
+ * added under either name is called once per change and can be removed under either name.
+ *
+ * @internal
+ */
+export class BreakerEmitter {
+  readonly #stateChange = new Set<(event: StateChangeEvent) => void>()
+  readonly #replay = new Set<(event: ReplayEvent) => void>()
+
+  /**
+   * The listener set of an event name.
+   *
+   * @param event - the event name
+   * @throws InvalidOptionError for an unknown name
+   */
+  listeners<E extends keyof BreakerEvents>(event: E): Set<BreakerEvents[E]> {
+    if (event === 'state:change' || event === 'stateChange') return this.#stateChange as Set<BreakerEvents[E]>
+    if (event === 'replay') return this.#replay as Set<BreakerEvents[E]>
+    throw new InvalidOptionError(`breaker: unknown event "${String(event)}"`, { option: 'event' })
+  }
+
+  /** Calls every `state:change` listener; exceptions are ignored. */
+  stateChange(event: StateChangeEvent): void {
+    emit(this.#stateChange, event)
+  }
+
+  /** Calls every `replay` listener; exceptions are ignored. */
+  replay(event: ReplayEvent): void {
+    emit(this.#replay, event)
+  }
+}
+
+function emit<T>(listeners: Set<(event: T) => void>, event: T): void {
+  for (const listener of listeners) {
+    try {
+      listener(event)
+    } catch {
+      // A listener must not break the breaker.
+    }
+  }
 }
 
 /** Counters since the breaker was created. All are monotonic. */

@@ -19,7 +19,7 @@ function setup(options: BreakerOptions = {}) {
   const chaos = chaosStore(asyncStore(memory()))
   const breaker = withBreaker(chaos, { clock, journal: false, ...options })
   const events: StateChangeEvent[] = []
-  breaker.on('stateChange', (e) => events.push(e))
+  breaker.on('state:change', (e) => events.push(e))
   const transitions = () => events.map((e) => `${e.from}->${e.to}:${e.reason}`)
   return { clock, chaos, breaker, events, transitions }
 }
@@ -459,16 +459,32 @@ describe('events and epochs', () => {
     const { chaos, breaker } = setup({ failureThreshold: 1 })
     const seen: string[] = []
     const listener = (e: StateChangeEvent) => seen.push(e.to)
-    breaker.on('stateChange', () => {
+    breaker.on('state:change', () => {
       throw new Error('bad listener')
     })
-    breaker.on('stateChange', listener)
-    breaker.off('stateChange', listener)
+    breaker.on('state:change', listener)
+    breaker.off('state:change', listener)
     chaos.fail()
     await failTimes(breaker, 1)
     expect(breaker.state).toBe('open')
     expect(seen).toEqual([])
     expect(() => breaker.on('nope' as never, () => {})).toThrow(InvalidOptionError)
+  })
+
+  test('stateChange is a deprecated alias of state:change: one listener set, one call per change', async () => {
+    const { chaos, breaker } = setup({ failureThreshold: 1 })
+    const seen: string[] = []
+    const both = (e: StateChangeEvent) => seen.push(`both:${e.to}`)
+    breaker.on('stateChange', (e) => seen.push(`old:${e.to}`))
+    breaker.on('state:change', both)
+    // Added twice under its two names: still one listener.
+    breaker.on('stateChange', both)
+    const removed = (e: StateChangeEvent) => seen.push(`removed:${e.to}`)
+    breaker.on('state:change', removed)
+    breaker.off('stateChange', removed)
+    chaos.fail()
+    await failTimes(breaker, 1)
+    expect(seen).toEqual(['old:open', 'both:open'])
   })
 
   test('a call admitted before the breaker opened does not change the state when it ends', async () => {

@@ -252,7 +252,7 @@ describe('journal and replay', () => {
     await settle(breaker.delete('app:a'))
     chaos.fail(['deleteMany'])
     const states: string[] = []
-    breaker.on('stateChange', (e) => states.push(`${e.to}:${e.reason}`))
+    breaker.on('state:change', (e) => states.push(`${e.to}:${e.reason}`))
     await recover(clock)
     expect(states).toEqual(['half-open:reset-timeout', 'open:replay-failed'])
     expect(breaker.journalSize).toBe(1)

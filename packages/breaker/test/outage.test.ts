@@ -59,7 +59,7 @@ function rig(url: string, name: string): Rig {
     { failureThreshold: THRESHOLD, resetTimeout: RESET, timeout: TIMEOUT, replayWrites: true },
   )
   const changes: Rig['changes'][number][] = []
-  l2.on('stateChange', (e) =>
+  l2.on('state:change', (e) =>
     changes.push({ ...e, t: performance.now(), failuresSoFar: l2.counters.failures }),
   )
   const cache = createCache({

@@ -40,7 +40,7 @@ const entry = {
 
 const l2 = withBreaker(store, { failureThreshold: 2, resetTimeout: 50, timeout: 1000 })
 const states = []
-l2.on('stateChange', (e) => states.push(e.to))
+l2.on('state:change', (e) => states.push(e.to))
 await l2.set('app:a', entry)
 down = true
 for (let i = 0; i < 2; i++) await l2.get('app:a').catch(() => {})

@@ -282,14 +282,47 @@ export class DeserializationError extends TierCacheError {
  */
 export class StoreError extends TierCacheError {
   /**
+   * True when the call was refused at once, without I/O, by a fail-fast wrapper in front of the
+   * store (an open circuit breaker, a full bulkhead): the store was not tried, so the failure
+   * says nothing new about it. The engine counts such a call as `skipped` rather than as an
+   * error, emits no `error` event for it, and does not try to delete a refused write's key from
+   * that tier (the delete would meet the same wrapper; the wrapper decides what the store gets
+   * once it lets calls through again). Set it with `ctx.refused`. The engine reads it on any
+   * branded tiercache error, not by class, so it works when two copies of this package are
+   * installed.
+   * @default false
+   */
+  declare readonly refused: boolean
+  /**
    * @param message - what failed
-   * @param ctx - context; `store` and `operation` should always be given
+   * @param ctx - context; `store` and `operation` should always be given; `refused: true` marks
+   *   a call refused without I/O (see {@link StoreError.refused})
    * @param code - a more specific code
    * @default code 'E_STORE'
    */
-  constructor(message: string, ctx?: ErrorContext, code: ErrorCode = 'E_STORE') {
+  constructor(
+    message: string,
+    ctx?: ErrorContext & { readonly refused?: boolean },
+    code: ErrorCode = 'E_STORE',
+  ) {
     super(message, code, ctx)
+    if (ctx?.refused === true) Object.defineProperty(this, 'refused', { value: true, enumerable: true })
   }
+}
+// Not refused unless a constructor said so: a prototype default keeps ordinary errors' own
+// properties (and their logged or serialized shape) as they were.
+Object.defineProperty(StoreError.prototype, 'refused', { value: false, writable: false })
+
+/**
+ * True when `error` is a tiercache {@link StoreError} marked {@link StoreError.refused}: a
+ * fail-fast wrapper refused the call without I/O. Checks the brand and the marker, not the
+ * class, so it works when two copies of `@tiercache/core` are installed.
+ *
+ * @param error - anything caught
+ * @internal
+ */
+export function isRefusal(error: unknown): boolean {
+  return isTierCacheError(error) && (error as { refused?: unknown }).refused === true
 }
 
 /** A store operation did not answer within its timeout. Code `E_STORE_TIMEOUT`. */

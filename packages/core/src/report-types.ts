@@ -29,7 +29,7 @@ export interface TierStats {
   readonly deletes: number
   /** Operations that failed or timed out. */
   readonly errors: number
-  /** Operations skipped because the tier refused them at once (`E_CIRCUIT_OPEN`: its breaker is open). */
+  /** Operations skipped because the tier refused them at once, without I/O (a `StoreError` marked `refused`, such as `E_CIRCUIT_OPEN` from an open breaker). */
   readonly skipped: number
   /**
    * Writes the tier refused (`E_VALUE_TOO_LARGE`: above its `maxEntryBytes`). The key was removed

@@ -1,6 +1,6 @@
 import * as dc from 'node:diagnostics_channel'
 import { describe, expect, test } from 'vitest'
-import { createCache, escapePattern, isTierCacheError } from '../src/index.js'
+import { createCache, escapePattern, isTierCacheError, StoreError } from '../src/index.js'
 import { NEVER } from '../src/store-kit.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
 import { caught, deferred, localStore, remoteStore } from './helpers.js'
@@ -557,9 +557,10 @@ describe('close() with a hanging tier', () => {
 })
 
 describe('a tier whose breaker is open', () => {
-  test('E_CIRCUIT_OPEN refusals count as skipped, not as errors, and emit no error events', async () => {
+  test('refusals (a StoreError marked refused) count as skipped, not as errors, and emit no error events', async () => {
     const clock = new ManualClock()
-    const open = Object.assign(new Error('circuit open'), { code: 'E_CIRCUIT_OPEN' })
+    // What an open breaker built on another copy of core throws: same brand, the refused marker.
+    const open = Object.assign(new Error('circuit open'), { code: 'E_CIRCUIT_OPEN', refused: true })
     Object.defineProperty(open, Symbol.for('tiercache.error'), { value: true })
     const l2 = {
       ...remoteStore(clock),
@@ -578,6 +579,24 @@ describe('a tier whose breaker is open', () => {
     expect(s.skipped).toBe(2)
     expect(s.tiers[1]!.skipped).toBe(2)
     expect(s.tiers[1]!.connected).toBe(false)
+  })
+
+  test('any fail-fast wrapper can refuse: the marker decides, not the code', async () => {
+    const clock = new ManualClock()
+    const full = new StoreError('bulkhead full', { store: 'remote', operation: 'get', refused: true })
+    const down = new StoreError('down', { store: 'remote', operation: 'get' })
+    let next: StoreError = full
+    const l2 = { ...remoteStore(clock), get: async () => Promise.reject(next) }
+    const cache = createCache({ tiers: [localStore(clock), l2], clock })
+    let errors = 0
+    cache.on('error', () => errors++)
+    expect(await cache.get('k')).toBeUndefined()
+    next = down
+    expect(await cache.get('k')).toBeUndefined()
+    const s = cache.getStats()
+    expect(s.tiers[1]!.skipped).toBe(1)
+    expect(s.tiers[1]!.errors).toBe(1)
+    expect(errors).toBe(1)
   })
 })
 

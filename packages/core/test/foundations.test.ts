@@ -57,6 +57,16 @@ describe('errors', () => {
     expect(isTierCacheError('E_STORE')).toBe(false)
   })
 
+  test('a StoreError is not refused unless its context says so; the marker leaves other errors as they were', () => {
+    const plain = new StoreError('down', { store: 'redis', operation: 'get' })
+    expect(plain.refused).toBe(false)
+    expect(Object.keys(plain)).not.toContain('refused')
+    const refused = new StoreError('full', { store: 'redis', operation: 'get', refused: true })
+    expect(refused.refused).toBe(true)
+    expect(refused.code).toBe('E_STORE')
+    expect(Object.keys(refused)).toContain('refused')
+  })
+
   test('long keys are truncated in error context', () => {
     const err = new StoreError('x', { key: 'k'.repeat(1000) })
     expect(err.key!.length).toBeLessThan(210)

@@ -212,7 +212,7 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
     const connection = redisConnection(r)
     breaker = withBreaker(redisStore({ ...connection, prefix: r.prefix }), breakerConfig)
     const where = r.where
-    breaker.on('stateChange', (e) => {
+    breaker.on('state:change', (e) => {
       if (e.to === 'open') {
         logger.warn(
           { where, reason: e.reason, err: e.error },

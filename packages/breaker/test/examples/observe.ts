@@ -6,7 +6,7 @@ const l2 = withBreaker(redisStore({ url: process.env.REDIS_URL ?? 'redis://127.0
 // A gauge for dashboards: 0 closed, 1 half-open, 2 open.
 const level: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 }
 let gauge = level[l2.state]
-l2.on('stateChange', (event) => {
+l2.on('state:change', (event) => {
   gauge = level[event.to]
 })
 l2.on('replay', (event) => {

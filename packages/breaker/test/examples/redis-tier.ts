@@ -8,7 +8,7 @@ const l2 = withBreaker(redisStore({ url: process.env.REDIS_URL ?? 'redis://127.0
   resetTimeout: '30s', // then every call fails fast for 30 s, before a probe
   callTimeout: '250ms', // no Redis call may take longer, even if Redis never answers
 })
-l2.on('stateChange', ({ from, to, reason }) => console.warn(`redis breaker: ${from} -> ${to} (${reason})`))
+l2.on('state:change', ({ from, to, reason }) => console.warn(`redis breaker: ${from} -> ${to} (${reason})`))
 
 const cache = createCache({ namespace: 'app', tiers: [memoryStore(), l2] })
 await cache.set('user:1', { name: 'Ada' })

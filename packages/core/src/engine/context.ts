@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, clockTimers, preciseNow, systemClock } from '../clock.js'
 import { optionalDuration, resolveTimeUnit, type TimeUnit } from '../duration.js'
-import { CacheClosedError, InvalidOptionError, isTierCacheError } from '../errors.js'
+import { CacheClosedError, InvalidOptionError, isRefusal } from '../errors.js'
 import { Emitter } from '../events.js'
 import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from '../keys.js'
 import { defaultSerializer, type Serializer } from '../serializer.js'
@@ -118,12 +118,14 @@ export class EngineContext {
 
   /**
    * Counts and reports a failed tier operation: an `error` event, unless the tier refused the call
-   * at once because its breaker is open (then it is counted as skipped and stays quiet).
+   * at once without I/O (a `StoreError` marked `refused`, as an open breaker's): then it is
+   * counted as skipped and stays quiet.
    */
   reportError(error: unknown, operation: string, tier: ReportedTier | undefined, key?: string): void {
-    if (tier !== undefined && isTierCacheError(error, 'E_CIRCUIT_OPEN')) {
-      // An open breaker refused the call at once: the tier is skipped, not failing. Counting it as
-      // an error (and emitting an event per call) would flood logs and metrics during an outage.
+    if (tier !== undefined && isRefusal(error)) {
+      // A fail-fast wrapper (an open breaker) refused the call at once: the tier is skipped, not
+      // failing. Counting it as an error (and emitting an event per call) would flood logs and
+      // metrics during an outage.
       tier.skipped++
       this.counters.skipped++
       if (tier.store.onStatusChange === undefined) tier.connected = false

@@ -1,4 +1,4 @@
-import { isTierCacheError, StoreError } from '../errors.js'
+import { isRefusal, isTierCacheError, StoreError } from '../errors.js'
 import type { RemoteEntry, SetCondition } from '../store.js'
 import type { EngineContext } from './context.js'
 import { type Meta, makeEntry } from './entries.js'
@@ -157,9 +157,9 @@ export class WritePath {
     outcomes.forEach((o, i) => {
       if (o.ok) return
       failures.push(o.error)
-      // An open breaker refused the write at once and journaled it; it decides what the store
-      // gets when it answers again.
-      if (isTierCacheError(o.error, 'E_CIRCUIT_OPEN')) return
+      // A fail-fast wrapper (an open breaker) refused the write at once; it decides what the store
+      // gets when it lets calls through again (a delete sent now would be refused the same way).
+      if (isRefusal(o.error)) return
       const tier = tiers[i] as Tier
       const refused = isTierCacheError(o.error, 'E_VALUE_TOO_LARGE')
       if (refused) this.#writer.countRefused(tier)
