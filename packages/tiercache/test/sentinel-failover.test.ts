@@ -4,7 +4,7 @@
  * load from both, and the master SIGKILLed. No cache call may fail; L2, the bus and the lock must
  * follow the promoted replica; once it settles, no reader may see a value its writer replaced.
  */
-import { type BreakerStore, withBreaker } from '@tiercache/breaker'
+import { announceReplays, type BreakerStore, withBreaker } from '@tiercache/breaker'
 import { type Cache, createCache } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { type RedisBus, type RedisLock, redisBus, redisLock, redisStore } from '@tiercache/store-redis'
@@ -91,7 +91,7 @@ interface Instance {
   readonly errors: unknown[]
 }
 
-function makeInstance(label: string, prefix: string, namespace: string): Instance {
+function makeInstance(label: string, prefix: string, namespace: string, resetTimeout: string): Instance {
   const connection = {
     sentinel: { sentinels: sentinels.map((s) => ({ host: s.host, port: s.port })), name: NAME },
     prefix,
@@ -99,7 +99,7 @@ function makeInstance(label: string, prefix: string, namespace: string): Instanc
   }
   const breaker = withBreaker(redisStore(connection), {
     failureThreshold: 5,
-    resetTimeout: '500ms',
+    resetTimeout,
     callTimeout: '250ms',
   })
   const bus = redisBus(connection)
@@ -111,6 +111,8 @@ function makeInstance(label: string, prefix: string, namespace: string): Instanc
     lock,
     ttl: '1h',
   })
+  // As createDistributedCache does: after a journal replay, the other instances flush again.
+  announceReplays(breaker, bus, namespace)
   const flushes: { reason: string; at: number }[] = []
   const errors: unknown[] = []
   cache.on('flush', (e) => flushes.push({ reason: e.reason, at: Date.now() }))
@@ -123,8 +125,10 @@ const KEYS = 20
 test('SIGKILL of the master: no failed call; L2, bus and lock follow the promoted replica', async () => {
   const prefix = `tc-failover:${uniqueNamespace('p')}:`
   const namespace = 'app'
-  const a = makeInstance('a', prefix, namespace)
-  const b = makeInstance('b', prefix, namespace)
+  // The breakers reopen at different times (as they do when two instances see the outage at
+  // different moments): b reads Redis again while a's writes of the outage are still journaled.
+  const a = makeInstance('a', prefix, namespace, '3s')
+  const b = makeInstance('b', prefix, namespace, '500ms')
   const instances = [a, b]
   const failures: { label: string; op: string; error: unknown }[] = []
   /**
