@@ -315,3 +315,121 @@ test('SIGKILL of the master: no failed call; L2, bus and lock follow the promote
     await Promise.all(instances.map((i) => i.cache.close()))
   }
 }, 120_000)
+
+/** Flat `[field, value, …]` replies of `SENTINEL REPLICAS` as objects. */
+function fields(reply: unknown): Record<string, string>[] {
+  return (reply as string[][]).map((flat) => {
+    const out: Record<string, string> = {}
+    for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string
+    return out
+  })
+}
+
+test('SENTINEL FAILOVER while both servers run: the demoted master stays up, every connection leaves it', async () => {
+  // Whichever server is the master now (the replica, after the test above) is demoted; the
+  // other one (the killed master, restarted empty: Sentinel makes it a replica) is promoted.
+  const current = (await masterPorts())[0]
+  const demoted = current === master.port ? master : replica
+  const promoted = demoted === master ? replica : master
+  if (!promoted.running) await promoted.restart()
+  // Sentinel's reconfiguration kills client connections: a failed probe counts as "not yet".
+  const healthyReplica = async (): Promise<boolean> => {
+    const repl = info(await promoted.command('INFO', 'replication'))
+    if (repl.role !== 'slave' || repl.master_link_status !== 'up') return false
+    for (const s of sentinels) {
+      const replicas = fields(
+        await redisCommand({ port: s.port, timeout: 1000 }, 'SENTINEL', 'REPLICAS', NAME),
+      )
+      if (!replicas.some((r) => Number(r.port) === promoted.port && r.flags === 'slave')) return false
+    }
+    return true
+  }
+  await waitFor(() => healthyReplica().catch(() => false), 60_000, 'a healthy replica in every Sentinel')
+
+  const prefix = `tc-failover:${uniqueNamespace('p')}:`
+  const namespace = 'app'
+  const a = makeInstance('a', prefix, namespace, '500ms')
+  const b = makeInstance('b', prefix, namespace, '500ms')
+  const instances = [a, b]
+  const failures: string[] = []
+  let running = true
+  let ops = 0
+  const worker = async (inst: Instance): Promise<void> => {
+    while (running) {
+      const key = `k:${Math.floor(Math.random() * KEYS)}`
+      const r = Math.random()
+      try {
+        if (r < 0.3) await inst.cache.set(key, { at: Date.now() })
+        else if (r < 0.4) await inst.cache.delete(key)
+        else if (r < 0.55) await inst.cache.getOrSet(`g:${key}`, () => 'loaded')
+        else await inst.cache.get(key)
+      } catch (error) {
+        failures.push(`${inst.label}: ${String(error)}`)
+      }
+      ops++
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  }
+  try {
+    await Promise.all(instances.map((i) => i.cache.ready()))
+    await waitFor(() => a.bus.stats().connected && b.bus.stats().connected, 10_000, 'both buses subscribed')
+    const workers = [worker(a), worker(b)]
+    await waitFor(() => ops > 200, 20_000, 'load before the switch')
+
+    const started = Date.now()
+    await redisCommand({ port: sentinels[0]!.port, timeout: 5000 }, 'SENTINEL', 'FAILOVER', NAME)
+    await waitFor(
+      async () => (await masterPorts().catch(() => [])).every((p) => p === promoted.port),
+      60_000,
+      'every Sentinel to name the promoted server',
+    )
+    const switched = Date.now()
+    for (const inst of instances) {
+      await waitFor(
+        async () => {
+          await inst.cache.set(`after:${inst.label}`, 'written after the switch')
+          return (await promoted.command('EXISTS', `${prefix}${namespace}:after:${inst.label}`)) === 1
+        },
+        60_000,
+        `${inst.label}'s writes to reach the new master`,
+      )
+    }
+    const followed = Date.now()
+    // Sentinel turns the old master into a replica only after seeing it claim the master role for
+    // 8 s (then polls it every 10 s): the connections must leave it on Sentinel's +switch-master
+    // announcement, well before that, or their writes land on a server about to discard them.
+    const oldRole = info(await demoted.command('INFO', 'replication').catch(() => '')).role
+    expect(oldRole, 'the connections followed only once the old master was reconfigured').toBe('master')
+    const opsNow = ops
+    await waitFor(() => ops > opsNow + 100, 20_000, 'load after the switch')
+    running = false
+    await Promise.all(workers)
+    expect(failures).toEqual([])
+
+    // The bus follows.
+    await waitFor(() => a.bus.stats().connected && b.bus.stats().connected, 30_000, 'both buses subscribed')
+    await a.cache.set('bus:1', 'one')
+    await waitFor(
+      async () => (await b.cache.get('bus:1')) === 'one' && b.cache.peek('bus:1') === 'one',
+      10_000,
+      'b to keep a copy in L1',
+    )
+    await a.cache.set('bus:1', 'two')
+    await waitFor(() => b.cache.peek('bus:1') === undefined, 10_000, 'b to drop its copy')
+
+    // The lock follows.
+    const handle = await b.lock.acquire('switch', { ttl: 10_000, wait: 0 })
+    expect(handle).toBeDefined()
+    expect(await promoted.command('EXISTS', `${prefix}__lock:switch`)).toBe(1)
+    expect(await a.lock.acquire('switch', { ttl: 10_000, wait: 0 })).toBeUndefined()
+    await handle?.release()
+
+    console.log(
+      `manual failover: ${ops} calls, 0 failed; Sentinels switched ${switched - started} ms after SENTINEL FAILOVER, ` +
+        `writes of both instances on the new master ${followed - started} ms after`,
+    )
+  } finally {
+    running = false
+    await Promise.all(instances.map((i) => i.cache.close()))
+  }
+}, 120_000)
