@@ -32,6 +32,20 @@ export const MAX_SERIALIZE_DEPTH = 1000
 
 type Path = (string | number)[]
 
+// The heap estimate the plain path counts while it scans (see heap-size.ts): -1 when the last
+// serialize() did not count it (the tagged path).
+let walkEstimate = -1
+
+/**
+ * The structural heap estimate counted by the default serializer's last `serialize()` call,
+ * or -1 when it did not count one. Reading it resets it. Internal to the engine.
+ */
+export function takeWalkEstimate(): number {
+  const n = walkEstimate
+  walkEstimate = -1
+  return n
+}
+
 function fail(what: string, path: Path): never {
   const at = path.length
     ? ` at ${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`
@@ -66,6 +80,8 @@ function isPlainObject(v: object): boolean {
 function needsTags(v: unknown, depth: number, stack: object[]): boolean {
   switch (typeof v) {
     case 'string':
+      walkEstimate += 16 // two quotes
+      return false
     case 'boolean':
       return false
     case 'number':
@@ -77,6 +93,8 @@ function needsTags(v: unknown, depth: number, stack: object[]): boolean {
         if (depth >= MAX_SERIALIZE_DEPTH) tooDeep([])
       }
       if (Array.isArray(v)) {
+        // The array's header, and a slot per element after the first (one per comma).
+        walkEstimate += 32 + (v.length > 1 ? (v.length - 1) * 8 : 0)
         stack.push(v)
         for (let i = 0; i < v.length; i++) {
           if (needsTags(v[i], depth + 1, stack)) return true
@@ -86,7 +104,12 @@ function needsTags(v: unknown, depth: number, stack: object[]): boolean {
       }
       if (!isPlainObject(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return true
       stack.push(v)
+      // The object's header; per property a slot (one per comma: the first is free) and a key (two quotes).
+      walkEstimate += 48
+      let slot = 0
       for (const k in v) {
+        walkEstimate += 16 + slot
+        slot = 8
         if (k === TAG) return true
         if (needsTags((v as Record<string, unknown>)[k], depth + 1, stack)) return true
       }
@@ -304,7 +327,9 @@ export const defaultSerializer: Serializer = {
   serialize(value: unknown): Uint8Array {
     if (value === undefined) fail('undefined', [])
     try {
+      walkEstimate = 0
       if (!needsTags(value, 0, [])) return encodeText(PLAIN, JSON.stringify(value))
+      walkEstimate = -1
       const encoded = encodeTagged(value, [], [])
       // A top-level toJSON() that answers undefined would be cached as a miss.
       if (isUndefinedTag(encoded)) fail('a value whose toJSON() returns undefined', [])

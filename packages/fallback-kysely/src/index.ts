@@ -1,20 +1,17 @@
 export { DriverNotInstalledError } from './errors.js'
+export { KyselyStore, kyselyStore } from './kysely-store.js'
 export {
   DEFAULT_BUSY_TIMEOUT,
   DEFAULT_MAX_ENTRY_BYTES,
   DEFAULT_POOL_SIZE,
   DEFAULT_PRUNE_BATCH_SIZE,
   DEFAULT_PRUNE_INTERVAL,
-  KyselyStore,
-  kyselyStore,
-} from './kysely-store.js'
-export type {
-  KyselyLike,
-  KyselyStoreConnection,
-  KyselyStoreOptions,
-  PruneOptions,
-  SqlDialect,
-  SqliteDatabaseLike,
-  SqliteStatementLike,
+  type KyselyLike,
+  type KyselyStoreConnection,
+  type KyselyStoreOptions,
+  type PruneOptions,
+  type SqlDialect,
+  type SqliteDatabaseLike,
+  type SqliteStatementLike,
 } from './options.js'
 export { DEFAULT_TABLE, MYSQL_MAX_KEY_BYTES } from './schema.js'

@@ -19,28 +19,23 @@ import { asBuffer, placeholderRow, type SqlBackend, toStoredTime, type WriteRow 
 import { invalid, openConnection, parseSource, positiveNumber, type Source } from './connection.js'
 import { type ModuleImporter, nodeImport } from './drivers.js'
 import { KyselyQueries } from './kysely-queries.js'
-import type {
-  KyselyLike,
-  KyselyStoreConnection,
-  KyselyStoreOptions,
-  PruneOptions,
-  SqlDialect,
-  SqliteDatabaseLike,
+import {
+  DEFAULT_BUSY_TIMEOUT,
+  DEFAULT_MAX_ENTRY_BYTES,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_PRUNE_BATCH_SIZE,
+  DEFAULT_PRUNE_INTERVAL,
+  type KyselyLike,
+  type KyselyStoreConnection,
+  type KyselyStoreOptions,
+  type PruneOptions,
+  type SqlDialect,
+  type SqliteDatabaseLike,
 } from './options.js'
 import { planPattern } from './pattern-sql.js'
+import { PruneTimer } from './prune-timer.js'
 import { DEFAULT_TABLE, migrateSchema, schemaNames, validateTable } from './schema.js'
 import { SqliteStatements } from './sqlite-statements.js'
-
-/** Default `maxEntryBytes`: 8 MiB. */
-export const DEFAULT_MAX_ENTRY_BYTES: number = 8 * 1024 * 1024
-/** Default `pruneInterval`: 60 seconds, in milliseconds. */
-export const DEFAULT_PRUNE_INTERVAL: number = 60_000
-/** Default `pruneBatchSize`: 1,000 rows per statement. */
-export const DEFAULT_PRUNE_BATCH_SIZE: number = 1000
-/** Default SQLite `busyTimeout`: 5 seconds, in milliseconds. */
-export const DEFAULT_BUSY_TIMEOUT: number = 5000
-/** Default `poolSize` for `{ postgres }` and `{ mysql }` URLs. */
-export const DEFAULT_POOL_SIZE: number = 10
 
 const CAPABILITIES: StoreCapabilities = Object.freeze({
   getMany: true,
@@ -94,7 +89,6 @@ export class KyselyStore implements Store<Uint8Array> {
   readonly #source: Source
   readonly #owned: boolean
   readonly #autoMigrate: boolean
-  readonly #pruneInterval: number
   readonly #pruneBatchSize: number
   readonly #busyTimeout: number
   readonly #poolSize: number
@@ -115,8 +109,7 @@ export class KyselyStore implements Store<Uint8Array> {
   #closed = false
   #closing: Promise<void> | undefined
   #errors = 0
-  #pruneTimer: unknown
-  #pruning: Promise<number> | undefined
+  readonly #pruner: PruneTimer
 
   /**
    * @param connection - `{ db }`, `{ sqlite }`, `{ postgres }` or `{ mysql }` (see
@@ -155,7 +148,6 @@ export class KyselyStore implements Store<Uint8Array> {
     if (o.maxTtl !== undefined) this.maxTtl = parseDuration(o.maxTtl, 'maxTtl')
     const interval =
       o.pruneInterval === undefined ? DEFAULT_PRUNE_INTERVAL : parseDuration(o.pruneInterval, 'pruneInterval')
-    this.#pruneInterval = Number.isFinite(interval) ? Math.min(interval, 2_147_483_647) : 0
     this.#pruneBatchSize = positiveNumber(o.pruneBatchSize, 'pruneBatchSize', DEFAULT_PRUNE_BATCH_SIZE, true)
     this.#busyTimeout =
       o.busyTimeout === undefined
@@ -176,6 +168,13 @@ export class KyselyStore implements Store<Uint8Array> {
     this.#now = clock === systemClock ? systemClock.now : () => clock.now()
     this.#preciseNow = clock === systemClock ? Date.now : () => clock.now()
     this.#importer = o.importModule ?? nodeImport
+    const pruneInterval = Number.isFinite(interval) ? Math.min(interval, 2_147_483_647) : 0
+    this.#pruner = new PruneTimer(
+      clock,
+      pruneInterval,
+      () => this.prune(),
+      () => this.#closed,
+    )
   }
 
   /** The SQL dialect, once known (detected from a handed Kysely instance on first use). */
@@ -212,7 +211,7 @@ export class KyselyStore implements Store<Uint8Array> {
     this.#fast = undefined
     this.#migrated = false
     this.#readying = undefined
-    this.#stopPruneTimer()
+    this.#pruner.stop()
     const names = schemaNames(this.table)
     try {
       for (const t of [this.table, names.migrations, names.migrationsLock]) {
@@ -409,12 +408,12 @@ export class KyselyStore implements Store<Uint8Array> {
 
   async #shutdown(): Promise<void> {
     this.#closed = true
-    this.#stopPruneTimer()
+    this.#pruner.stop()
     const readying = this.#readying
     if (readying !== undefined) await readying.catch(() => {})
     const connecting = this.#connecting
     if (connecting !== undefined) await connecting.catch(() => {})
-    await this.#pruning?.catch(() => {})
+    await this.#pruner.running
     this.#backend = undefined
     this.#fast = undefined
     const db = this.#db
@@ -527,7 +526,7 @@ export class KyselyStore implements Store<Uint8Array> {
       backend = new KyselyQueries(db, this.table, this.#dialect as SqlDialect)
     }
     this.#backend = backend
-    this.#startPruneTimer()
+    this.#pruner.start()
     return backend
   }
 
@@ -560,41 +559,6 @@ export class KyselyStore implements Store<Uint8Array> {
     this.#sqlite = sqlite
     this.#db = db
     return db
-  }
-
-  #startPruneTimer(): void {
-    if (this.#pruneInterval <= 0 || this.#closed || this.#pruneTimer !== undefined) return
-    const tick = (): void => {
-      this.#pruneTimer = undefined
-      if (this.#closed) return
-      const run = this.prune().catch(() => 0)
-      this.#pruning = run
-      void run.then(() => {
-        if (this.#pruning === run) this.#pruning = undefined
-        this.#schedulePrune(tick)
-      })
-    }
-    this.#schedulePrune(tick)
-  }
-
-  #schedulePrune(tick: () => void): void {
-    if (this.#closed) return
-    const clock = this.#clock
-    if (clock !== systemClock && clock.setTimeout !== undefined) {
-      this.#pruneTimer = { clock: clock.setTimeout(tick, this.#pruneInterval) }
-      return
-    }
-    const timer = setTimeout(tick, this.#pruneInterval)
-    timer.unref()
-    this.#pruneTimer = { node: timer }
-  }
-
-  #stopPruneTimer(): void {
-    const handle = this.#pruneTimer as { clock?: unknown; node?: ReturnType<typeof setTimeout> } | undefined
-    this.#pruneTimer = undefined
-    if (handle === undefined) return
-    if (handle.node !== undefined) clearTimeout(handle.node)
-    else this.#clock.clearTimeout?.(handle.clock)
   }
 }
 

@@ -1,6 +1,17 @@
 import type { Clock, Duration, StoreScope } from '@tiercache/core'
 import type { Kysely } from 'kysely'
 
+/** Default `maxEntryBytes`: 8 MiB. */
+export const DEFAULT_MAX_ENTRY_BYTES: number = 8 * 1024 * 1024
+/** Default `pruneInterval`: 60 seconds, in milliseconds. */
+export const DEFAULT_PRUNE_INTERVAL: number = 60_000
+/** Default `pruneBatchSize`: 1,000 rows per statement. */
+export const DEFAULT_PRUNE_BATCH_SIZE: number = 1000
+/** Default SQLite `busyTimeout`: 5 seconds, in milliseconds. */
+export const DEFAULT_BUSY_TIMEOUT: number = 5000
+/** Default `poolSize` for `{ postgres }` and `{ mysql }` URLs. */
+export const DEFAULT_POOL_SIZE: number = 10
+
 /**
  * The part of a `Kysely` instance the store uses. Any `Kysely<any>` fits; the store never
  * checks `instanceof`, so a second copy of kysely in the tree is fine.

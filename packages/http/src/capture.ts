@@ -1,32 +1,53 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import type { Cache } from '@tiercache/core'
 import { type Assessment, assess, storedPolicy } from './assess.js'
 import type { Flight } from './flight.js'
 import { first, parseHttpDate, storedHeaders, varyValue } from './headers.js'
-import type { HttpCache, Target } from './http-cache.js'
-import type { MethodClass } from './key.js'
+import type { ResolvedOptions } from './options.js'
 import { notModified } from './request.js'
 import type {
   Capture,
+  Found,
   HeadDecision,
   Reply,
   RequestInfo,
   StoredHeader,
   StoredResponse,
-  VariantIndex,
 } from './types.js'
 
-/** A lookup result: where the response is (or would be) stored, and the response if any. */
-export interface Found {
-  readonly cls: MethodClass
-  /** The URL's primary key. */
-  readonly pk: string
-  /** The request's keys and canonical path. */
-  readonly target: Target
-  /** The variant index under the primary key, when responses vary. */
-  readonly index: VariantIndex | undefined
-  /** The key of the entry (variant key when there is an index): also the collapsing key. */
-  readonly key: string
-  readonly entry: StoredResponse | undefined
+/** What a capture needs of the HTTP cache that started it (the `HttpCache` is one). */
+export interface CaptureHost {
+  /** The validated options. */
+  readonly options: ResolvedOptions
+  /** The namespaced cache holding the responses. */
+  readonly store: Pick<Cache, 'delete'>
+  /** The reply for a stored response. */
+  reply(
+    method: string,
+    headers: IncomingHttpHeaders,
+    e: StoredResponse,
+    now: number,
+    state: 'HIT' | 'STALE' | 'REVALIDATED',
+    detail?: string,
+  ): Reply
+  /** Stores a captured response; resolves once every write settled (never rejects). */
+  write(
+    found: Found,
+    entry: StoredResponse,
+    values: readonly string[] | null,
+    keepUntil: number,
+    tags: readonly string[],
+  ): Promise<void>
+  /** The tags of a captured response. */
+  tagsFor(req: RequestInfo, headers: OutgoingHttpHeaders): readonly string[]
+  /** The status headers of a miss. */
+  missHeaders(detail: string, stored: boolean): string[]
+  /** The weak ETag of a body. */
+  weakEtag(body: Uint8Array): string
+  /** Reports an error to `onError`. */
+  error(error: unknown): void
+  /** Called once when the capture is done; `written` resolves once its response is stored. */
+  release(capture: MissCapture, written?: Promise<void>): void
 }
 
 /** Response headers a 304 never changes in the stored response (RFC 9111 §3.2). */
@@ -47,7 +68,7 @@ export class MissCapture implements Capture {
   readonly pk: string
   /** Set when the URL was purged while the handler ran: nothing is stored. */
   invalidated = false
-  readonly #http: HttpCache
+  readonly #http: CaptureHost
   readonly #req: RequestInfo
   readonly #found: Found
   readonly #stale: StoredResponse | undefined
@@ -63,7 +84,7 @@ export class MissCapture implements Capture {
   #pending: Pending | undefined
 
   constructor(
-    http: HttpCache,
+    http: CaptureHost,
     req: RequestInfo,
     found: Found,
     stale: StoredResponse | undefined,

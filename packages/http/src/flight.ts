@@ -1,5 +1,4 @@
-import type { Found } from './capture.js'
-import type { StoredResponse } from './types.js'
+import type { Found, StoredResponse } from './types.js'
 
 /** What a collapsed request gets from the one that ran the handler. */
 export type FlightOutcome =

@@ -241,3 +241,10 @@ export function parseAge(value: string | readonly string[] | number | undefined)
   if (!/^\d+$/.test(member)) return 0
   return Math.min(Number(member), 2_147_483_648)
 }
+
+/** True when two lists hold the same strings in the same order (`Vary` header values). */
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}

@@ -1,17 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Cache } from '@tiercache/core'
-import { MAX_TAG_LENGTH, MAX_TAGS_PER_ENTRY } from '@tiercache/core'
-import { type Found, MissCapture } from './capture.js'
+import { type CaptureHost, MissCapture } from './capture.js'
 import { Flight, type FlightOutcome } from './flight.js'
-import { first, NOT_MODIFIED_HEADERS, parseHttpDate, splitTags, varyValue } from './headers.js'
-import { keyOf, keyTarget, type MethodClass, type QueryRules, variantKey } from './key.js'
+import { first, sameList, varyValue } from './headers.js'
+import type { MethodClass, QueryRules } from './key.js'
+import { Lookup, type Pending } from './lookup.js'
 import { syntheticRequest } from './node.js'
 import { type HttpCacheOptions, type ResolvedOptions, resolveOptions } from './options.js'
-import { purgeKeys } from './purge.js'
-import { rangeReply } from './range.js'
-import { notModified, type RequestDirectives, requestDirectives } from './request.js'
-import type { Plan, Reply, RequestInfo, Revalidation, StoredResponse, VariantIndex } from './types.js'
+import { invalidationTargets, purgeKeys } from './purge.js'
+import { storedReply } from './reply.js'
+import { type RequestDirectives, requestDirectives, usable } from './request.js'
+import { ResponseWriter } from './response-writer.js'
+import { responseTags } from './tags.js'
+import type { Found, Plan, Reply, RequestInfo, Revalidation, StoredResponse, Target } from './types.js'
 
 /** Methods that never invalidate (RFC 9110 §9.2.1 safe methods). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'])
@@ -54,87 +56,6 @@ function shared(cache: Cache, namespace: string): Shared {
   return s
 }
 
-function isEntry(v: unknown): v is StoredResponse {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    (v as StoredResponse).t === 'r' &&
-    (v as StoredResponse).body instanceof Uint8Array
-  )
-}
-
-function isIndex(v: unknown): v is VariantIndex {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    (v as VariantIndex).t === 'v' &&
-    Array.isArray((v as VariantIndex).vary)
-  )
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-const TOO_MANY_TAGS = MAX_TAGS_PER_ENTRY
-
-/** Where a request's responses live: its keys and canonical path. */
-export interface Target {
-  /** Primary key of GET responses. */
-  readonly gk: string
-  /** Primary key of stored HEAD responses. */
-  readonly hk: string
-  /** Canonical path (for the query-variant bound). */
-  readonly path: string
-  /** True when the canonical target has a query. */
-  readonly query: boolean
-}
-
-/** An in-process L1 look-up that could not answer: the key to collapse on. */
-interface Pending {
-  readonly key: string
-  readonly index: VariantIndex | undefined
-}
-
-/**
- * Distinct query strings stored per path in this process, each until its entry expires: once a
- * path holds `max` live ones, new query strings of that path are not stored.
- */
-class QueryBudget {
-  readonly #paths = new Map<string, Map<string, number>>()
-  readonly #max: number
-
-  constructor(max: number) {
-    this.#max = max
-  }
-
-  /** True when the entry may be stored (and counts it until `until`). */
-  admit(path: string, key: string, until: number, now: number): boolean {
-    if (this.#max === Number.POSITIVE_INFINITY) return true
-    let keys = this.#paths.get(path)
-    if (keys === undefined) {
-      if (this.#paths.size >= 10_000) this.#paths.delete(this.#paths.keys().next().value as string)
-      keys = new Map()
-      this.#paths.set(path, keys)
-    }
-    if (keys.has(key)) {
-      keys.set(key, Math.max(until, keys.get(key) as number))
-      return true
-    }
-    if (keys.size >= this.#max) {
-      for (const [k, t] of keys) if (t <= now) keys.delete(k)
-      if (keys.size >= this.#max) return false
-    }
-    keys.set(key, until)
-    return true
-  }
-}
-
-/** What a stored response offers a request at `now`. */
-type Usable = 'fresh' | 'revalidate-in-background' | 'stale' | undefined
-
 /**
  * Framework-neutral HTTP response caching over a tiercache instance. Adapters call
  * {@link HttpCache.begin} per request and follow the returned plan: serve the reply, run the
@@ -155,7 +76,7 @@ type Usable = 'fresh' | 'revalidate-in-background' | 'stale' | undefined
  * that flight or finds the stored response in the in-process tier: a flight leaves the table only
  * once its response is written.
  */
-export class HttpCache {
+export class HttpCache implements CaptureHost {
   /** The validated options. */
   readonly options: ResolvedOptions
   /** The namespaced cache holding the responses. */
@@ -163,8 +84,8 @@ export class HttpCache {
   readonly #shared: Shared
   readonly #bypass: Plan
   readonly #rules: QueryRules
-  readonly #targets = new Map<string, Target | null>()
-  readonly #budget: QueryBudget
+  readonly #find: Lookup
+  readonly #writer: ResponseWriter
 
   constructor(cache: Cache, options: HttpCacheOptions = {}) {
     if (typeof cache?.namespace !== 'function' || typeof cache.get !== 'function') {
@@ -176,7 +97,9 @@ export class HttpCache {
     const extra = this.#statusHeaders('BYPASS', 'fwd=bypass')
     this.#bypass = { kind: 'pass', extra, settle: undefined }
     this.#rules = { allow: this.options.queryAllow, ignore: this.options.queryIgnore }
-    this.#budget = new QueryBudget(this.options.maxQueryVariants)
+    const onError = (error: unknown): void => this.#error(error)
+    this.#find = new Lookup(this.store, this.#rules, this.options.lookupTimeout, onError)
+    this.#writer = new ResponseWriter(this.store, this.options.now, this.options.maxQueryVariants, onError)
   }
 
   /**
@@ -203,11 +126,11 @@ export class HttpCache {
         rd = requestDirectives(h, o.honorRequestNoCache)
         if (rd.noStore) return this.#bypass
       }
-      const target = this.#target(req)
+      const target = this.#find.target(req)
       if (target === null) return this.#bypass
       if (method === 'GET') {
         const gk = target.gk
-        const found = this.#peek('G', gk, target, h)
+        const found = this.#find.peek('G', gk, target, h)
         if ('entry' in found) return this.#decide(req, found, rd, undefined)
         return this.#lookup(req, 'G', gk, target, found, rd)
       }
@@ -230,28 +153,6 @@ export class HttpCache {
     await this.store.deleteMany(keys)
   }
 
-  /** The request's keys, memoized by raw target; null when its query is not allowed. */
-  #target(req: RequestInfo): Target | null {
-    const raw = `${req.protocol}\n${req.host}\n${req.url}`
-    const known = this.#targets.get(raw)
-    if (known !== undefined) return known
-    const t = keyTarget(req.url, this.#rules)
-    const target =
-      t === null
-        ? null
-        : {
-            gk: keyOf('G', req.protocol, req.host, t.target),
-            hk: keyOf('H', req.protocol, req.host, t.target),
-            path: t.path,
-            query: t.target !== t.path,
-          }
-    if (raw.length <= 512) {
-      if (this.#targets.size >= 10_000) this.#targets.clear()
-      this.#targets.set(raw, target)
-    }
-    return target
-  }
-
   /**
    * Looks past the in-process tier. With collapsing, the flight is registered first (before any
    * await): requests arriving meanwhile join it instead of looking up and running the handler.
@@ -265,12 +166,12 @@ export class HttpCache {
     rd: RequestDirectives | undefined,
   ): Promise<Plan> | Plan {
     if (!this.options.collapse || req.headers.range !== undefined) {
-      return this.#fetch(cls, pk, target, req.headers).then((f) => this.#decide(req, f, rd, undefined))
+      return this.#find.fetch(cls, pk, target, req.headers).then((f) => this.#decide(req, f, rd, undefined))
     }
     const running = this.#shared.flights.get(pending.key)
     if (running !== undefined) return this.#join(running, req, rd, 0)
     const flight = this.#startFlight(pending.key)
-    return this.#fetch(cls, pk, target, req.headers).then(
+    return this.#find.fetch(cls, pk, target, req.headers).then(
       (f) => this.#decide(req, f, rd, flight),
       (error: unknown) => {
         this.#endFlight(flight)
@@ -281,85 +182,15 @@ export class HttpCache {
 
   async #headLookup(req: RequestInfo, target: Target, rd: RequestDirectives | undefined): Promise<Plan> {
     const h = req.headers
-    const gp = this.#peek('G', target.gk, target, h)
-    const g = 'entry' in gp ? gp : await this.#fetch('G', target.gk, target, h)
-    if (g.entry !== undefined && this.#usable(g.entry, rd, this.options.now()) !== undefined) {
+    const gp = this.#find.peek('G', target.gk, target, h)
+    const g = 'entry' in gp ? gp : await this.#find.fetch('G', target.gk, target, h)
+    if (g.entry !== undefined && usable(g.entry, rd, this.options.now()) !== undefined) {
       return this.#decide(req, g, rd, undefined)
     }
     const hk = target.hk
-    const hp = this.#peek('H', hk, target, h)
-    const found = 'entry' in hp ? hp : await this.#fetch('H', hk, target, h)
+    const hp = this.#find.peek('H', hk, target, h)
+    const found = 'entry' in hp ? hp : await this.#find.fetch('H', hk, target, h)
     return this.#decide(req, found.entry === undefined && g.entry !== undefined ? g : found, rd, undefined)
-  }
-
-  /** In-process lookup: the entry when the in-process tier answers, else the key to collapse on. */
-  #peek(cls: MethodClass, pk: string, target: Target, h: IncomingHttpHeaders): Found | Pending {
-    const v = this.store.peek(pk)
-    if (v === undefined) return { key: pk, index: undefined }
-    if (isEntry(v)) return { cls, pk, target, index: undefined, key: pk, entry: v }
-    if (!isIndex(v)) return { key: pk, index: undefined }
-    const key = variantKey(
-      pk,
-      v.gen,
-      v.vary.map((n) => varyValue(h, n)),
-    )
-    const e = this.store.peek(key)
-    if (!isEntry(e)) return { key, index: v }
-    return { cls, pk, target, index: v, key, entry: e }
-  }
-
-  /** Lookup through every tier, failing open (errors and timeouts are misses). */
-  async #fetch(cls: MethodClass, pk: string, target: Target, h: IncomingHttpHeaders): Promise<Found> {
-    const v = await this.#get(pk)
-    if (isEntry(v)) return { cls, pk, target, index: undefined, key: pk, entry: v }
-    if (!isIndex(v)) return { cls, pk, target, index: undefined, key: pk, entry: undefined }
-    const key = variantKey(
-      pk,
-      v.gen,
-      v.vary.map((n) => varyValue(h, n)),
-    )
-    const e = await this.#get(key)
-    return { cls, pk, target, index: v, key, entry: isEntry(e) ? e : undefined }
-  }
-
-  #get(key: string): Promise<unknown> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#error(new Error(`tiercache http: lookup timed out after ${this.options.lookupTimeout} ms`))
-        resolve(undefined)
-      }, this.options.lookupTimeout)
-      timer.unref?.()
-      this.store.get(key).then(
-        (v) => {
-          clearTimeout(timer)
-          resolve(v)
-        },
-        (error: unknown) => {
-          clearTimeout(timer)
-          this.#error(error)
-          resolve(undefined)
-        },
-      )
-    })
-  }
-
-  /** How a stored response may answer a request now, if at all. */
-  #usable(e: StoredResponse, rd: RequestDirectives | undefined, now: number): Usable {
-    if (e.noCache === true) return undefined
-    if (rd === undefined) {
-      if (now < e.freshUntil) return 'fresh'
-      if (now < e.swrUntil) return 'revalidate-in-background'
-      return undefined
-    }
-    if (rd.noCache) return undefined
-    const age = (e.age * 1000 + (now - e.storedAt)) / 1000
-    if (rd.maxAge !== undefined && age > rd.maxAge) return undefined
-    if (rd.minFresh !== undefined && (e.freshUntil - now) / 1000 < rd.minFresh) return undefined
-    if (now < e.freshUntil) return 'fresh'
-    if (rd.maxStale !== undefined && !e.mustRevalidate && (now - e.freshUntil) / 1000 <= rd.maxStale)
-      return 'stale'
-    if (now < e.swrUntil) return 'revalidate-in-background'
-    return undefined
   }
 
   /**
@@ -378,7 +209,7 @@ export class HttpCache {
     const now = this.options.now()
     const own = e !== undefined && (found.cls === 'G' || req.method === 'HEAD')
     if (own) {
-      const use = this.#usable(e, rd, now)
+      const use = usable(e, rd, now)
       if (use !== undefined) {
         if (flight !== undefined) {
           flight.settle({ entry: e, values: this.#values(e, req.headers), found })
@@ -439,12 +270,12 @@ export class HttpCache {
     if (outcome === 'timeout' || outcome === undefined) {
       // Nothing to share: look again (it may have been stored meanwhile), then run the handler
       // uncollapsed; after a lock timeout, its response is not stored.
-      const target = this.#target(req)
+      const target = this.#find.target(req)
       if (target === null) return this.#bypass
       const cls: MethodClass = req.method === 'HEAD' ? 'H' : 'G'
       const pk = cls === 'G' ? target.gk : target.hk
-      const p = this.#peek(cls, pk, target, req.headers)
-      const found = 'entry' in p ? p : await this.#fetch(cls, pk, target, req.headers)
+      const p = this.#find.peek(cls, pk, target, req.headers)
+      const found = 'entry' in p ? p : await this.#find.fetch(cls, pk, target, req.headers)
       if (outcome === undefined) return this.#decide(req, found, rd, undefined, true)
       return {
         kind: 'miss',
@@ -467,11 +298,11 @@ export class HttpCache {
 
   /** Another pass for a request whose collapsed response varied on other header values. */
   #rebegin(req: RequestInfo, rd: RequestDirectives | undefined, depth: number): Plan | Promise<Plan> {
-    const target = this.#target(req)
+    const target = this.#find.target(req)
     if (target === null) return this.#bypass
     const cls: MethodClass = req.method === 'HEAD' ? 'H' : 'G'
     const pk = cls === 'G' ? target.gk : target.hk
-    const p = this.#peek(cls, pk, target, req.headers)
+    const p = this.#find.peek(cls, pk, target, req.headers)
     if ('entry' in p) return this.#decide(req, p, rd, undefined)
     const running = this.#shared.flights.get(p.key)
     if (running !== undefined) return this.#join(running, req, rd, depth)
@@ -548,52 +379,6 @@ export class HttpCache {
     return { kind: 'serve', reply: this.reply(req.method, req.headers, e, now, state), revalidate: start }
   }
 
-  /**
-   * The reply for a stored response: `Age`, status headers, a 304 when the request's conditions
-   * match the stored validators, a 206 / 416 for a single byte range.
-   */
-  reply(
-    method: string,
-    headers: IncomingHttpHeaders,
-    e: StoredResponse,
-    now: number,
-    state: 'HIT' | 'STALE' | 'REVALIDATED',
-    detail?: string,
-  ): Reply {
-    const age = Math.max(0, Math.floor(e.age + (now - e.storedAt) / 1000))
-    const extra = ['age', String(age)]
-    const o = this.options
-    if (o.statusHeader !== undefined) extra.push(o.statusHeader, state)
-    if (o.cacheStatus !== undefined) {
-      const ttl = Math.floor((e.freshUntil - now) / 1000)
-      extra.push('cache-status', `${o.cacheStatus}; hit; ttl=${ttl}${detail ? `; detail=${detail}` : ''}`)
-    }
-    const status = e.status
-    if (
-      status < 300 &&
-      (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) &&
-      notModified(headers, e.etag, e.lastModified ?? storedDate(e, now), now)
-    ) {
-      return {
-        status: 304,
-        headers: e.headers.filter((h) => NOT_MODIFIED_HEADERS.has(h[0])),
-        extra,
-        body: null,
-      }
-    }
-    if (headers.range !== undefined && o.ranges && method === 'GET' && status === 200 && e.length === null) {
-      const ranged = rangeReply(headers, e, extra, now)
-      if (ranged !== undefined) return ranged
-    }
-    if (status !== 204) extra.push('content-length', String(e.length ?? e.body.byteLength))
-    return {
-      status,
-      headers: e.headers,
-      extra,
-      body: status === 204 || (method === 'HEAD' && e.length !== null) ? null : e.body,
-    }
-  }
-
   /** Runs a background refresh: a synthetic GET dispatched through the application. */
   #revalidate(
     found: Found,
@@ -637,23 +422,9 @@ export class HttpCache {
     }
   }
 
-  /** RFC 9111 §4.4: the target URI and same-host `Location` / `Content-Location`. */
+  /** RFC 9111 §4.4: purges the target URI and same-host `Location` / `Content-Location`. */
   #invalidateFor(req: RequestInfo, headers: OutgoingHttpHeaders): void {
-    const host = req.host || 'localhost'
-    const targets: string[] = [`${req.protocol}://${host}${req.url}`]
-    let base: URL | undefined
-    try {
-      base = new URL(targets[0] as string)
-    } catch {}
-    for (const name of ['location', 'content-location']) {
-      const v = first(headers[name] as string | string[] | undefined)
-      if (v === undefined || base === undefined) continue
-      try {
-        const u = new URL(v, base)
-        if (u.hostname === base.hostname) targets.push(u.href)
-      } catch {}
-    }
-    for (const t of targets) {
+    for (const t of invalidationTargets(req, headers)) {
       try {
         this.purge(t).catch((error: unknown) => this.#error(error))
       } catch (error) {
@@ -711,6 +482,21 @@ export class HttpCache {
   }
 
   /**
+   * The reply for a stored response: `Age`, status headers, a 304 when the request's conditions
+   * match the stored validators, a 206 / 416 for a single byte range.
+   */
+  reply(
+    method: string,
+    headers: IncomingHttpHeaders,
+    e: StoredResponse,
+    now: number,
+    state: 'HIT' | 'STALE' | 'REVALIDATED',
+    detail?: string,
+  ): Reply {
+    return storedReply(this.options, method, headers, e, now, state, detail)
+  }
+
+  /**
    * @internal Writes a captured response (and the variant index) to the cache; resolves once
    * every write settled (never rejects).
    */
@@ -721,48 +507,12 @@ export class HttpCache {
     keepUntil: number,
     tags: readonly string[],
   ): Promise<void> {
-    const now = this.options.now()
-    const t = found.target
-    if (t.query && !this.#budget.admit(t.path, found.pk, keepUntil, now)) return Promise.resolve()
-    const ttl = Math.max(1, Math.min(keepUntil - now, 2 ** 31 * 1000))
-    const opts = tags.length > 0 ? { ttl, tags } : { ttl }
-    const fail = (error: unknown): void => this.#error(error)
-    if (entry.vary === null || values === null) {
-      return this.store.set(found.pk, entry, opts).catch(fail)
-    }
-    let index = found.index
-    let write = false
-    if (index === undefined || !sameList(index.vary, entry.vary)) {
-      index = { t: 'v', vary: entry.vary, gen: randomBytes(6).toString('base64url'), until: keepUntil }
-      write = true
-    } else if (index.until < keepUntil) {
-      index = { ...index, until: keepUntil }
-      write = true
-    }
-    const writes: Promise<void>[] = []
-    if (write) {
-      writes.push(
-        this.store
-          .set(found.pk, index, { ttl: Math.max(1, Math.min(index.until - now, 2 ** 31 * 1000)) })
-          .catch(fail),
-      )
-    }
-    writes.push(this.store.set(variantKey(found.pk, index.gen, values), entry, opts).catch(fail))
-    return Promise.all(writes).then(() => undefined)
+    return this.#writer.write(found, entry, values, keepUntil, tags)
   }
 
   /** @internal */
   tagsFor(req: RequestInfo, headers: OutgoingHttpHeaders): readonly string[] {
-    const o = this.options
-    const route =
-      typeof o.tags === 'function'
-        ? safeTags(() => (o.tags as (r: RequestInfo) => readonly string[])(req))
-        : o.tags
-    const fromHeader =
-      o.tagHeader === undefined ? [] : splitTags(headers[o.tagHeader] as string | string[] | undefined)
-    if (fromHeader.length === 0) return route
-    const all = [...new Set([...route, ...fromHeader])].filter((t) => t.length <= MAX_TAG_LENGTH)
-    return all.length > TOO_MANY_TAGS ? all.slice(0, TOO_MANY_TAGS) : all
+    return responseTags(this.options, req, headers)
   }
 
   /** @internal Reports an error to `onError`. */
@@ -776,24 +526,6 @@ export class HttpCache {
     try {
       onError(error)
     } catch {}
-  }
-}
-
-/** The stored response's `Date` (epoch ms), for `If-Modified-Since` when it has no `Last-Modified`. */
-function storedDate(e: StoredResponse, now: number): number | null {
-  const d = e.headers.find((h) => h[0] === 'date')
-  if (d === undefined) return null
-  return parseHttpDate(first(d[1] as string | string[]), now) ?? null
-}
-
-function safeTags(fn: () => readonly string[]): readonly string[] {
-  try {
-    const tags = fn()
-    return Array.isArray(tags)
-      ? tags.filter((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_TAG_LENGTH)
-      : []
-  } catch {
-    return []
   }
 }
 

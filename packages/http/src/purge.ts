@@ -1,6 +1,9 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { Cache } from '@tiercache/core'
 import { InvalidOptionError, validateNamespace } from '@tiercache/core'
+import { first } from './headers.js'
 import { keyOf, keyTarget, type QueryRules } from './key.js'
+import type { RequestInfo } from './types.js'
 
 /**
  * The primary keys of a URL: GET and HEAD, http and https, through the same canonical target
@@ -53,3 +56,25 @@ export async function purgeUrl(cache: Cache, url: string | URL, options: PurgeOp
 
 /** Alias of {@link purgeUrl}. */
 export const purge: typeof purgeUrl = purgeUrl
+
+/**
+ * The URLs a successful unsafe request invalidates (RFC 9111 §4.4): its target URI and the
+ * same-host `Location` / `Content-Location` URLs of its response.
+ */
+export function invalidationTargets(req: RequestInfo, headers: OutgoingHttpHeaders): string[] {
+  const host = req.host || 'localhost'
+  const targets: string[] = [`${req.protocol}://${host}${req.url}`]
+  let base: URL | undefined
+  try {
+    base = new URL(targets[0] as string)
+  } catch {}
+  for (const name of ['location', 'content-location']) {
+    const v = first(headers[name] as string | string[] | undefined)
+    if (v === undefined || base === undefined) continue
+    try {
+      const u = new URL(v, base)
+      if (u.hostname === base.hostname) targets.push(u.href)
+    } catch {}
+  }
+  return targets
+}

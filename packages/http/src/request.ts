@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { etagMatches, first, parseCacheControl, parseHttpDate, seconds } from './headers.js'
+import type { StoredResponse } from './types.js'
 
 /** Parsed request `Cache-Control`. */
 export interface RequestDirectives {
@@ -49,4 +50,26 @@ export function notModified(
   if (ims === undefined || lastModified == null) return false
   const since = parseHttpDate(ims, now)
   return since !== undefined && lastModified <= since
+}
+
+/** What a stored response offers a request at `now`. */
+export type Usable = 'fresh' | 'revalidate-in-background' | 'stale' | undefined
+
+/** How a stored response may answer a request now, if at all. */
+export function usable(e: StoredResponse, rd: RequestDirectives | undefined, now: number): Usable {
+  if (e.noCache === true) return undefined
+  if (rd === undefined) {
+    if (now < e.freshUntil) return 'fresh'
+    if (now < e.swrUntil) return 'revalidate-in-background'
+    return undefined
+  }
+  if (rd.noCache) return undefined
+  const age = (e.age * 1000 + (now - e.storedAt)) / 1000
+  if (rd.maxAge !== undefined && age > rd.maxAge) return undefined
+  if (rd.minFresh !== undefined && (e.freshUntil - now) / 1000 < rd.minFresh) return undefined
+  if (now < e.freshUntil) return 'fresh'
+  if (rd.maxStale !== undefined && !e.mustRevalidate && (now - e.freshUntil) / 1000 <= rd.maxStale)
+    return 'stale'
+  if (now < e.swrUntil) return 'revalidate-in-background'
+  return undefined
 }

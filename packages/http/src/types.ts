@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import type { MethodClass } from './key.js'
 
 /** What the cache needs to know about a request. Adapters build it from the framework's request. */
 export interface RequestInfo {
@@ -151,4 +152,30 @@ export interface Capture {
   abandon(): void
   /** The handler failed: returns a stale reply to send instead, when stale-if-error allows one. */
   fail(error?: unknown): Reply | undefined
+}
+
+/** Where a request's responses live: its keys and canonical path. */
+export interface Target {
+  /** Primary key of GET responses. */
+  readonly gk: string
+  /** Primary key of stored HEAD responses. */
+  readonly hk: string
+  /** Canonical path (for the query-variant bound). */
+  readonly path: string
+  /** True when the canonical target has a query. */
+  readonly query: boolean
+}
+
+/** A lookup result: where the response is (or would be) stored, and the response if any. */
+export interface Found {
+  readonly cls: MethodClass
+  /** The URL's primary key. */
+  readonly pk: string
+  /** The request's keys and canonical path. */
+  readonly target: Target
+  /** The variant index under the primary key, when responses vary. */
+  readonly index: VariantIndex | undefined
+  /** The key of the entry (variant key when there is an index): also the collapsing key. */
+  readonly key: string
+  readonly entry: StoredResponse | undefined
 }

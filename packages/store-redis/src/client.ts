@@ -6,40 +6,13 @@ import {
   StoreTimeoutError,
 } from '@tiercache/core'
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
-import type { RedisConnectionOptions, RedisTlsOptions } from './options.js'
-
-/** The commands and members the package uses on both client kinds. */
-type SharedMembers =
-  | 'getBuffer'
-  | 'mgetBuffer'
-  | 'set'
-  | 'unlink'
-  | 'exists'
-  | 'eval'
-  | 'evalsha'
-  | 'publish'
-  | 'subscribe'
-  | 'unsubscribe'
-  | 'info'
-  | 'quit'
-  | 'disconnect'
-  | 'connect'
-  | 'on'
-  | 'off'
-  | 'status'
-  | 'isCluster'
-
-/**
- * A standalone (or Sentinel) ioredis client, typed by the members this package uses, so any
- * compatible copy of ioredis fits.
- */
-export type RedisClientLike = Pick<Redis, SharedMembers | 'scan' | 'pipeline' | 'duplicate' | 'options'>
-
-/** An ioredis `Cluster`, typed by the members this package uses. */
-export type ClusterClientLike = Pick<Cluster, SharedMembers | 'nodes' | 'duplicate' | 'options'>
-
-/** Either client kind: what `client` options accept. */
-export type AnyRedisClient = RedisClientLike | ClusterClientLike
+import type {
+  AnyRedisClient,
+  ClusterClientLike,
+  RedisClientLike,
+  RedisConnectionOptions,
+  RedisTlsOptions,
+} from './options.js'
 
 /** Connection status as ioredis reports it (Redis and Cluster). */
 type Status = AnyRedisClient['status']

@@ -1,6 +1,8 @@
-export type { AnyRedisClient, ClusterClientLike, RedisClientLike } from './client.js'
 export type {
+  AnyRedisClient,
+  ClusterClientLike,
   RedisBusOptions,
+  RedisClientLike,
   RedisClusterConnection,
   RedisConnectionOptions,
   RedisLockOptions,

@@ -1,6 +1,38 @@
 import type { Clock, Duration } from '@tiercache/core'
-import type { ClusterOptions, RedisOptions } from 'ioredis'
-import type { AnyRedisClient } from './client.js'
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
+
+/** The commands and members the package uses on both client kinds. */
+type SharedMembers =
+  | 'getBuffer'
+  | 'mgetBuffer'
+  | 'set'
+  | 'unlink'
+  | 'exists'
+  | 'eval'
+  | 'evalsha'
+  | 'publish'
+  | 'subscribe'
+  | 'unsubscribe'
+  | 'info'
+  | 'quit'
+  | 'disconnect'
+  | 'connect'
+  | 'on'
+  | 'off'
+  | 'status'
+  | 'isCluster'
+
+/**
+ * A standalone (or Sentinel) ioredis client, typed by the members this package uses, so any
+ * compatible copy of ioredis fits.
+ */
+export type RedisClientLike = Pick<Redis, SharedMembers | 'scan' | 'pipeline' | 'duplicate' | 'options'>
+
+/** An ioredis `Cluster`, typed by the members this package uses. */
+export type ClusterClientLike = Pick<Cluster, SharedMembers | 'nodes' | 'duplicate' | 'options'>
+
+/** Either client kind: what `client` options accept. */
+export type AnyRedisClient = RedisClientLike | ClusterClientLike
 
 /** TLS settings. PEM strings or buffers; see Node's `tls.connect` options. */
 export interface RedisTlsOptions {

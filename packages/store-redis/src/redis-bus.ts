@@ -8,14 +8,8 @@ import {
   parseDuration,
 } from '@tiercache/core'
 import { Redis } from 'ioredis'
-import {
-  type AnyRedisClient,
-  type ClusterClientLike,
-  createClient,
-  type RedisClientLike,
-  RedisConnection,
-} from './client.js'
-import type { RedisBusOptions } from './options.js'
+import { createClient, RedisConnection } from './client.js'
+import type { AnyRedisClient, ClusterClientLike, RedisBusOptions, RedisClientLike } from './options.js'
 import { checkPrefix } from './redis-store.js'
 
 const TYPES: ReadonlySet<string> = new Set<BusMessageType>(['set', 'delete', 'pattern', 'tags', 'clear'])

@@ -6,8 +6,8 @@ import {
   type LockHandle,
   parseDuration,
 } from '@tiercache/core'
-import { type AnyRedisClient, createClient, RedisConnection } from './client.js'
-import type { RedisLockOptions } from './options.js'
+import { createClient, RedisConnection } from './client.js'
+import type { AnyRedisClient, RedisLockOptions } from './options.js'
 import { checkPrefix } from './redis-store.js'
 
 /** Deletes the lock only if it still holds this handle's token. */

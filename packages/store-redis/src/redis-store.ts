@@ -17,15 +17,9 @@ import {
   systemClock,
   ValueTooLargeError,
 } from '@tiercache/core'
-import {
-  type AnyRedisClient,
-  type ClusterClientLike,
-  createClient,
-  type RedisClientLike,
-  RedisConnection,
-} from './client.js'
+import { createClient, RedisConnection } from './client.js'
 import { escapeRedisGlob, tokensToRedisGlob } from './glob.js'
-import type { RedisStoreOptions } from './options.js'
+import type { AnyRedisClient, ClusterClientLike, RedisClientLike, RedisStoreOptions } from './options.js'
 import { groupBySlot } from './slot.js'
 
 /** The default key prefix: `'tc:'`. */

@@ -1,13 +1,6 @@
-import { defaultSerializer, type Store, type StoreEntry } from '@tiercache/core'
+import type { Store, StoreEntry } from '@tiercache/core'
+import { sleep, suiteKit } from './kit.js'
 import type { StoreSuiteOptions } from './options.js'
-
-let counter = 0
-function uniqueNamespace(): string {
-  counter++
-  return `tc${process.pid.toString(36)}${Date.now().toString(36)}${counter.toString(36)}`
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Registers the conformance tests of what coherence across instances needs from a store: the
@@ -19,19 +12,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * @param options - the same options as `runStoreSuite`
  */
 export function runCoherenceSuite(options: StoreSuiteOptions): void {
-  const { describe, test, expect, create } = options
-  const serializer = options.serializer ?? defaultSerializer
-  const granularity = options.ttlGranularity ?? 100
-  const timeout = options.timeout ?? 30_000
-
-  const withStore = (fn: (store: Store<any>, ns: string) => Promise<void>) => async (): Promise<void> => {
-    const store = await create()
-    try {
-      await fn(store, uniqueNamespace())
-    } finally {
-      await store.close?.()
-    }
-  }
+  const { describe } = options
+  const { test, expect, serializer, granularity, timeout, withStore } = suiteKit(options)
 
   const entryFor = (store: Store<any>, value: unknown, createdAt = Date.now()): StoreEntry<any> => {
     const bytes = serializer.serialize(value)

@@ -31,10 +31,10 @@ const sqlite: SqlTier = (i, run) => kyselyStore({ sqlite: join(run.dir, `instanc
 const postgres: SqlTier = (_i, run) =>
   kyselyStore({ postgres: POSTGRES_URL }, { table: `tc_model_${run.id}`.slice(0, 40), poolSize: 2 })
 
-async function check(sql: SqlTier, seed: number, runs = RUNS, length = LENGTH): Promise<void> {
+async function check(sql: SqlTier, seed: number, runs = RUNS, length = LENGTH, instances = 3): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(steps(3, length), async (run: Step[]) => {
-      const violations = await runModel(server, sql, run, uniqueNamespace('model'))
+    fc.asyncProperty(steps(instances, length), async (run: Step[]) => {
+      const violations = await runModel(server, sql, run, uniqueNamespace('model'), instances)
       expect(violations).toEqual([])
     }),
     { seed, numRuns: runs, endOnFailure: true },
@@ -44,6 +44,12 @@ async function check(sql: SqlTier, seed: number, runs = RUNS, length = LENGTH): 
 describe('coherence across three instances (memory + shared Redis + local SQLite each)', () => {
   test('no read returns a superseded value, no tier keeps one', async () => {
     await check(sqlite, 1401)
+  }, 300_000)
+})
+
+describe('coherence on one instance (memory + Redis + SQLite)', () => {
+  test('no read returns a superseded value, no tier keeps one', async () => {
+    await check(sqlite, 1400, RUNS, LENGTH, 1)
   }, 300_000)
 })
 

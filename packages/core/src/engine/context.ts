@@ -5,11 +5,22 @@ import { CacheClosedError, InvalidOptionError, isTierCacheError } from '../error
 import { Emitter } from '../events.js'
 import { DEFAULT_MAX_KEY_BYTES, validateNamespace } from '../keys.js'
 import { defaultSerializer, type Serializer } from '../serializer.js'
+import type { Store } from '../store.js'
 import type { CacheOptions, Logger } from '../types.js'
-import type { Tier } from './tier-set.js'
 
 const noop = (): void => {}
 const SILENT: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+
+/** What error reporting reads and counts on a tier (a `Tier` of the tier set is one). */
+export interface ReportedTier {
+  readonly store: Pick<Store<unknown>, 'onStatusChange'>
+  /** The tier's label in stats and events. */
+  readonly level: string
+  readonly memory: boolean
+  errors: number
+  skipped: number
+  connected: boolean | undefined
+}
 
 /** Whole-cache counters behind `getStats()`. */
 export interface Counters {
@@ -109,7 +120,7 @@ export class EngineContext {
    * Counts and reports a failed tier operation: an `error` event, unless the tier refused the call
    * at once because its breaker is open (then it is counted as skipped and stays quiet).
    */
-  reportError(error: unknown, operation: string, tier: Tier | undefined, key?: string): void {
+  reportError(error: unknown, operation: string, tier: ReportedTier | undefined, key?: string): void {
     if (tier !== undefined && isTierCacheError(error, 'E_CIRCUIT_OPEN')) {
       // An open breaker refused the call at once: the tier is skipped, not failing. Counting it as
       // an error (and emitting an event per call) would flood logs and metrics during an outage.

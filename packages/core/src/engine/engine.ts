@@ -1,6 +1,7 @@
 import type { DistributedLock } from '../bus.js'
 import { optionalDuration } from '../duration.js'
 import { CacheClosedError, InvalidOptionError, InvalidValueError } from '../errors.js'
+import { heapSizeAfterSerialize } from '../heap-size.js'
 import { normalizeTags, TagRegistry } from '../tags.js'
 import type {
   CacheEvents,
@@ -249,8 +250,9 @@ export class Engine {
     if (value === undefined)
       throw new InvalidValueError('undefined cannot be cached (use null for "no value")')
     const bytes = this.ctx.serializer.serialize(value)
+    const size = heapSizeAfterSerialize(this.ctx.serializer, bytes)
     const createdAt = this.#registry.createdAt(now)
-    return { rel, value, bytes, meta: makeMeta(now, createdAt, o.ttl, o.grace, o.tags) }
+    return { rel, value, bytes, size, meta: makeMeta(now, createdAt, o.ttl, o.grace, o.tags) }
   }
 
   /** Writes one value through every tier. */

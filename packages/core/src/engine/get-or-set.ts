@@ -1,6 +1,7 @@
 import type { DistributedLock, LockHandle } from '../bus.js'
 import { parseDuration } from '../duration.js'
 import { LoaderFailedError } from '../errors.js'
+import { heapSizeAfterSerialize } from '../heap-size.js'
 import type { StoreEntry } from '../store.js'
 import { normalizeTags, type TagRegistry } from '../tags.js'
 import type { Loader, LoaderContext } from '../types.js'
@@ -330,8 +331,9 @@ export class Loads {
       this.#fence.activeCovers(rel, tags)
     if (superseded()) return
     const bytes = ctx.serializer.serialize(value)
+    const size = heapSizeAfterSerialize(ctx.serializer, bytes)
     const now = ctx.preciseNow()
-    const w = { rel, value, bytes, meta: makeMeta(now, flight.createdAt, ttl, grace, tags) }
+    const w = { rel, value, bytes, size, meta: makeMeta(now, flight.createdAt, ttl, grace, tags) }
     flight.wrote = true
     const ticket = this.#flights.beginWrite(flight, keysScope([rel]))
     let failures: unknown[]

@@ -1,3 +1,4 @@
+import { heapSizeOfEncoded } from '../heap-size.js'
 import { isPortableText, validateKey } from '../keys.js'
 import type { MaybePromise, SetCondition, StoreEntry } from '../store.js'
 import type { TagRegistry } from '../tags.js'
@@ -297,7 +298,7 @@ export class ReadPath {
         value: this.#ctx.serializer.deserialize(bytes),
         entry,
         tier: tier.index,
-        size: bytes.byteLength,
+        size: heapSizeOfEncoded(this.#ctx.serializer, bytes),
       }
     } catch (error) {
       this.#ctx.reportError(error, 'deserialize', tier, rel)
@@ -339,7 +340,7 @@ export class ReadPath {
       const condition = expect[i]
       if (!tier.local && condition === undefined) continue
       bytes ??= source.memory ? this.#ctx.serializer.serialize(found.value) : (meta.value as Uint8Array)
-      const entry = this.#tiers.cap(tier, makeEntry(bytes, meta, found.size), now)
+      const entry = this.#tiers.cap(tier, makeEntry(bytes, meta, bytes.byteLength), now)
       const key = this.#tiers.keyIn(tier, rel)
       if (condition === undefined) {
         const valid = (): boolean => this.#fence.allows(mark, rel, meta.tags)

@@ -10,6 +10,8 @@ export interface Write {
   readonly rel: string
   readonly value: unknown
   readonly bytes: Uint8Array
+  /** What the memory tier accounts for the live value, in bytes (see heap-size.ts). */
+  readonly size: number
   readonly meta: Meta
 }
 
@@ -39,7 +41,7 @@ export class WritePath {
       for (const w of writes) {
         if (stillValid !== undefined && !stillValid(w)) continue
         if (tier.memory) {
-          const error = this.#writer.setMemory(tier, w.rel, w.value, w.meta, w.bytes.byteLength, now, true)
+          const error = this.#writer.setMemory(tier, w.rel, w.value, w.meta, w.size, now, true)
           if (error !== undefined) failures.push(error)
         } else {
           const entry = this.#tiers.cap(tier, makeEntry(w.bytes, w.meta, w.bytes.byteLength), now)

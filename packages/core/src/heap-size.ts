@@ -1,0 +1,55 @@
+import { defaultSerializer, jsonSerializer, type Serializer, takeWalkEstimate } from './serializer.js'
+
+/**
+ * What a live value is estimated to hold on the V8 heap beyond its JSON text, per structural
+ * element of that text (64-bit V8 without pointer compression, as Node ships it): an object's
+ * header and in-object slots, an array's header and backing store, a property or element slot,
+ * and a string's header (counted per quote, so a key and its value each count). Calibrated
+ * against `process.memoryUsage().heapUsed` deltas; the error is stated in the core README
+ * ("Memory accounting").
+ */
+export const HEAP_PER_OBJECT = 48
+/** @see HEAP_PER_OBJECT */
+export const HEAP_PER_ARRAY = 32
+/** @see HEAP_PER_OBJECT */
+export const HEAP_PER_SLOT = 8
+/** @see HEAP_PER_OBJECT */
+export const HEAP_PER_QUOTE = 8
+
+/**
+ * Estimates the heap bytes of the live value behind JSON `bytes`: the text's length plus the
+ * per-element overheads above, read off the text in one pass. Bytes from other serializers are
+ * counted by their length.
+ */
+export function jsonHeapBytes(bytes: Uint8Array): number {
+  let n = bytes.byteLength
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]
+    if (c === 0x2c) n += HEAP_PER_SLOT
+    else if (c === 0x22) n += HEAP_PER_QUOTE
+    else if (c === 0x7b) n += HEAP_PER_OBJECT
+    else if (c === 0x5b) n += HEAP_PER_ARRAY
+  }
+  return n
+}
+
+/**
+ * The size the memory tier accounts for a value whose encoding is `bytes`, right after
+ * `serializer.serialize` produced them (the default serializer counted the structure while it
+ * scanned the value, so this costs nothing there). JSON serializers: {@link jsonHeapBytes}; any
+ * other serializer: the encoded length.
+ */
+export function heapSizeAfterSerialize(serializer: Serializer, bytes: Uint8Array): number {
+  if (serializer === defaultSerializer) {
+    const extra = takeWalkEstimate()
+    return extra >= 0 ? bytes.byteLength + extra : jsonHeapBytes(bytes)
+  }
+  return serializer === jsonSerializer ? jsonHeapBytes(bytes) : bytes.byteLength
+}
+
+/** The size the memory tier accounts for a value decoded from `bytes` (a back-fill). */
+export function heapSizeOfEncoded(serializer: Serializer, bytes: Uint8Array): number {
+  return serializer === defaultSerializer || serializer === jsonSerializer
+    ? jsonHeapBytes(bytes)
+    : bytes.byteLength
+}
