@@ -5,7 +5,7 @@
  * follow the promoted replica; once it settles, no reader may see a value its writer replaced.
  */
 import { announceReplays, type BreakerStore, withBreaker } from '@tiercache/breaker'
-import { type Cache, createCache } from '@tiercache/core'
+import { type Cache, createCache, type Duration } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { type RedisBus, type RedisLock, redisBus, redisLock, redisStore } from '@tiercache/store-redis'
 import {
@@ -91,7 +91,7 @@ interface Instance {
   readonly errors: unknown[]
 }
 
-function makeInstance(label: string, prefix: string, namespace: string, resetTimeout: string): Instance {
+function makeInstance(label: string, prefix: string, namespace: string, resetTimeout: Duration): Instance {
   const connection = {
     sentinel: { sentinels: sentinels.map((s) => ({ host: s.host, port: s.port })), name: NAME },
     prefix,
