@@ -4,6 +4,7 @@
  *
  * @module
  */
+export { announceReplays } from './announce.js'
 export { BreakerStore, withBreaker } from './breaker-store.js'
 export { CircuitOpenError } from './errors.js'
 export type {

@@ -2,11 +2,11 @@
  * The breaker as the L2 of an engine, deterministically: chaos stores instead of servers, a
  * manual clock for the breaker. (The same behaviour against a real Redis is in outage.test.ts.)
  */
-import { createCache, isTierCacheError } from '@tiercache/core'
+import { type Bus, type BusHandlers, type BusMessage, createCache, isTierCacheError } from '@tiercache/core'
 import { chaosStore, flushMicrotasks, ManualClock } from '@tiercache/core/testing'
 import { memoryStore } from '@tiercache/store-memory'
 import { expect, test } from 'vitest'
-import { withBreaker } from '../src/index.js'
+import { announceReplays, withBreaker } from '../src/index.js'
 import { asyncStore, failOnUnhandled, memory } from './helpers.js'
 
 failOnUnhandled()
@@ -131,3 +131,80 @@ test('tag invalidations and pattern deletes made while L2 is open reach it on re
     await cache.close()
   }
 })
+
+/** An in-process bus hub: each bus delivers to every other bus, asynchronously, never to itself. */
+function busHub(): () => Bus {
+  const members = new Set<{ handlers?: BusHandlers; own: Set<string> }>()
+  return () => {
+    const me: { handlers?: BusHandlers; own: Set<string> } = { own: new Set() }
+    members.add(me)
+    return {
+      subscribe: (handlers) => {
+        me.handlers = handlers
+      },
+      publish: async (m: BusMessage) => {
+        me.own.add(m.instanceId)
+        await Promise.resolve()
+        for (const other of members)
+          if (other !== me && !other.own.has(m.instanceId)) other.handlers?.message(m)
+      },
+      close: () => {
+        members.delete(me)
+      },
+    }
+  }
+}
+
+for (const announce of [false, true]) {
+  test(`a write journaled by one instance, read from L2 by another before the replay: ${announce ? 'with announceReplays the reader drops it after the replay' : 'without announceReplays the reader keeps it'}`, async () => {
+    const clock = new ManualClock(Date.now())
+    const shared = memory()
+    const bus = busHub()
+    // a's L2 goes through a breaker that will open; b reaches the same L2 and never failed.
+    const aChaos = chaosStore(asyncStore(shared, 'redis'))
+    const aL2 = withBreaker(aChaos, { clock, failureThreshold: 1, resetTimeout: 1000, timeout: 100 })
+    const aBus = bus()
+    const a = createCache({ namespace: 'app', tiers: [memoryStore(), aL2], bus: aBus, ttl: '1h' })
+    if (announce) announceReplays(aL2, aBus, 'app')
+    const b = createCache({
+      namespace: 'app',
+      tiers: [memoryStore(), withBreaker(asyncStore(shared, 'redis'))],
+      bus: bus(),
+      ttl: '1h',
+    })
+    try {
+      await a.set('k', 'v1')
+      await b.get('k')
+      expect(await b.get('k')).toBe('v1')
+      expect(b.peek('k')).toBe('v1')
+
+      aChaos.fail()
+      await a.get('other')
+      expect(aL2.state).toBe('open')
+      aChaos.heal()
+      // a's write is journaled; its bus message makes b drop its copy at once...
+      await a.set('k', 'v2')
+      await flushMicrotasks()
+      expect(b.peek('k')).toBeUndefined()
+      // ...but b reads L2 again before a's replay, and keeps what it found there.
+      await b.get('k')
+      expect(await b.get('k')).toBe('v1')
+      expect(b.peek('k')).toBe('v1')
+
+      await clock.advance(1000)
+      await flushMicrotasks()
+      expect(aL2.state).toBe('closed')
+      expect(shared.get('app:k')).toBeUndefined() // replayed as a delete
+      await flushMicrotasks()
+      if (announce) {
+        expect(b.peek('k')).toBeUndefined()
+        expect(await b.get('k')).toBeUndefined()
+      } else {
+        expect(b.peek('k')).toBe('v1') // stale until its TTL: the gap announceReplays closes
+      }
+      expect(await a.get('k')).toBe('v2')
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+}

@@ -206,6 +206,9 @@ export function createClient(options: RedisConnectionOptions): ConnectionSpec {
   }
   const client = new Redis({
     enableAutoPipelining: true,
+    // Leave a master the moment the Sentinels announce a new one (`+switch-master`), instead of
+    // writing to a demoted master that is still up until Sentinel reconfigures it.
+    ...(sentinel ? { failoverDetector: true } : {}),
     ...options.redisOptions,
     ...fromUrl,
     ...named,

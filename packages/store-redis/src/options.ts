@@ -183,7 +183,9 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   readonly channel?: string
   /**
    * Most messages kept for retry after a failed publish; beyond it the oldest are dropped and
-   * counted in `stats().failed`.
+   * counted in `stats().failed`, and one `clear` of each namespace that lost a message is queued
+   * in their place (the other instances flush their local tiers of it). `0` keeps nothing: a
+   * failed publish is dropped at once, with no `clear`.
    * @default 1000
    */
   readonly maxQueue?: number
@@ -195,7 +197,11 @@ export interface RedisBusOptions extends RedisConnectionOptions {
   readonly retryDelay?: Duration
   /** Longest delay between retries, in milliseconds (or a duration string). @default 5000 */
   readonly maxRetryDelay?: Duration
-  /** Publish attempts per message before it is dropped and counted as failed. @default 10 */
+  /**
+   * Publish attempts per message before it is dropped, counted as failed and replaced by a
+   * `clear` of its namespace (which is retried until it goes out).
+   * @default 10
+   */
   readonly maxAttempts?: number
 }
 

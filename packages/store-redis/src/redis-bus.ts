@@ -64,14 +64,20 @@ export function decodeBusMessage(text: string): BusMessage | undefined {
 
 interface Pending {
   readonly payload: string
+  readonly namespace: string
+  readonly instanceId: string
   attempts: number
+  /** A `clear` standing in for dropped messages: never dropped itself, one per namespace. */
+  readonly flush?: boolean
 }
 
 /**
  * The invalidation bus on Redis pub/sub: one channel (`<prefix>__bus`), a dedicated subscriber
  * connection (a duplicate of the publishing client, Cluster too), compact JSON messages with
  * keys, patterns and tags but never values. Failed publishes wait in a bounded queue and are
- * retried with capped exponential backoff; when the subscriber loses its connection and gets it
+ * retried with capped exponential backoff; a message the queue has to drop (full, or out of
+ * attempts) is replaced by one `clear` of its namespace, so the other instances flush their local
+ * tiers instead of missing an invalidation. When the subscriber loses its connection and gets it
  * back, the bus calls `handlers.reconnected()` so the engine flushes its L1. Create it with
  * {@link redisBus}.
  */
@@ -310,8 +316,10 @@ export class RedisBus implements Bus {
 
   /**
    * Publishes a message. Never rejects: a failed publish is queued for retry (at most
-   * `maxQueue` messages, oldest dropped first, each tried `maxAttempts` times), and drops are
-   * counted in `stats().failed`. Resolves after the first attempt.
+   * `maxQueue` messages, oldest dropped first, each tried `maxAttempts` times). Drops are counted
+   * in `stats().failed`, and each namespace that lost a message gets one `clear` message queued
+   * in its place (retried until it goes out or the bus closes), which makes the other instances
+   * flush their local tiers of that namespace. Resolves after the first attempt.
    */
   async publish(message: BusMessage): Promise<void> {
     if (this.#closed) {
@@ -320,12 +328,13 @@ export class RedisBus implements Bus {
     }
     this.#ownIds.add(message.instanceId)
     const payload = encodeBusMessage(message)
+    const item = { payload, namespace: message.namespace, instanceId: message.instanceId }
     if (this.#queue.length > 0) {
-      this.#enqueue({ payload, attempts: 0 })
+      this.#enqueue({ ...item, attempts: 0 })
       return
     }
     if (await this.#send(payload)) return
-    this.#enqueue({ payload, attempts: 1 })
+    this.#enqueue({ ...item, attempts: 1 })
   }
 
   async #send(payload: string): Promise<boolean> {
@@ -342,15 +351,35 @@ export class RedisBus implements Bus {
 
   #enqueue(item: Pending): void {
     if (item.attempts >= this.#maxAttempts || this.#maxQueue === 0) {
-      this.#failed++
+      this.#drop(item)
+      this.#schedule()
       return
     }
     this.#queue.push(item)
     while (this.#queue.length > this.#maxQueue) {
-      this.#queue.shift()
-      this.#failed++
+      const oldest = this.#queue.findIndex((p) => !p.flush)
+      if (oldest < 0) break
+      this.#drop(this.#queue.splice(oldest, 1)[0] as Pending)
     }
     this.#schedule()
+  }
+
+  /**
+   * Counts a dropped message and queues a `clear` of its namespace in its place (once per
+   * namespace), so no other instance keeps a local copy the message would have invalidated.
+   */
+  #drop(item: Pending): void {
+    this.#failed++
+    if (this.#maxQueue === 0 || this.#closed) return
+    if (this.#queue.some((p) => p.flush && p.namespace === item.namespace)) return
+    const clear: BusMessage = { instanceId: item.instanceId, namespace: item.namespace, type: 'clear' }
+    this.#queue.push({
+      payload: encodeBusMessage(clear),
+      namespace: item.namespace,
+      instanceId: item.instanceId,
+      attempts: 0,
+      flush: true,
+    })
   }
 
   #schedule(): void {
@@ -373,9 +402,9 @@ export class RedisBus implements Bus {
       }
       this.#failures++
       head.attempts++
-      if (head.attempts >= this.#maxAttempts) {
+      if (!head.flush && head.attempts >= this.#maxAttempts) {
         this.#queue.shift()
-        this.#failed++
+        this.#drop(head)
       }
       break
     }

@@ -5,6 +5,7 @@ import { freePort } from './ports.js'
 import { trackDir, untrackDir } from './reaper.js'
 import { baseArgs, ManagedProcess, probeProcess, type RedisServer, serverHandle } from './redis-server.js'
 import { type RespTarget, redisCommand } from './resp.js'
+import { makeTlsCertificates, type TlsCertificates } from './tls.js'
 
 /** Options for {@link startRedisCluster}. */
 export interface RedisClusterOptions {
@@ -20,6 +21,13 @@ export interface RedisClusterOptions {
   readonly args?: readonly string[]
   /** How long to wait for the cluster to report `cluster_state:ok`, in milliseconds. @default 20_000 */
   readonly readyTimeout?: number
+  /**
+   * Serve TLS only, clients and the cluster bus alike (`tls-port`, `tls-cluster yes`, plain
+   * `port 0`), every node with the same certificates. `true` makes fresh ones. Clients must
+   * trust `certificates.ca`; nodes announce themselves as `127.0.0.1`, which the certificate
+   * names. @default false
+   */
+  readonly tls?: boolean | { readonly certificates: TlsCertificates }
 }
 
 /** A Redis Cluster started by {@link startRedisCluster}. */
@@ -30,6 +38,8 @@ export interface RedisCluster {
   readonly startupNodes: readonly { readonly host: string; readonly port: number }[]
   /** The slot range `[first, last]` each node serves, by node index. */
   readonly slots: readonly (readonly [number, number])[]
+  /** The certificates, for a TLS cluster. */
+  readonly certificates: TlsCertificates | undefined
   /** Resolves when every running node reports `cluster_state:ok` and knows every node. */
   waitHealthy(timeout?: number): Promise<void>
   /** Stops every node and removes their directories. Harmless to call twice. */
@@ -52,9 +62,10 @@ function parseInfo(text: string): Record<string, string> {
  * ports: `cluster-enabled yes`, slots assigned with `CLUSTER ADDSLOTSRANGE`, nodes joined with
  * `CLUSTER MEET`, then waits until every node reports `cluster_state:ok`. A node restarted with
  * {@link RedisServer.restart} keeps its node id and slots (its `nodes.conf` survives) and rejoins;
- * its data is gone (persistence is off).
+ * its data is gone (persistence is off). With `tls` every node serves TLS only, the cluster bus
+ * included.
  *
- * @param options - node count, node timeout and extra arguments
+ * @param options - node count, node timeout, TLS and extra arguments
  * @example
  * ```ts
  * const cluster = await startRedisCluster({ masters: 3 })
@@ -67,6 +78,24 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   if (!Number.isInteger(masters) || masters < 1) throw new RangeError('masters must be a positive integer')
   const nodeTimeout = options.nodeTimeout ?? 5000
   const readyTimeout = options.readyTimeout ?? 20_000
+  const certificates =
+    options.tls === true ? await makeTlsCertificates() : options.tls ? options.tls.certificates : undefined
+  const tlsArgs = certificates
+    ? [
+        '--tls-port',
+        '',
+        '--tls-cluster',
+        'yes',
+        '--tls-cert-file',
+        certificates.certFile,
+        '--tls-key-file',
+        certificates.keyFile,
+        '--tls-ca-cert-file',
+        certificates.caFile,
+        '--tls-auth-clients',
+        'no',
+      ]
+    : []
   const slots: [number, number][] = []
   for (let i = 0; i < masters; i++) {
     slots.push([Math.floor((i * SLOTS) / masters), Math.floor(((i + 1) * SLOTS) / masters) - 1])
@@ -123,11 +152,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           const [port, busPort] = [await freePort(), await freePort()]
           const dir = mkdtempSync(join(tmpdir(), 'tiercache-redis-cluster-'))
           trackDir(dir)
-          const target: RespTarget = { port }
+          const target: RespTarget = certificates ? { port, tls: { ca: certificates.ca } } : { port }
           const proc = new ManagedProcess(
             'redis-server',
             () => [
-              ...baseArgs(port, dir),
+              ...baseArgs(certificates ? 0 : port, dir),
+              ...tlsArgs.map((a, k) => (k === 1 ? String(port) : a)),
               '--cluster-enabled',
               'yes',
               '--cluster-config-file',
@@ -156,6 +186,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             port,
             dir,
             target,
+            certificates,
             afterRestart: () => healthy(readyTimeout),
           })
           busPorts[i] = busPort
@@ -181,6 +212,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     nodes,
     startupNodes: nodes.map((n) => ({ host: n.host, port: n.port })),
     slots,
+    certificates,
     waitHealthy: (timeout = readyTimeout) => healthy(timeout),
     stop,
   }

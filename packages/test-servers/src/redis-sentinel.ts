@@ -12,6 +12,20 @@ export interface RedisSentinelOptions {
   readonly master: RedisServer
   /** The master's name in Sentinel. @default 'mymaster' */
   readonly name?: string
+  /** How many Sentinels must agree that the master is down before a failover. @default 1 */
+  readonly quorum?: number
+  /**
+   * `down-after-milliseconds`: how long the master may not answer before this Sentinel
+   * considers it down.
+   * @default 5000
+   */
+  readonly downAfter?: number
+  /**
+   * `failover-timeout` in milliseconds: among other things, how long before a failed failover
+   * is tried again.
+   * @default Redis's own (180_000)
+   */
+  readonly failoverTimeout?: number
 }
 
 /** A Sentinel process started by {@link startRedisSentinel}. */
@@ -29,10 +43,12 @@ export interface RedisSentinel {
 }
 
 /**
- * Starts one Redis Sentinel (`redis-server <conf> --sentinel`) monitoring `master` with quorum 1,
- * and waits until it reports the master's address.
+ * Starts one Redis Sentinel (`redis-server <conf> --sentinel`) monitoring `master` (quorum 1
+ * unless `quorum` says otherwise), and waits until it reports the master's address. Start
+ * several on the same master for a Sentinel group: they find each other through the master.
+ * The Sentinel rewrites its configuration file as it learns replicas, peers and failovers.
  *
- * @param options - the master and its name
+ * @param options - the master, its name, the quorum and the failure detection timings
  * @example
  * ```ts
  * const master = await startRedis()
@@ -53,9 +69,12 @@ export async function startRedisSentinel(options: RedisSentinelOptions): Promise
     'bind 127.0.0.1',
     'protected-mode no',
     `dir ${dir}`,
-    `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
-    `sentinel down-after-milliseconds ${name} 5000`,
+    `sentinel monitor ${name} 127.0.0.1 ${master.port} ${options.quorum ?? 1}`,
+    `sentinel down-after-milliseconds ${name} ${options.downAfter ?? 5000}`,
   ]
+  if (options.failoverTimeout !== undefined) {
+    lines.push(`sentinel failover-timeout ${name} ${options.failoverTimeout}`)
+  }
   if (master.acl) {
     lines.push(
       `sentinel auth-user ${name} ${master.acl.username}`,

@@ -1,4 +1,4 @@
-import { type BreakerOptions, type BreakerStore, withBreaker } from '@tiercache/breaker'
+import { announceReplays, type BreakerOptions, type BreakerStore, withBreaker } from '@tiercache/breaker'
 import {
   type Cache,
   type CacheEventName,
@@ -224,6 +224,9 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
     })
     tiers.push(breaker)
     bus = redisBus({ ...connection, prefix: r.prefix })
+    // What the breaker journaled during an outage reaches Redis only at the replay: tell the
+    // other instances again then, so none keeps a value it read from Redis in between.
+    announceReplays(breaker, bus, resolved.namespace)
   }
   if (resolved.fallbackToDb) {
     tiers.push(kyselyStore(sqlConnection(resolved.fallbackDb)))

@@ -10,7 +10,13 @@
  * @module
  */
 
-export { type BreakerOptions, BreakerStore, CircuitOpenError, withBreaker } from '@tiercache/breaker'
+export {
+  announceReplays,
+  type BreakerOptions,
+  BreakerStore,
+  CircuitOpenError,
+  withBreaker,
+} from '@tiercache/breaker'
 export {
   type Cache,
   CacheClosedError,

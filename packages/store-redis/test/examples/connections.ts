@@ -27,6 +27,19 @@ export function onCluster(nodes: { host: string; port: number }[], prefix = 'mya
   return redisStore({ cluster: { nodes }, prefix })
 }
 
+/**
+ * A Cluster over TLS (`tls-cluster yes`): the certificate settings apply to every node the
+ * client discovers, and to the bus's subscriber connection.
+ */
+export function onTlsCluster(
+  nodes: { host: string; port: number }[],
+  ca: string,
+  prefix = 'myapp:',
+): { store: RedisStore; bus: RedisBus; lock: RedisLock } {
+  const connection = { cluster: { nodes }, tls: { ca }, prefix }
+  return { store: redisStore(connection), bus: redisBus(connection), lock: redisLock(connection) }
+}
+
 /** The master that Sentinel knows as `name`. */
 export function viaSentinel(
   sentinels: { host: string; port: number }[],
