@@ -15,8 +15,9 @@ import {
   type RedisClientLike,
   RedisConnection,
 } from './client.js'
-import type { RedisBusOptions } from './options.js'
+import type { RedisBusOptions, RedisStreamBusOptions } from './options.js'
 import { checkPrefix } from './redis-store.js'
+import { RedisStreamBus } from './redis-stream-bus.js'
 
 const TYPES: ReadonlySet<string> = new Set<BusMessageType>(['set', 'delete', 'pattern', 'tags', 'clear'])
 
@@ -418,10 +419,12 @@ export class RedisBus implements Bus {
 }
 
 /**
- * Creates the invalidation bus for `createCache({ bus })`.
+ * Creates the invalidation bus for `createCache({ bus })`: pub/sub by default, or a durable
+ * stream with `mode: 'stream'` (see {@link RedisStreamBus}: instances catch up after a
+ * disconnect instead of flushing their local tiers).
  *
  * @param options - how to connect (as for `redisStore`), `prefix` (default `'tc:'`) or
- *   `channel`, and the retry queue bounds
+ *   `channel`/`stream`, the retry queue bounds, and for streams `retention`
  * @throws InvalidOptionError for bad options
  * @example
  * ```ts
@@ -430,8 +433,16 @@ export class RedisBus implements Bus {
  *   tiers: [memoryStore(), redisStore({ url })],
  *   bus: redisBus({ url }),
  * })
+ * const durable = redisBus({ url, mode: 'stream', retention: { maxLen: 100_000 } })
  * ```
  */
-export function redisBus(options: RedisBusOptions = {}): RedisBus {
-  return new RedisBus(options)
+export function redisBus(options: RedisStreamBusOptions): RedisStreamBus
+export function redisBus(options?: RedisBusOptions): RedisBus
+export function redisBus(options: RedisBusOptions | RedisStreamBusOptions = {}): RedisBus | RedisStreamBus {
+  const mode = (options as { mode?: unknown }).mode
+  if (mode === 'stream') return new RedisStreamBus(options as RedisStreamBusOptions)
+  if (mode !== undefined && mode !== 'pubsub') {
+    throw new InvalidOptionError("mode must be 'pubsub' or 'stream'", { option: 'mode' })
+  }
+  return new RedisBus(options as RedisBusOptions)
 }
