@@ -23,7 +23,8 @@ const TYPES: ReadonlySet<string> = new Set<BusMessageType>(['set', 'delete', 'pa
 
 /**
  * Encodes a message as compact JSON with one-letter fields:
- * `{"v":1,"i":instanceId,"n":namespace,"t":type,"k":keys,"p":pattern,"g":tags,"a":at,"x":prefix}`.
+ * `{"v":1,"i":instanceId,"n":namespace,"t":type,"k":keys,"p":pattern,"g":tags,"a":at,"x":prefix,"l":1}`
+ * (`l` only for a `set` of a loaded value).
  * Values are never part of a message.
  *
  * @param message - the message
@@ -35,6 +36,7 @@ export function encodeBusMessage(message: BusMessage): string {
   if (message.tags !== undefined) o.g = message.tags
   if (message.at !== undefined) o.a = message.at
   if (message.prefix !== undefined) o.x = message.prefix
+  if (message.load === true) o.l = 1
   return JSON.stringify(o)
 }
 
@@ -66,6 +68,7 @@ export function decodeBusMessage(text: string): BusMessage | undefined {
   if (isStrings(o.g)) m.tags = o.g
   if (typeof o.a === 'number') m.at = o.a
   if (typeof o.x === 'string') m.prefix = o.x
+  if (o.l === 1) m.load = true
   return m
 }
 

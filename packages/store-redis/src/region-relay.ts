@@ -16,10 +16,15 @@ export interface RelaySourceStats {
   readonly position: string | undefined
   /** Entries that originated in the source and were applied here. */
   readonly copied: number
-  /** Entries skipped: relayed into the source from a third region, or already copied by another relay. */
+  /**
+   * Entries skipped: loaded values (not changes), entries relayed into the source from a third
+   * region, entries another relay of this pair already copied.
+   */
   readonly skipped: number
   /** Times the position had been trimmed out of the source stream (each one a destination clear). */
   readonly gaps: number
+  /** Entries read back from the source stream (after a reconnect or a missed announcement), not announced. */
+  readonly replayed: number
   /** Errors met (the relay retries from its position). */
   readonly errors: number
   /** Whether the subscription to the source is up. */
@@ -163,6 +168,11 @@ export class RegionRelay {
       return
     }
     const message = decodeBusMessage(entry.message)
+    if (message?.load === true) {
+      // A value loaded from the source region's own source of truth: nothing changed there.
+      source.skipped++
+      return
+    }
     if (message !== undefined) {
       const cache = this.#cache(message.namespace)
       switch (message.type) {
@@ -214,6 +224,7 @@ export class RegionRelay {
       copied: s.copied,
       skipped: s.skipped,
       gaps: s.reader.gaps,
+      replayed: s.reader.replayed,
       errors: s.reader.errors,
       connected: s.reader.subscribed,
     }))

@@ -186,13 +186,16 @@ export class StreamReader {
   #pending: { entry: StreamEntry; prev: string }[] = []
   #draining = false
   #catchUpQueued = false
+  #polling = false
+  #lastPush = 0
   #subscribed = false
   #subscribing = false
   #closed = false
   #timer: ReturnType<typeof setInterval> | undefined
   #errorTimer: ReturnType<typeof setTimeout> | undefined
-  /** Entries applied, gaps seen, errors met. */
+  /** Entries applied, entries applied from a catch-up read (not an announcement), gaps seen, errors met. */
   applied = 0
+  replayed = 0
   gaps = 0
   errors = 0
   #caughtUp: (() => void) | undefined
@@ -212,7 +215,7 @@ export class StreamReader {
     })
     if (sub.client.status === 'wait') sub.client.connect().catch(() => {})
     this.#subscribe()
-    this.#timer = setInterval(() => this.#catchUp(), options.pollInterval)
+    this.#timer = setInterval(() => this.#poll(), options.pollInterval)
     this.#timer.unref?.()
   }
 
@@ -226,10 +229,36 @@ export class StreamReader {
     return this.#subscribed
   }
 
+  /**
+   * The safety net for a lost announcement followed by silence: when nothing was announced for
+   * a poll interval, ask for the newest id (outside the queue, so announcements are not held up
+   * by the round trip) and catch up if it is past the last applied one.
+   */
+  #poll(): void {
+    if (this.#closed || this.#polling || this.#last === undefined) return
+    if (performance.now() - this.#lastPush < this.#o.pollInterval) return
+    this.#polling = true
+    const before = this.#last
+    tailId(this.#o.source.client, this.#o.key).then(
+      (tail) => {
+        this.#polling = false
+        if (this.#last !== undefined && compareIds(tail, this.#last) > 0 && this.#last === before) {
+          this.#catchUp()
+        } else if (tail !== '0-0' && compareIds(tail, before) < 0) {
+          this.#catchUp() // the stream went back: a reset, which the read reports as a gap
+        }
+      },
+      () => {
+        this.#polling = false
+      },
+    )
+  }
+
   readonly #onMessage = (channel: string, text: string): void => {
     if (channel !== this.#o.channel || this.#closed) return
     const push = parsePush(text)
     if (!push) return
+    this.#lastPush = performance.now()
     this.#pending.push(push)
     if (!this.#draining) {
       this.#draining = true
@@ -355,6 +384,7 @@ export class StreamReader {
         await o.apply(entry)
         this.#last = entry.id
         this.applied++
+        this.replayed++
       }
       if (entries.length < o.batch) return
     }
