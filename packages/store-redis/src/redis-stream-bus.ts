@@ -149,6 +149,7 @@ export class RedisStreamBus implements Bus {
       pollInterval: this.#pollInterval,
       start: async () => undefined,
       apply: (entry) => this.#apply(entry),
+      syncApply: true,
       gap: () => this.#gap(),
       status: (connected) => {
         if (connected === this.#connected) return

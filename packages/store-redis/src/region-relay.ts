@@ -135,6 +135,7 @@ export class RegionRelay {
           return typeof pos === 'string' && pos ? pos : undefined
         },
         apply: (entry) => this.#copy(source, positionKey, entry),
+        applyBatch: (entries) => this.#copyBatch(source, positionKey, entries),
         gap: (_from, to) => this.#gap(source, positionKey, to),
         status: () => {},
       }),
@@ -161,17 +162,48 @@ export class RegionRelay {
   }
 
   async #copy(source: Source, positionKey: string, entry: StreamEntry): Promise<void> {
+    const text = await this.#invalidate(source, entry)
+    if (text !== undefined) await this.#append(source, positionKey, entry.id, text)
+  }
+
+  /**
+   * A catch-up batch: invalidations are deletes, which commute, so the batch's L2 work runs
+   * concurrently (64 at a time); then the appends go out pipelined on one connection, in
+   * stream order (each still conditional on the position).
+   */
+  async #copyBatch(source: Source, positionKey: string, entries: readonly StreamEntry[]): Promise<void> {
+    const texts: (string | undefined)[] = new Array(entries.length)
+    for (let i = 0; i < entries.length; i += 64) {
+      const chunk = entries.slice(i, i + 64)
+      const done = await Promise.all(chunk.map((e) => this.#invalidate(source, e)))
+      done.forEach((t, j) => {
+        texts[i + j] = t
+      })
+    }
+    await Promise.all(
+      entries.map((e, i) => {
+        const text = texts[i]
+        return text === undefined ? undefined : this.#append(source, positionKey, e.id, text)
+      }),
+    )
+  }
+
+  /**
+   * Applies an entry to this region's L2; returns the message to append here, or `undefined`
+   * for an entry that is not copied.
+   */
+  async #invalidate(source: Source, entry: StreamEntry): Promise<string | undefined> {
     if (entry.origin !== '' || entry.gap) {
       // Copied into the source from a third region (this region gets it from there directly),
       // or a gap marker of the source's own relays (their clear reached only the source).
       source.skipped++
-      return
+      return undefined
     }
     const message = decodeBusMessage(entry.message)
     if (message?.load === true) {
       // A value loaded from the source region's own source of truth: nothing changed there.
       source.skipped++
-      return
+      return undefined
     }
     if (message !== undefined) {
       const cache = this.#cache(message.namespace)
@@ -195,11 +227,14 @@ export class RegionRelay {
       }
     }
     // Instances here compare tagged entries against this region's tag record, written just now.
-    const text = message?.type === 'tags' ? encodeBusMessage({ ...message, at: Date.now() }) : entry.message
+    return message?.type === 'tags' ? encodeBusMessage({ ...message, at: Date.now() }) : entry.message
+  }
+
+  async #append(source: Source, positionKey: string, sourceId: string, text: string): Promise<void> {
     const id = await runAppend(
       this.#dest.client,
       [this.stream, positionKey],
-      [this.stream, this.#maxLen, text, source.region, '', entry.id, ''],
+      [this.stream, this.#maxLen, text, source.region, '', sourceId, ''],
     )
     if (id === null) source.skipped++
     else source.copied++

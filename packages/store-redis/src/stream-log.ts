@@ -162,6 +162,16 @@ export interface StreamReaderOptions {
   /** Applies entries in stream order; a rejection stops the reader until the next retry. */
   apply(entry: StreamEntry): void | Promise<void>
   /**
+   * Optional: applies a batch read back from the stream (a catch-up) at once; the position moves
+   * past the batch only when it resolves. Without it, entries go to `apply` one by one.
+   */
+  applyBatch?(entries: readonly StreamEntry[]): Promise<void>
+  /**
+   * True when `apply` is synchronous: an announced entry that follows the last applied one is
+   * then applied at once in the message callback, without a turn through the queue.
+   */
+  readonly syncApply?: boolean
+  /**
    * Entries after `from` were trimmed (or the stream was reset) before this reader read them;
    * `to` is where reading goes on. Runs before any later entry is applied.
    */
@@ -187,6 +197,10 @@ export class StreamReader {
   #draining = false
   #catchUpQueued = false
   #polling = false
+  /** A newer id a poll saw; caught up at the next poll if still not applied. */
+  #suspect: string | undefined
+  /** A queued step is running (a read may be in flight: announcements wait for it). */
+  #busy = false
   #lastPush = 0
   #subscribed = false
   #subscribing = false
@@ -232,21 +246,30 @@ export class StreamReader {
   /**
    * The safety net for a lost announcement followed by silence: when nothing was announced for
    * a poll interval, ask for the newest id (outside the queue, so announcements are not held up
-   * by the round trip) and catch up if it is past the last applied one.
+   * by the round trip). An id past the last applied one that is still unapplied at the next poll
+   * (an announcement may just be late) starts a catch-up; a lost announcement is thus found
+   * within two poll intervals.
    */
   #poll(): void {
     if (this.#closed || this.#polling || this.#last === undefined) return
     if (performance.now() - this.#lastPush < this.#o.pollInterval) return
+    const suspect = this.#suspect
+    if (suspect !== undefined && compareIds(this.#last, suspect) < 0) {
+      this.#suspect = undefined
+      this.#catchUp()
+      return
+    }
     this.#polling = true
     const before = this.#last
     tailId(this.#o.source.client, this.#o.key).then(
       (tail) => {
         this.#polling = false
-        if (this.#last !== undefined && compareIds(tail, this.#last) > 0 && this.#last === before) {
-          this.#catchUp()
-        } else if (tail !== '0-0' && compareIds(tail, before) < 0) {
+        const last = this.#last
+        if (last === undefined) return
+        if (compareIds(tail, last) > 0) this.#suspect = tail
+        else if (tail !== '0-0' && compareIds(tail, before) < 0) {
           this.#catchUp() // the stream went back: a reset, which the read reports as a gap
-        }
+        } else this.#suspect = undefined
       },
       () => {
         this.#polling = false
@@ -259,6 +282,18 @@ export class StreamReader {
     const push = parsePush(text)
     if (!push) return
     this.#lastPush = performance.now()
+    const last = this.#last
+    if (this.#o.syncApply && !this.#busy && this.#pending.length === 0 && last !== undefined) {
+      if (compareIds(push.entry.id, last) <= 0) return
+      if (push.prev === last) {
+        try {
+          this.#o.apply(push.entry)
+        } catch {}
+        this.#last = push.entry.id
+        this.applied++
+        return
+      }
+    }
     this.#pending.push(push)
     if (!this.#draining) {
       this.#draining = true
@@ -304,7 +339,15 @@ export class StreamReader {
   }
 
   #enqueue(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch(() => {
+    const run = async (): Promise<void> => {
+      this.#busy = true
+      try {
+        await step()
+      } finally {
+        this.#busy = false
+      }
+    }
+    this.#queue = this.#queue.then(run).catch(() => {
       this.errors++
       this.#retrySoon()
     })
@@ -379,12 +422,20 @@ export class StreamReader {
         }
         entries.shift()
       }
-      for (const entry of entries) {
+      if (o.applyBatch !== undefined && entries.length > 1) {
         if (this.#closed) return
-        await o.apply(entry)
-        this.#last = entry.id
-        this.applied++
-        this.replayed++
+        await o.applyBatch(entries)
+        this.#last = (entries[entries.length - 1] as StreamEntry).id
+        this.applied += entries.length
+        this.replayed += entries.length
+      } else {
+        for (const entry of entries) {
+          if (this.#closed) return
+          await o.apply(entry)
+          this.#last = entry.id
+          this.applied++
+          this.replayed++
+        }
       }
       if (entries.length < o.batch) return
     }

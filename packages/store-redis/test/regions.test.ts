@@ -86,12 +86,12 @@ function instance(region: Name, prefix: string): Node {
   return node
 }
 
-function relay(region: Name, prefix: string, sources: readonly Name[]): RegionRelay {
+function relay(region: Name, prefix: string, sources: readonly Name[], pollInterval = 200): RegionRelay {
   return regionRelay({
     region,
     to: { url: servers[region].url },
     prefix,
-    pollInterval: 200,
+    pollInterval,
     from: sources.map((s) => ({ region: s, url: (links[`${s}>${region}`] as TcpProxy).url })),
   })
 }
@@ -226,7 +226,7 @@ describe('three regions over a 40 ms link', () => {
       await Promise.all(relays.map((r) => r.close()))
       await Promise.all(nodes.map((n) => n.cache.close()))
     }
-  })
+  }, 60_000)
 })
 
 describe('two regions', () => {
@@ -294,7 +294,7 @@ describe('two regions', () => {
           return true
         },
         20_000,
-        'catch-up after heal',
+        `catch-up after heal (tails ${JSON.stringify(tails)}, relays ${JSON.stringify(relays.map((r) => r.stats()))}, instances ${JSON.stringify(nodes.map((n) => n.bus.position))})`,
       )
       const catchUp = now() - healedAt
       let stale = 0
@@ -329,7 +329,7 @@ describe('two regions', () => {
       await Promise.all(relays.map((r) => r.close()))
       await Promise.all(nodes.map((n) => n.cache.close()))
     }
-  })
+  }, 60_000)
 
   test('a relay and an instance SIGKILLed mid-stream and restarted: nothing lost, nothing copied twice, no stale read', async () => {
     const prefix = uniquePrefix('kill')
@@ -410,5 +410,5 @@ describe('two regions', () => {
       await childB.close().catch(() => {})
       await Promise.all([writer.cache.close(), localB.cache.close()])
     }
-  })
+  }, 60_000)
 })
