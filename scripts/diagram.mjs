@@ -53,11 +53,15 @@ for (const raw of readFileSync(input, 'utf8').split('\n')) {
     const [id, ...nums] = rest
     const [x, y, w, h] = nums.slice(0, 4).map(Number)
     boxes.set(id, { x, y, w, h })
-    const lines = text(6).split('|').map((s) => s.trim())
+    const lines = text(6)
+      .split('|')
+      .map((s) => s.trim())
     parts.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="6" fill="#ffffff" stroke="#24292f"/>`)
     lines.forEach((l, i) => {
       const ty = y + 20 + i * 17
-      parts.push(`<text x="${x + w / 2}" y="${ty}" text-anchor="middle" class="${i === 0 ? 'head' : 'sub'}">${esc(l)}</text>`)
+      parts.push(
+        `<text x="${x + w / 2}" y="${ty}" text-anchor="middle" class="${i === 0 ? 'head' : 'sub'}">${esc(l)}</text>`,
+      )
     })
   } else if (kind === 'arrow') arrows.push(rest)
   else if (kind === 'text') {

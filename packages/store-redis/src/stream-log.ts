@@ -197,12 +197,16 @@ export class StreamReader {
   #draining = false
   #catchUpQueued = false
   #polling = false
+  #pollingSince = 0
+  #subscribingSince = 0
   /** A newer id a poll saw; caught up at the next poll if still not applied. */
   #suspect: string | undefined
   /** A queued step is running (a read may be in flight: announcements wait for it). */
   #busy = false
   #lastPush = 0
   #subscribed = false
+  /** `status(true)` was reported for the current subscription. */
+  #announced = false
   #subscribing = false
   #closed = false
   #timer: ReturnType<typeof setInterval> | undefined
@@ -229,7 +233,7 @@ export class StreamReader {
     })
     if (sub.client.status === 'wait') sub.client.connect().catch(() => {})
     this.#subscribe()
-    this.#timer = setInterval(() => this.#poll(), options.pollInterval)
+    this.#timer = setInterval(() => this.#tick(), options.pollInterval)
     this.#timer.unref?.()
   }
 
@@ -241,6 +245,20 @@ export class StreamReader {
   /** Whether the subscription is up. */
   get subscribed(): boolean {
     return this.#subscribed
+  }
+
+  /**
+   * Every poll interval: subscribe again if the subscription is down while the connection is
+   * up (a SUBSCRIBE lost in a reconnect), forget a SUBSCRIBE or poll that has not answered for
+   * ten intervals, then poll.
+   */
+  #tick(): void {
+    const now = performance.now()
+    const stale = 10 * this.#o.pollInterval
+    if (this.#subscribing && now - this.#subscribingSince > stale) this.#subscribing = false
+    if (this.#polling && now - this.#pollingSince > stale) this.#polling = false
+    if (!this.#subscribed) this.#subscribe()
+    this.#poll()
   }
 
   /**
@@ -260,6 +278,7 @@ export class StreamReader {
       return
     }
     this.#polling = true
+    this.#pollingSince = performance.now()
     const before = this.#last
     tailId(this.#o.source.client, this.#o.key).then(
       (tail) => {
@@ -305,7 +324,8 @@ export class StreamReader {
     if (this.#closed) return
     if (this.#subscribed) {
       this.#subscribed = false
-      this.#o.status(false)
+      if (this.#announced) this.#o.status(false)
+      this.#announced = false
     }
   }
 
@@ -313,13 +333,17 @@ export class StreamReader {
     const client = this.#o.subscriber.client
     if (this.#closed || this.#subscribing || this.#subscribed || client.status !== 'ready') return
     this.#subscribing = true
+    this.#subscribingSince = performance.now()
     client.subscribe(this.#o.channel).then(
       () => {
         this.#subscribing = false
         if (this.#closed) return
         this.#subscribed = true
-        // Anything published while unsubscribed is read from the stream.
-        this.#catchUp(true)
+        this.#announced = false
+        // Anything published while unsubscribed is read from the stream. A catch-up already
+        // queued may have read before the subscription: queue one more.
+        this.#catchUpQueued = false
+        this.#catchUp()
       },
       () => {
         this.#subscribing = false
@@ -354,13 +378,15 @@ export class StreamReader {
   }
 
   /** Queues a catch-up unless one is already waiting. */
-  #catchUp(announce = false): void {
-    if (this.#closed || (this.#catchUpQueued && !announce)) return
+  #catchUp(): void {
+    if (this.#closed || this.#catchUpQueued) return
     this.#catchUpQueued = true
     this.#enqueue(async () => {
       this.#catchUpQueued = false
       await this.#read()
-      if (announce && this.#subscribed) {
+      // Subscribed and caught up (the first time since the subscription came up): connected.
+      if (this.#subscribed && !this.#announced) {
+        this.#announced = true
         this.#o.status(true)
         this.#caughtUp?.()
         this.#caughtUp = undefined

@@ -294,7 +294,7 @@ describe('two regions', () => {
           return true
         },
         20_000,
-        `catch-up after heal (tails ${JSON.stringify(tails)}, relays ${JSON.stringify(relays.map((r) => r.stats()))}, instances ${JSON.stringify(nodes.map((n) => n.bus.position))})`,
+        `catch-up after heal (tails ${JSON.stringify(tails)}, relays ${JSON.stringify(relays.map((r) => r.stats()))}, instances ${JSON.stringify(nodes.map((n) => n.bus.position))}, link connections ${links['a>b']?.connections}/${links['b>a']?.connections})`,
       )
       const catchUp = now() - healedAt
       let stale = 0
