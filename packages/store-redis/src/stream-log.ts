@@ -198,6 +198,8 @@ export class StreamReader {
   #catchUpQueued = false
   #polling = false
   #pollingSince = 0
+  /** Since when the subscription has been down (or the last forced reconnect). */
+  #downSince = performance.now()
   #subscribingSince = 0
   /** A newer id a poll saw; caught up at the next poll if still not applied. */
   #suspect: string | undefined
@@ -257,6 +259,24 @@ export class StreamReader {
     const stale = 10 * this.#o.pollInterval
     if (this.#subscribing && now - this.#subscribingSince > stale) this.#subscribing = false
     if (this.#polling && now - this.#pollingSince > stale) this.#polling = false
+    // A client of ours that gave up reconnecting (status `end` while the reader is open) starts again:
+    // the reader must follow its stream for as long as it lives.
+    // A client of ours that gave up reconnecting (status `end` while the reader is open) starts again,
+    // and a subscription down for ten intervals although the connections say they are up gets
+    // fresh connections: the reader must follow its stream for as long as it lives.
+    if (this.#subscribed) this.#downSince = now
+    else if (now - this.#downSince > stale) {
+      this.#downSince = now
+      this.#subscribing = false
+      for (const conn of [this.#o.subscriber, this.#o.source]) {
+        if (!conn.owned) continue // never a client the caller handed in
+        const status = conn.client.status
+        if (status === 'end') conn.client.connect().catch(() => {})
+        else if (status === 'ready' || status === 'connect') {
+          ;(conn.client as unknown as { disconnect(reconnect: boolean): void }).disconnect(true)
+        }
+      }
+    }
     if (!this.#subscribed) this.#subscribe()
     this.#poll()
   }

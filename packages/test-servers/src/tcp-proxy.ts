@@ -78,12 +78,14 @@ export async function startProxy(options: ProxyOptions): Promise<TcpProxy> {
   }
 
   const server: Server = createServer((client) => {
+    client.on('error', () => {})
     client.setNoDelay(true)
     if (isCut) {
       client.resetAndDestroy()
       return
     }
     const upstream = connect({ host: options.target.host ?? '127.0.0.1', port: options.target.port })
+    upstream.on('error', () => {})
     upstream.setNoDelay(true)
     const pair: [Socket, Socket] = [client, upstream]
     pairs.add(pair)
