@@ -3,7 +3,7 @@ import { memoryStore } from '@tiercache/store-memory'
 import { type RedisServer, startProxy, startRedis, type TcpProxy } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { RedisBus, RedisStreamBus, redisBus, redisStore, streamKey } from '../src/index.js'
+import { encodeBusMessage, RedisBus, RedisStreamBus, redisBus, redisStore, streamKey } from '../src/index.js'
 import { uniquePrefix, waitFor } from './helpers.js'
 
 let server: RedisServer
@@ -113,6 +113,22 @@ describe('redisBus({ mode: "stream" })', () => {
     expect(keysOf(r)).toEqual(['before', ...missed, 'after'])
     expect(r.gaps).toBe(0)
     expect(r.disconnects).toBe(1)
+    await Promise.all([writer.close(), reader.close()])
+  })
+
+  test('an entry nobody announced is found by the poll, in order with what follows', async () => {
+    const prefix = uniquePrefix('poll')
+    const writer = redisBus({ mode: 'stream', url: server.url, prefix })
+    const reader = redisBus({ mode: 'stream', url: server.url, prefix, pollInterval: 100 })
+    const r = recorder()
+    await Promise.all([writer.subscribe(recorder()), reader.subscribe(r)])
+    // Appended without its announcement (as if the announcement were lost).
+    await server.command('XADD', writer.stream, '*', 'm', encodeBusMessage(del('W', 'silent')))
+    await waitFor(() => r.messages.length === 1, 5000, 'the unannounced entry')
+    await writer.publish(del('W', 'announced'))
+    await waitFor(() => r.messages.length === 2, 5000, 'the next entry')
+    expect(keysOf(r)).toEqual(['silent', 'announced'])
+    expect(r.gaps).toBe(0)
     await Promise.all([writer.close(), reader.close()])
   })
 
