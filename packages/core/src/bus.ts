@@ -30,6 +30,12 @@ export interface BusMessage {
   readonly at?: number
   /** For `clear`: the namespace path relative to the root (`''` for the whole namespace). */
   readonly prefix?: string
+  /**
+   * For `set`: true when the value came from a loader (`getOrSet`, a refresh), not from the
+   * caller. Instances drop their local copies all the same; a relay between regions skips it,
+   * since each region loads from its own source of truth and a load changes nothing there.
+   */
+  readonly load?: boolean
 }
 
 /** Callbacks a bus delivers to. */

@@ -1,3 +1,4 @@
+export { decodeBusMessage, encodeBusMessage } from './bus-codec.js'
 export type {
   AnyRedisClient,
   ClusterClientLike,
@@ -8,8 +9,15 @@ export type {
   RedisLockOptions,
   RedisSentinelConnection,
   RedisStoreOptions,
+  RedisStreamBusOptions,
   RedisTlsOptions,
+  RegionRelayOptions,
+  RegionSource,
+  StreamRetention,
 } from './options.js'
-export { decodeBusMessage, encodeBusMessage, RedisBus, redisBus } from './redis-bus.js'
+export { RedisBus, redisBus } from './redis-bus.js'
 export { RedisLock, redisLock } from './redis-lock.js'
 export { DEFAULT_PREFIX, RedisStore, redisStore } from './redis-store.js'
+export { DEFAULT_STREAM_MAX_LEN, RedisStreamBus, streamKey } from './redis-stream-bus.js'
+export { RegionRelay, type RelaySourceStats, regionRelay } from './region-relay.js'
+export { keySlot } from './slot.js'

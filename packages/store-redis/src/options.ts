@@ -1,4 +1,4 @@
-import type { Clock, Duration } from '@tiercache/core/store'
+import type { Clock, Duration, Serializer } from '@tiercache/core/store'
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 
 /** The commands and members the package uses on both client kinds. */
@@ -173,6 +173,8 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 
 /** Options for {@link redisBus}. */
 export interface RedisBusOptions extends RedisConnectionOptions {
+  /** `'pubsub'` (this bus) or `'stream'` (see {@link RedisStreamBusOptions}). @default 'pubsub' */
+  readonly mode?: 'pubsub'
   /**
    * Key prefix of the caches on this bus; the channel is `<prefix>__bus` unless `channel` is
    * given. Use the same value as the `redisStore` of the caches that share L2.
@@ -226,4 +228,90 @@ export interface RedisLockOptions extends RedisConnectionOptions {
    * @default 30_000
    */
   readonly defaultTtl?: Duration
+}
+
+/** How much of the invalidation log a stream keeps. */
+export interface StreamRetention {
+  /**
+   * Entries kept in the stream, approximately (`XADD … MAXLEN ~ maxLen`: Redis trims whole
+   * nodes, so a few more may stay). An instance disconnected for longer than it takes to append
+   * this many entries has lost its place and flushes its local tiers when it returns; size it
+   * as the longest disconnect to ride out times the peak invalidation rate. Memory: about 30 to
+   * 100 bytes per entry plus the message (see the README).
+   * @default 100_000
+   */
+  readonly maxLen?: number
+}
+
+/** Options for `redisBus({ mode: 'stream' })`. */
+export interface RedisStreamBusOptions extends RedisConnectionOptions {
+  /** Selects the stream bus. */
+  readonly mode: 'stream'
+  /**
+   * Key prefix of the caches on this bus; the stream is `{<prefix>bus}` unless `stream` is
+   * given. Use the same value as the `redisStore` of the caches that share L2.
+   * @default 'tc:'
+   */
+  readonly prefix?: string
+  /**
+   * Stream key, also the channel its new entries are announced on. On a Cluster, give it a hash
+   * tag so relay positions can live in the same slot.
+   * @default `{<prefix>bus}`
+   */
+  readonly stream?: string
+  /** How much of the log the stream keeps. */
+  readonly retention?: StreamRetention
+  /** Entries read per `XRANGE` while catching up. @default 1000 */
+  readonly batch?: number
+  /**
+   * How often (milliseconds, or a duration string) the instance asks the stream for entries no
+   * announcement brought; this bounds how long a lost announcement can delay an invalidation.
+   * @default 1000
+   */
+  readonly pollInterval?: Duration
+  /** As for the pub/sub bus: messages kept for retry after a failed append. @default 1000 */
+  readonly maxQueue?: number
+  /** First retry delay after a failed append, in milliseconds. @default 100 */
+  readonly retryDelay?: Duration
+  /** Longest delay between retries, in milliseconds. @default 5000 */
+  readonly maxRetryDelay?: Duration
+  /** Append attempts per message before it is dropped and counted as failed. @default 10 */
+  readonly maxAttempts?: number
+}
+
+/** A region a {@link RegionRelayOptions | relay} copies from: its name and how to reach its Redis. */
+export interface RegionSource extends RedisConnectionOptions {
+  /** The source region's name (1-64 characters of `A-Z a-z 0-9 _ . -`). */
+  readonly region: string
+  /** The source's stream key. @default this region's stream name */
+  readonly stream?: string
+}
+
+/** Options for `regionRelay`. */
+export interface RegionRelayOptions {
+  /** This (destination) region's name (1-64 characters of `A-Z a-z 0-9 _ . -`). */
+  readonly region: string
+  /** This region's Redis: its L2 and its stream. Copy positions are kept here too. */
+  readonly to: RedisConnectionOptions
+  /** The regions to copy from (every other region: regions form a full mesh). */
+  readonly from: readonly RegionSource[]
+  /** Key prefix of the caches, as their `redisStore` and stream bus. @default 'tc:' */
+  readonly prefix?: string
+  /** This region's stream key. @default `{<prefix>bus}` */
+  readonly stream?: string
+  /** Retention of this region's stream (as the instances' stream bus). */
+  readonly retention?: StreamRetention
+  /** Entries read per `XRANGE` while catching up. @default 1000 */
+  readonly batch?: number
+  /**
+   * How often (milliseconds, or a duration string) each source is asked for entries no
+   * announcement brought, and how soon a failed copy is retried.
+   * @default 1000
+   */
+  readonly pollInterval?: Duration
+  /**
+   * Serializer of the caches (tag invalidation records are written with it).
+   * @default core's defaultSerializer
+   */
+  readonly serializer?: Serializer
 }

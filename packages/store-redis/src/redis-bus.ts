@@ -2,65 +2,22 @@ import {
   type Bus,
   type BusHandlers,
   type BusMessage,
-  type BusMessageType,
   type BusStats,
   InvalidOptionError,
   parseDuration,
 } from '@tiercache/core/store'
 import { Redis } from 'ioredis'
+import { decodeBusMessage, encodeBusMessage } from './bus-codec.js'
 import { createClient, RedisConnection } from './client.js'
-import type { AnyRedisClient, ClusterClientLike, RedisBusOptions, RedisClientLike } from './options.js'
+import type {
+  AnyRedisClient,
+  ClusterClientLike,
+  RedisBusOptions,
+  RedisClientLike,
+  RedisStreamBusOptions,
+} from './options.js'
 import { checkPrefix } from './redis-store.js'
-
-const TYPES: ReadonlySet<string> = new Set<BusMessageType>(['set', 'delete', 'pattern', 'tags', 'clear'])
-
-/**
- * Encodes a message as compact JSON with one-letter fields:
- * `{"v":1,"i":instanceId,"n":namespace,"t":type,"k":keys,"p":pattern,"g":tags,"a":at,"x":prefix}`.
- * Values are never part of a message.
- *
- * @param message - the message
- */
-export function encodeBusMessage(message: BusMessage): string {
-  const o: Record<string, unknown> = { v: 1, i: message.instanceId, n: message.namespace, t: message.type }
-  if (message.keys !== undefined) o.k = message.keys
-  if (message.pattern !== undefined) o.p = message.pattern
-  if (message.tags !== undefined) o.g = message.tags
-  if (message.at !== undefined) o.a = message.at
-  if (message.prefix !== undefined) o.x = message.prefix
-  return JSON.stringify(o)
-}
-
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string')
-
-/**
- * Decodes {@link encodeBusMessage} output; `undefined` for anything malformed.
- *
- * @param text - the received payload
- */
-export function decodeBusMessage(text: string): BusMessage | undefined {
-  let o: Record<string, unknown>
-  try {
-    o = JSON.parse(text) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
-  if (typeof o !== 'object' || o === null || o.v !== 1) return undefined
-  if (typeof o.i !== 'string' || typeof o.n !== 'string' || typeof o.t !== 'string' || !TYPES.has(o.t)) {
-    return undefined
-  }
-  const m: { -readonly [K in keyof BusMessage]: BusMessage[K] } = {
-    instanceId: o.i,
-    namespace: o.n,
-    type: o.t as BusMessageType,
-  }
-  if (isStrings(o.k)) m.keys = o.k
-  if (typeof o.p === 'string') m.pattern = o.p
-  if (isStrings(o.g)) m.tags = o.g
-  if (typeof o.a === 'number') m.at = o.a
-  if (typeof o.x === 'string') m.prefix = o.x
-  return m
-}
+import { RedisStreamBus } from './redis-stream-bus.js'
 
 interface Pending {
   readonly payload: string
@@ -441,10 +398,12 @@ export class RedisBus implements Bus {
 }
 
 /**
- * Creates the invalidation bus for `createCache({ bus })`.
+ * Creates the invalidation bus for `createCache({ bus })`: pub/sub by default, or a durable
+ * stream with `mode: 'stream'` (see {@link RedisStreamBus}: instances catch up after a
+ * disconnect instead of flushing their local tiers).
  *
  * @param options - how to connect (as for `redisStore`), `prefix` (default `'tc:'`) or
- *   `channel`, and the retry queue bounds
+ *   `channel`/`stream`, the retry queue bounds, and for streams `retention`
  * @throws InvalidOptionError for bad options
  * @example
  * ```ts
@@ -453,8 +412,16 @@ export class RedisBus implements Bus {
  *   tiers: [memoryStore(), redisStore({ url })],
  *   bus: redisBus({ url }),
  * })
+ * const durable = redisBus({ url, mode: 'stream', retention: { maxLen: 100_000 } })
  * ```
  */
-export function redisBus(options: RedisBusOptions = {}): RedisBus {
-  return new RedisBus(options)
+export function redisBus(options: RedisStreamBusOptions): RedisStreamBus
+export function redisBus(options?: RedisBusOptions): RedisBus
+export function redisBus(options: RedisBusOptions | RedisStreamBusOptions = {}): RedisBus | RedisStreamBus {
+  const mode = (options as { mode?: unknown }).mode
+  if (mode === 'stream') return new RedisStreamBus(options as RedisStreamBusOptions)
+  if (mode !== undefined && mode !== 'pubsub') {
+    throw new InvalidOptionError("mode must be 'pubsub' or 'stream'", { option: 'mode' })
+  }
+  return new RedisBus(options as RedisBusOptions)
 }

@@ -174,6 +174,37 @@ describe('redisBus and redisLock on a Cluster', () => {
     }
   })
 
+  test('stream bus: the stream lives in the slot of its hash tag; replays after the subscriber reconnects', async () => {
+    const prefix = uniquePrefix('clstream')
+    const nodes = [...cluster.startupNodes]
+    const a = redisBus({ mode: 'stream', cluster: { nodes: [nodes[0]!] }, prefix })
+    const b = redisBus({ mode: 'stream', cluster: { nodes: [nodes[2]!] }, prefix, pollInterval: 100 })
+    const got: BusMessage[] = []
+    let gaps = 0
+    try {
+      await Promise.all([
+        a.subscribe({ message: () => {}, reconnected: () => {} }),
+        b.subscribe({ message: (m) => got.push(m), reconnected: () => gaps++ }),
+      ])
+      await a.publish({ instanceId: 'a', namespace: 'app', type: 'delete', keys: ['k0'] })
+      await waitFor(() => got.length === 1, 3000, 'the first message')
+      const slot = keySlot(a.stream)
+      const owner = cluster.nodes[cluster.slots.findIndex(([lo, hi]) => slot >= lo && slot <= hi)]!
+      expect(Number(await owner.command('XLEN', a.stream))).toBe(1)
+      // Drop every subscriber connection: whatever is appended meanwhile is read back from the
+      // stream.
+      await Promise.all(cluster.nodes.map((n) => n.command('CLIENT', 'KILL', 'TYPE', 'pubsub')))
+      for (let i = 1; i <= 20; i++) {
+        await a.publish({ instanceId: 'a', namespace: 'app', type: 'delete', keys: [`k${i}`] })
+      }
+      await waitFor(() => got.length === 21, 5000, 'all messages')
+      expect(got.map((m) => m.keys?.[0])).toEqual(Array.from({ length: 21 }, (_, i) => `k${i}`))
+      expect(gaps).toBe(0)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
   test('locks work on a Cluster', async () => {
     const prefix = uniquePrefix('cllock')
     const a = redisLock({ cluster: { nodes: [...cluster.startupNodes] }, prefix })

@@ -35,9 +35,25 @@ export interface Instance {
 }
 
 /** Starts one instance process and waits until it is ready. */
-export async function startInstance(config: InstanceConfig): Promise<Instance> {
-  const child: ChildProcess = fork(fixture, [], {
-    env: { ...process.env, TC_INSTANCE: JSON.stringify(config) },
+export function startInstance(config: InstanceConfig): Promise<Instance> {
+  return startFixture(fixture, { TC_INSTANCE: JSON.stringify(config) })
+}
+
+/** A fixture process driven over IPC (`instance.mjs`, `relay.mjs`, `region-instance.mjs`). */
+export interface Child extends Instance {
+  /** SIGKILL, and wait until it is gone. */
+  kill(): Promise<void>
+}
+
+/**
+ * Starts `fixtures/<name>` with `env` added, and waits for its `{ ready: true }`.
+ *
+ * @param file - the fixture file (absolute) or its name under `fixtures/`
+ */
+export async function startFixture(file: string, env: Record<string, string>): Promise<Child> {
+  const path = file.includes('/') ? file : join(import.meta.dirname, 'fixtures', file)
+  const child: ChildProcess = fork(path, [], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
@@ -65,6 +81,12 @@ export async function startInstance(config: InstanceConfig): Promise<Instance> {
   })
   return {
     pid: child.pid ?? -1,
+    async kill(): Promise<void> {
+      if (exited) return
+      const gone = new Promise((r) => child.once('exit', r))
+      child.kill('SIGKILL')
+      await gone
+    },
     call<T>(op: string, ...args: unknown[]): Promise<T> {
       if (exited) return Promise.reject(new Error('instance exited'))
       const id = nextId++

@@ -5,6 +5,7 @@ import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { sharedClient } from './examples/connections.js'
+import { regionCache, relayFor } from './examples/regions.js'
 import { uniquePrefix } from './helpers.js'
 
 const root = join(import.meta.dirname, '..')
@@ -83,5 +84,28 @@ test('a shared client serves the store, the bus and the lock, and stays open', a
     expect(await client.ping()).toBe('PONG')
   } finally {
     client.disconnect()
+  }
+})
+
+test('the regions example: a delete in one region reaches the other', async () => {
+  const other = await startRedis()
+  const prefix = uniquePrefix('regions')
+  const eu = regionCache(server.url, prefix)
+  const us = regionCache(other.url, prefix)
+  const relays = [
+    relayFor('eu', server.url, [{ region: 'us', url: other.url }], prefix),
+    relayFor('us', other.url, [{ region: 'eu', url: server.url }], prefix),
+  ]
+  try {
+    await Promise.all(relays.map((r) => r.ready))
+    await eu.set('user:1', { name: 'Ada' })
+    await us.delete('user:1')
+    for (let i = 0; i < 500 && (await eu.get('user:1')) !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    expect(await eu.get('user:1')).toBeUndefined()
+  } finally {
+    await Promise.all([eu.close(), us.close(), ...relays.map((r) => r.close())])
+    await other.stop()
   }
 })

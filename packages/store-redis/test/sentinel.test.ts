@@ -1,10 +1,10 @@
 import { defaultSerializer } from '@tiercache/core'
-import type { RemoteEntry } from '@tiercache/core/store'
+import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RedisStore, redisStore } from '../src/index.js'
+import { type RedisStore, redisBus, redisStore } from '../src/index.js'
 import { viaSentinel } from './examples/connections.js'
-import { uniquePrefix } from './helpers.js'
+import { uniquePrefix, waitFor } from './helpers.js'
 
 let plain: RedisServer
 let secured: RedisServer
@@ -66,5 +66,24 @@ describe('Sentinel', () => {
     })
     expect(String(await secured.command('INFO', 'keyspace'))).toMatch(/db1:keys=1/)
     await roundTrip(store)
+  })
+
+  test('the stream bus finds the master through Sentinel', async () => {
+    const prefix = uniquePrefix('sentinel-stream')
+    const options = { sentinel: { sentinels: [...sentinel.sentinels], name: sentinel.name }, prefix }
+    const a = redisBus({ mode: 'stream', ...options })
+    const b = redisBus({ mode: 'stream', ...options })
+    const got: BusMessage[] = []
+    try {
+      await Promise.all([
+        a.subscribe({ message: () => {}, reconnected: () => {} }),
+        b.subscribe({ message: (m) => got.push(m), reconnected: () => {} }),
+      ])
+      await a.publish({ instanceId: 'a', namespace: 'app', type: 'delete', keys: ['k'] })
+      await waitFor(() => got.length === 1, 3000, 'the message')
+      expect(Number(await plain.command('XLEN', a.stream))).toBe(1)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
   })
 })

@@ -16,4 +16,5 @@ export {
   startRedis,
 } from './redis-server.js'
 export { RespError, type RespReply, type RespTarget, redisCommand, redisCommands } from './resp.js'
+export { type ProxyOptions, startProxy, type TcpProxy } from './tcp-proxy.js'
 export { makeTlsCertificates, type TlsCertificates } from './tls.js'

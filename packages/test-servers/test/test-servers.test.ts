@@ -7,6 +7,7 @@ import {
   makeTlsCertificates,
   type RedisServer,
   redisCommand,
+  startProxy,
   startRedis,
   startRedisCluster,
   startRedisSentinel,
@@ -170,6 +171,27 @@ describe('cleanup', () => {
       if (states.every(Boolean) && dirs.every((d) => !existsSync(d))) break
       if (Date.now() > deadline) throw new Error(`servers still answer after their parent died: ${states}`)
       await new Promise((r) => setTimeout(r, 50))
+    }
+  })
+})
+
+describe('startProxy', () => {
+  test('forwards with the added latency each way, cuts and heals the link', async () => {
+    const server = await started(startRedis())
+    const proxy = await startProxy({ target: { port: server.port }, latency: 30 })
+    try {
+      const t0 = performance.now()
+      expect(await redisCommand({ port: proxy.port }, 'PING')).toBe('PONG')
+      // One round trip crosses the link twice.
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(59)
+      proxy.cutLink()
+      expect(proxy.cut).toBe(true)
+      await expect(redisCommand({ port: proxy.port, timeout: 1000 }, 'PING')).rejects.toThrow()
+      proxy.heal()
+      proxy.setLatency(0)
+      expect(await redisCommand({ port: proxy.port }, 'PING')).toBe('PONG')
+    } finally {
+      await proxy.close()
     }
   })
 })

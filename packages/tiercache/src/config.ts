@@ -7,6 +7,7 @@ import {
   type DistributedCacheConfig,
   ENV,
   REDIS_URL_ENV,
+  type RelayConfig,
   type SslCertReqs,
 } from './options.js'
 import { parseSize } from './size.js'
@@ -51,6 +52,12 @@ export interface ResolvedConfig {
   readonly maxMemorySize: number
   /** Hot-key warming on or off. */
   readonly enableCacheWarming: boolean
+  /** How the invalidation bus travels. */
+  readonly busMode: 'pubsub' | 'stream'
+  /** Entries the bus stream keeps (`busMode: 'stream'`). */
+  readonly busRetention: number
+  /** This instance's relay role, when it has one. */
+  readonly relay: RelayConfig | undefined
   /** Reads per minute that make a key hot. */
   readonly cacheWarmingThreshold: number
   /** Prometheus metrics on or off. */
@@ -356,5 +363,46 @@ export function resolveConfig(input: CacheConfigFields = {}): ResolvedConfig {
     fallbackToDb: bool(src, 'fallbackToDb', true),
     fallbackDb: str(src, 'fallbackDb') ?? './.tiercache/cache.db',
     breakerResetTimeoutMs,
+    ...busConfig(src),
   }
+}
+
+/** `us=redis://a:6379,ap=redis://b:6379` → `[{ region, url }]`. */
+function parseRelayFrom(text: string): RelayConfig['from'] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf('=')
+      if (eq <= 0)
+        throw invalid('relay', `expects region=url pairs, got "${part.slice(0, 40)}"`, ENV.relayFrom)
+      return { region: part.slice(0, eq), url: part.slice(eq + 1) }
+    })
+}
+
+function busConfig(src: Source): Pick<ResolvedConfig, 'busMode' | 'busRetention' | 'relay'> {
+  let relay: RelayConfig | undefined
+  if (src.config.relay != null) {
+    const r = src.config.relay
+    if (typeof r !== 'object' || typeof r.region !== 'string' || !Array.isArray(r.from)) {
+      throw invalid('relay', 'must be { region, from: [{ region, url }] }', undefined)
+    }
+    relay = { region: r.region, from: r.from.map((f) => ({ region: f.region, url: f.url })) }
+  } else {
+    const region = envValue(src.env, ENV.region)
+    const from = envValue(src.env, ENV.relayFrom)
+    if (region !== undefined && from !== undefined) relay = { region, from: parseRelayFrom(from) }
+  }
+  const mode = src.config.busMode ?? envValue(src.env, ENV.busMode) ?? (relay ? 'stream' : 'pubsub')
+  if (mode !== 'pubsub' && mode !== 'stream') {
+    throw invalid(
+      'busMode',
+      `must be 'pubsub' or 'stream', got ${JSON.stringify(mode)}`,
+      src.config.busMode === undefined ? ENV.busMode : undefined,
+    )
+  }
+  if (relay && mode !== 'stream') throw invalid('busMode', "must be 'stream' with a relay", undefined)
+  const retention = int(src, 'busRetention', 1, 1_000_000_000) ?? 100_000
+  return { busMode: mode, busRetention: retention, relay }
 }

@@ -31,9 +31,12 @@ import { memoryStore } from '@tiercache/store-memory'
 import {
   type RedisBus,
   type RedisConnectionOptions,
+  type RedisStreamBus,
   type RedisTlsOptions,
+  type RegionRelay,
   redisBus,
   redisStore,
+  regionRelay,
 } from '@tiercache/store-redis'
 import { type ResolvedConfig, type ResolvedRedisConfig, resolveConfig } from './config.js'
 import { normalizeFields } from './fields.js'
@@ -105,7 +108,8 @@ function redisConnection(r: ResolvedRedisConfig): RedisConnectionOptions {
 interface Parts {
   readonly config: ResolvedConfig
   readonly breaker: BreakerStore | undefined
-  readonly bus: RedisBus | undefined
+  readonly bus: RedisBus | RedisStreamBus | undefined
+  readonly relay: RegionRelay | undefined
   readonly metrics: PrometheusMetricsPlugin | undefined
   readonly startup: Promise<void>
 }
@@ -207,7 +211,13 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
 
   const tiers: Store<any>[] = [memoryStore({ maxBytes: resolved.maxMemorySize })]
   let breaker: BreakerStore | undefined
-  let bus: RedisBus | undefined
+  let bus: RedisBus | RedisStreamBus | undefined
+  let relay: RegionRelay | undefined
+  if (resolved.relay !== undefined && r === undefined) {
+    throw new InvalidOptionError('createDistributedCache: relay needs a Redis tier (redisUrl or redisHost)', {
+      option: 'relay',
+    })
+  }
   if (r !== undefined && breakerConfig !== undefined) {
     const connection = redisConnection(r)
     breaker = withBreaker(redisStore({ ...connection, prefix: r.prefix }), breakerConfig)
@@ -223,10 +233,27 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
       }
     })
     tiers.push(breaker)
-    bus = redisBus({ ...connection, prefix: r.prefix })
+    bus =
+      resolved.busMode === 'stream'
+        ? redisBus({
+            ...connection,
+            prefix: r.prefix,
+            mode: 'stream',
+            retention: { maxLen: resolved.busRetention },
+          })
+        : redisBus({ ...connection, prefix: r.prefix })
     // What the breaker journaled during an outage reaches Redis only at the replay: tell the
     // other instances again then, so none keeps a value it read from Redis in between.
     announceReplays(breaker, bus, resolved.namespace)
+    if (resolved.relay !== undefined) {
+      relay = regionRelay({
+        region: resolved.relay.region,
+        to: connection,
+        prefix: r.prefix,
+        retention: { maxLen: resolved.busRetention },
+        from: resolved.relay.from.map((f) => ({ region: f.region, url: f.url })),
+      })
+    }
   }
   if (resolved.fallbackToDb) {
     tiers.push(kyselyStore(sqlConnection(resolved.fallbackDb)))
@@ -260,6 +287,7 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
   } catch (error) {
     for (const tier of tiers) void Promise.resolve(tier.close?.()).catch(() => {})
     void Promise.resolve(bus?.close()).catch(() => {})
+    void Promise.resolve(relay?.close()).catch(() => {})
     throw error
   }
 
@@ -284,6 +312,7 @@ function compose(input: CacheConfigFields): { cache: Cache; parts: Parts } {
       config: resolved,
       breaker,
       bus,
+      relay,
       metrics,
       startup,
     },
@@ -329,8 +358,10 @@ export class DistributedCache implements Cache {
   readonly config: ResolvedConfig
   /** The Redis tier's circuit breaker, when there is a Redis tier. */
   readonly breaker: BreakerStore | undefined
-  /** The invalidation bus, when there is a Redis tier. */
-  readonly bus: RedisBus | undefined
+  /** The invalidation bus, when there is a Redis tier (a `RedisStreamBus` with `busMode: 'stream'`). */
+  readonly bus: RedisBus | RedisStreamBus | undefined
+  /** This instance's region relay, when `relay` is configured. */
+  readonly relay: RegionRelay | undefined
   /** The metrics plugin, when `enableMetrics` is on. */
   readonly metrics: PrometheusMetricsPlugin | undefined
   /** The metrics registry (serve it with `metricsHandler(cache.registry)`), when `enableMetrics` is on. */
@@ -355,6 +386,7 @@ export class DistributedCache implements Cache {
     this.config = made.parts.config
     this.breaker = made.parts.breaker
     this.bus = made.parts.bus
+    this.relay = made.parts.relay
     this.metrics = made.parts.metrics
     this.registry = made.parts.metrics?.registry
     this.namespacePath = made.cache.namespacePath
@@ -468,9 +500,9 @@ export class DistributedCache implements Cache {
   flushLocal(): void {
     this.#cache.flushLocal()
   }
-  /** Closes every tier, the bus and the metrics. */
-  close(): Promise<void> {
-    return this.#cache.close()
+  /** Closes every tier, the bus, the relay and the metrics. */
+  async close(): Promise<void> {
+    await Promise.all([this.#cache.close(), this.#parts.relay?.close()])
   }
 
   /** One line for start-up logs: the tiers and their settings, never credentials. */

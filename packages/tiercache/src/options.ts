@@ -138,6 +138,30 @@ export interface DistributedCacheConfig {
    */
   readonly waitForBus?: boolean
   /**
+   * How the invalidation bus travels: `'pubsub'` (Redis pub/sub: a message published while an
+   * instance is disconnected is lost, so the instance flushes its L1 when it reconnects) or
+   * `'stream'` (a Redis stream, `{<prefix>bus}`: the instance replays what it missed and keeps
+   * its L1, unless it was away longer than `busRetention` entries). Environment:
+   * `TIERCACHE_BUS_MODE`. `relay` needs `'stream'`.
+   * @default 'pubsub' ('stream' when `relay` is set)
+   */
+  readonly busMode?: 'pubsub' | 'stream' | null
+  /**
+   * With `busMode: 'stream'`: entries the stream keeps (approximately, `MAXLEN ~`). Environment:
+   * `TIERCACHE_BUS_RETENTION`.
+   * @default 100_000
+   */
+  readonly busRetention?: number | null
+  /**
+   * Makes this instance also a relay of its region: it copies invalidations (never values) from
+   * the other regions' streams into this region's Redis and stream (see `regionRelay` in
+   * `@tiercache/store-redis` and docs/multi-region.md). Several instances of a region may take
+   * the role; copies are conditional, so each message is applied once. Environment:
+   * `TIERCACHE_REGION` and `TIERCACHE_RELAY_FROM` (`us=redis://us-cache:6379,ap=redis://…`).
+   * @default none
+   */
+  readonly relay?: RelayConfig | null
+  /**
    * Where the start-up line (the tiers and files in use), warnings (Redis unreachable, breaker
    * open) and notices (breaker closed again) go. `false` for silence.
    * @default `consoleLogger('info')`: one line at start, then warnings and errors, on stdout/stderr
@@ -201,6 +225,14 @@ export interface SnakeCaseConfigFields {
 /** What {@link createDistributedCache} and `new CacheConfig(...)` accept: camelCase fields, or their snake_case spellings. */
 export type CacheConfigFields = DistributedCacheConfig & SnakeCaseConfigFields
 
+/** This instance's region and the regions it copies invalidations from. */
+export interface RelayConfig {
+  /** This region's name (1-64 characters of `A-Z a-z 0-9 _ . -`). */
+  readonly region: string
+  /** Every other region: its name and its Redis URL (`redis://` or `rediss://`). */
+  readonly from: readonly { readonly region: string; readonly url: string }[]
+}
+
 /** Names of the environment variables {@link createDistributedCache} reads. */
 export const ENV = {
   redisUrl: 'TIERCACHE_REDIS_URL',
@@ -223,6 +255,10 @@ export const ENV = {
   namespace: 'TIERCACHE_NAMESPACE',
   breakerResetTimeout: 'TIERCACHE_BREAKER_RESET_TIMEOUT',
   timeUnit: 'TIERCACHE_TIME_UNIT',
+  busMode: 'TIERCACHE_BUS_MODE',
+  busRetention: 'TIERCACHE_BUS_RETENTION',
+  region: 'TIERCACHE_REGION',
+  relayFrom: 'TIERCACHE_RELAY_FROM',
 } as const
 
 /** The fallback environment variable for `redisUrl` (read after `TIERCACHE_REDIS_URL`). */

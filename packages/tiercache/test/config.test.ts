@@ -32,6 +32,9 @@ describe('defaults', () => {
       fallbackToDb: true,
       fallbackDb: './.tiercache/cache.db',
       breakerResetTimeoutMs: undefined,
+      busMode: 'pubsub',
+      busRetention: 100_000,
+      relay: undefined,
     })
   })
 

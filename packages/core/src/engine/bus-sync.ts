@@ -39,7 +39,7 @@ export class BusSync {
         disconnected: () =>
           this.#ctx.logger.warn(
             {},
-            'tiercache: the invalidation bus is disconnected; local tiers will be flushed when it reconnects',
+            'tiercache: the invalidation bus is disconnected; local tiers may serve superseded values until it is back (then it replays what it missed, or flushes them)',
           ),
       })
       if (isThenable(r)) this.#ctx.background(r)

@@ -352,7 +352,7 @@ export class Loads {
     if (current) {
       ctx.counters.sets++
       if (ctx.emitter.listening.set) ctx.emitter.emit('set', { key: rel })
-      void this.#bus?.publish({ type: 'set', keys: [rel] }, false)
+      void this.#bus?.publish({ type: 'set', keys: [rel], load: true }, false)
     }
     this.#write.throwIfStrict(failures, 'set', rel)
   }
