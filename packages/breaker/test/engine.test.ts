@@ -7,9 +7,7 @@ import { chaosStore, flushMicrotasks, ManualClock } from '@tiercache/core/testin
 import { memoryStore } from '@tiercache/store-memory'
 import { expect, test } from 'vitest'
 import { withBreaker } from '../src/index.js'
-import { asyncStore, failOnUnhandled, memory } from './helpers.js'
-
-failOnUnhandled()
+import { asyncStore, memory } from './helpers.js'
 
 function engine(replayWrites = false) {
   const clock = new ManualClock(Date.now())

@@ -1,10 +1,9 @@
 import type { Store, StoreEntry } from '@tiercache/core'
 import { type ChaosStore, chaosStore, flushMicrotasks, ManualClock } from '@tiercache/core/testing'
+import { settle } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { type BreakerOptions, CircuitOpenError, type ReplayEvent, withBreaker } from '../src/index.js'
-import { asyncStore, entry, failOnUnhandled, memory, settle, text } from './helpers.js'
-
-failOnUnhandled()
+import { asyncStore, entry, memory, text } from './helpers.js'
 
 const RESET = 1000
 

@@ -14,11 +14,8 @@ import { redisStore } from '@tiercache/store-redis'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { type BreakerStore, type StateChangeEvent, withBreaker } from '../src/index.js'
-import { failOnUnhandled } from './helpers.js'
 import { startLatencyProxy } from './latency-proxy.js'
 import { type Load, percentile, startLoad, value } from './load.js'
-
-failOnUnhandled()
 
 /** Breaker settings under test. */
 const THRESHOLD = 5

@@ -1,8 +1,8 @@
 import * as dc from 'node:diagnostics_channel'
+import { caught, deferred, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
-import { caught, deferred, localStore, remoteStore } from './helpers.js'
 
 function setup(
   opts: { l2Caps?: Record<string, boolean>; maxTtl?: number; strict?: boolean; l1Max?: number } = {},

@@ -3,6 +3,8 @@
  * keys, tags and patterns, own `__proto__` keys, deep nesting, throwing getters, and malformed
  * stores given to createCache.
  */
+
+import { caught, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import {
   compilePattern,
@@ -19,7 +21,6 @@ import {
 } from '../src/index.js'
 import { validateStore } from '../src/store-validation.js'
 import { ManualClock } from '../src/testing/index.js'
-import { caught, localStore, remoteStore } from './helpers.js'
 
 function setup() {
   const clock = new ManualClock()

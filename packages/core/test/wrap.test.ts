@@ -1,7 +1,7 @@
+import { caught, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { argsKey, cached, createCache, getCache, isTierCacheError, setDefaultCache } from '../src/index.js'
 import { ManualClock } from '../src/testing/index.js'
-import { caught, localStore, remoteStore } from './helpers.js'
 
 function make() {
   const clock = new ManualClock()

@@ -4,8 +4,8 @@ import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import { type ExpressMiddleware, httpCache } from '@tiercache/express'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
+import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '@tiercache/test-kit/http'
 import express, { type Express, type Response } from 'express'
-import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Express. */
 export async function respond(

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniqueTable } from '@tiercache/test-kit'
 import { freePort } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
 import { type KyselyStoreConnection, kyselyStore } from '../src/index.js'
-import { dropStoreTables, MYSQL_URL, POSTGRES_URL, serverKysely, uniqueTable } from './helpers.js'
+import { dropStoreTables, MYSQL_URL, POSTGRES_URL, serverKysely } from './helpers.js'
 
 const capabilities = {
   getMany: true,

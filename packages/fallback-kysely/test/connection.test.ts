@@ -3,13 +3,14 @@
  * detection, missing drivers, bad options, unreachable servers, `migrate: false`, close.
  */
 import { isTierCacheError, StoreError } from '@tiercache/core'
+import { uniqueTable } from '@tiercache/test-kit'
 import Database from 'better-sqlite3'
 import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { loadDriver } from '../src/drivers.js'
 import { DriverNotInstalledError, kyselyStore } from '../src/index.js'
-import { dropStoreTables, entry, POSTGRES_URL, serverKysely, text, uniqueTable } from './helpers.js'
+import { dropStoreTables, entry, POSTGRES_URL, serverKysely, text } from './helpers.js'
 
 const pgTables = new Set<string>()
 afterAll(async () => {

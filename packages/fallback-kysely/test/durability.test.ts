@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { uniqueTable } from '@tiercache/test-kit'
 import { afterAll, expect, test } from 'vitest'
 import { kyselyStore } from '../src/index.js'
-import { uniqueTable } from './helpers.js'
 
 const run = promisify(execFile)
 const fixtures = join(import.meta.dirname, 'fixtures')

@@ -9,10 +9,10 @@ import { join } from 'node:path'
 import { createCache, escapePattern, isTierCacheError } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { uniqueTable } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { kyselyStore } from '../src/index.js'
-import { uniqueTable } from './helpers.js'
 
 let server: RedisServer
 const dir = mkdtempSync(join(tmpdir(), 'tiercache-engine-'))

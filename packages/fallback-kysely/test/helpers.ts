@@ -15,13 +15,6 @@ import { type KyselyStore, type KyselyStoreOptions, kyselyStore } from '../src/i
 export const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test'
 export const MYSQL_URL = 'mysql://root@127.0.0.1:3306/test'
 
-let counter = 0
-/** A table name no other run uses: `tc_test_<pid>_<random>_<n>`. */
-export function uniqueTable(): string {
-  counter++
-  return `tc_test_${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}_${counter}`
-}
-
 /** One backend the tests run on. */
 export interface Backend {
   readonly name: string

@@ -11,7 +11,7 @@ import {
   settleNodeResponse,
   writeNodeResponse,
 } from '@tiercache/http'
-import { type Harness, originOf, Routes, type TestServer } from './harness.js'
+import { type Harness, originOf, Routes, type TestServer } from '@tiercache/test-kit/http'
 
 /** The neutral cache on a bare node:http server: the smallest possible adapter. */
 export const nodeHarness: Harness = {

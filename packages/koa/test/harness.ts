@@ -5,8 +5,8 @@ import Router from '@koa/router'
 import type { Cache } from '@tiercache/core'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
 import { httpCache, type KoaMiddleware } from '@tiercache/koa'
+import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '@tiercache/test-kit/http'
 import Koa from 'koa'
-import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Koa: strings, Buffers, or a stream for chunked replies. */
 export function respond(ctx: Koa.Context, reply: SpecReply): void {

@@ -14,9 +14,10 @@ import { type Cache, createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { uniqueName } from '@tiercache/test-kit'
 import { load } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { parseMetrics, remoteStore, select, uniqueNamespace } from './helpers.js'
+import { parseMetrics, plainRemote, select } from './helpers.js'
 import { promtool } from './promql.js'
 
 const url = 'redis://127.0.0.1:6379'
@@ -60,7 +61,7 @@ type SeriesValues = Map<string, { labels: Record<string, string>; values: number
 
 /** A cache whose L1 hits, L2 hits and misses this test controls, scraped once a "minute". */
 class Run {
-  readonly namespace = uniqueNamespace('ratio')
+  readonly namespace = uniqueName('ratio')
   readonly prefix = `tc-test:ratio:${randomUUID().slice(0, 8)}:`
   readonly metrics = prometheusMetrics()
   readonly cache: Cache
@@ -76,7 +77,7 @@ class Run {
   constructor(options: { l3?: boolean } = {}) {
     const redis = () => redisStore({ url, prefix: this.prefix })
     const l3 = new Map()
-    const sql = () => remoteStore({ name: 'sql', map: l3 })
+    const sql = () => plainRemote({ name: 'sql', map: l3 })
     const below = options.l3 ? [redis(), sql()] : [redis()]
     this.cache = createCache({
       namespace: this.namespace,

@@ -7,7 +7,7 @@ import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
-import { remoteStore } from './helpers.js'
+import { plainRemote } from './helpers.js'
 
 const exec = promisify(execFile)
 
@@ -54,7 +54,7 @@ export function metricNames(expr: string): string[] {
  * with every feature (two levels, a breaker, a bus with stats, warming, operation timing).
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const breaker = withBreaker(remoteStore())
+  const breaker = withBreaker(plainRemote())
   const bus = {
     subscribe() {},
     publish() {},

@@ -1,9 +1,9 @@
 import type { BusHandlers, BusMessage } from '@tiercache/core'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeBusMessage, encodeBusMessage, type RedisBus, redisBus } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 let server: RedisServer
 beforeAll(async () => {

@@ -7,13 +7,14 @@ import {
 } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisCluster, startRedisCluster } from '@tiercache/test-servers'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisBus, redisLock, redisStore } from '../src/index.js'
 import { keySlot } from '../src/slot.js'
 import { onCluster } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix, waitFor } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {

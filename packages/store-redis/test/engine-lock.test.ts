@@ -5,10 +5,10 @@
  */
 import { createCache } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisLock, redisStore } from '../src/index.js'
-import { uniquePrefix } from './helpers.js'
 
 let server: RedisServer
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import { defaultSerializer, type RemoteEntry } from '@tiercache/core'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'
 import { viaSentinel } from './examples/connections.js'
-import { uniquePrefix } from './helpers.js'
 
 let plain: RedisServer
 let secured: RedisServer

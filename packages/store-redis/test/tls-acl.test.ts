@@ -1,5 +1,6 @@
 import { defaultSerializer, isTierCacheError, type RemoteEntry } from '@tiercache/core'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniquePrefix } from '@tiercache/test-kit'
 import {
   makeTlsCertificates,
   type RedisServer,
@@ -10,7 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'
 import { withAcl, withTls } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let tlsServer: RedisServer
 let mtlsServer: RedisServer

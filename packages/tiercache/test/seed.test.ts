@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '@tiercache/test-kit'
 import { type RedisServer, redisCommand, startRedis } from '@tiercache/test-servers'
 import Database from 'better-sqlite3'
 import { load } from 'js-yaml'
@@ -28,7 +29,6 @@ import {
   resolveConfig,
   setDefaultCache,
 } from '../src/index.js'
-import { tempDir } from './helpers.js'
 
 const tmp = tempDir()
 const run = randomUUID().slice(0, 8)

@@ -1,7 +1,9 @@
 /**
- * Test harness shared by the http, express and koa test suites: caches over the memory tier or
- * memory + Redis (unique prefixes), a skewable clock, and a server abstraction whose routes
- * are registered at run time, so one server per suite serves every scenario.
+ * The harness the HTTP scenario suite runs on: caches over the memory tier or memory + Redis
+ * (unique prefixes), a skewable clock, and a server abstraction whose routes are registered at
+ * run time, so one server per suite serves every scenario. An adapter implements {@link Harness}.
+ *
+ * @module
  */
 import { randomUUID } from 'node:crypto'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
@@ -154,20 +156,6 @@ export function rawRequest(
     req.on('error', reject)
     req.end()
   })
-}
-
-/** Polls until `check` passes or `timeout` ms elapse. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeout = 3000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** GET through fetch, returning status, X-Cache and text. */
