@@ -1,7 +1,7 @@
 import * as dc from 'node:diagnostics_channel'
 import { caught, deferred, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
-import { createCache, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
+import { createCache, type ErrorCode, escapePattern, isTierCacheError, NEVER } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
 
 function setup(
@@ -157,6 +157,7 @@ describe('read and write paths', () => {
     await cache.set('n', null)
     expect(await cache.get('n')).toBeNull()
     expect(await cache.has('n')).toBe(true)
+    // @ts-expect-error undefined is refused by the types too
     const err = await caught(() => cache.set('u', undefined))
     expect(isTierCacheError(err, 'E_INVALID_VALUE')).toBe(true)
     expect(l2.map.has('app:u')).toBe(false)
@@ -346,7 +347,7 @@ describe('fail-open', () => {
 })
 
 describe('bad input is refused before any tier is touched', () => {
-  test.each([
+  test.each<[string, (c: any) => unknown, ErrorCode]>([
     ['empty key', (c: any) => c.get(''), 'E_INVALID_KEY'],
     ['non-string key', (c: any) => c.set(42, 1), 'E_INVALID_KEY'],
     ['oversized key', (c: any) => c.set('k'.repeat(1025), 1), 'E_INVALID_KEY'],

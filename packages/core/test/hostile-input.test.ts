@@ -240,9 +240,10 @@ describe('an own __proto__ key survives every tier (issue 16, item 3)', () => {
 })
 
 describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)', () => {
-  const nest = (depth: number, leaf: unknown, wrap: (v: unknown) => unknown = (v) => [v]): unknown => {
-    let v = leaf
-    for (let i = 0; i < depth; i++) v = wrap(v)
+  /** `leaf` wrapped `depth` (at least 1) times: always an object. */
+  const nest = (depth: number, leaf: unknown, wrap: (v: unknown) => object = (v) => [v]): object => {
+    let v = wrap(leaf)
+    for (let i = 1; i < depth; i++) v = wrap(v)
     return v
   }
 
@@ -256,7 +257,7 @@ describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)
     [
       'a toJSON chain',
       () => {
-        const make = (n: number): unknown => ({ toJSON: () => make(n + 1) })
+        const make = (n: number): object => ({ toJSON: () => make(n + 1) })
         return make(0)
       },
     ],
@@ -286,7 +287,7 @@ describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)
     expect(isTierCacheError(error, 'E_SERIALIZE'), String(error)).toBe(true)
   })
 
-  test.each([
+  test.each<[string, () => object]>([
     [
       'a throwing getter',
       () => ({

@@ -128,7 +128,7 @@ class Run {
       ] as const) {
         const labels = { __name__: name, namespace: this.namespace, level: tier.level }
         const id = JSON.stringify(labels)
-        const series = this.perLevel.get(id) ?? { labels, values: [] }
+        const series = this.perLevel.get(id) ?? { labels, values: [] as number[] }
         series.values.push(value)
         this.perLevel.set(id, series)
       }

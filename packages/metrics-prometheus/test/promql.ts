@@ -71,7 +71,8 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   try {
     const names = new Set<string>()
     for (const metric of await (metrics.registry as import('prom-client').Registry).getMetricsAsJSON()) {
-      if (metric.type === 'histogram') {
+      // prom-client declares `type` as a numeric enum; at run time it is the type's name.
+      if (String(metric.type) === 'histogram') {
         for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix)
       } else names.add(metric.name)
     }

@@ -33,7 +33,7 @@ const entry = (value: unknown, ttl = 60_000): RemoteEntry => {
   }
 }
 
-const clusterStore = (prefix = uniquePrefix('cl')): RedisStore => onCluster([...cluster.startupNodes], prefix)
+const clusterStore = (prefix = uniquePrefix('cl')) => onCluster([...cluster.startupNodes], prefix)
 
 runStoreSuite({
   describe,

@@ -140,7 +140,7 @@ describe('multi-instance coherence (3 processes)', () => {
     await a.call('setSeries', 'warm:', 300)
     await waitFor(
       async () =>
-        (await Promise.all(others.map((i) => i.call<unknown[]>('receivedCount')))).every((n) => n >= 300),
+        (await Promise.all(others.map((i) => i.call<number>('receivedCount')))).every((n) => n >= 300),
       10_000,
       'the warm-up messages',
     )

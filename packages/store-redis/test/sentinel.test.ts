@@ -1,4 +1,4 @@
-import { defaultSerializer, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer, type RemoteEntry, type Store } from '@tiercache/core'
 import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -24,7 +24,7 @@ afterAll(async () => {
   await Promise.all([plain?.stop(), secured?.stop()])
 })
 
-async function roundTrip(store: RedisStore): Promise<void> {
+async function roundTrip(store: Store<Uint8Array> & { close(): Promise<void> }): Promise<void> {
   try {
     const now = Date.now()
     const entry: RemoteEntry = {

@@ -459,7 +459,7 @@ export class World {
     switch (s.kind) {
       case 'set':
         keys = [s.key]
-        mutate = () => w.cache.set(s.key, this.#db.get(s.key), { tags: [tagOf(s.key)] })
+        mutate = () => w.cache.set(s.key, this.#db.get(s.key) as string, { tags: [tagOf(s.key)] })
         break
       case 'invalidate':
         keys = [s.key]

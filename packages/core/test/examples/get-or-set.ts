@@ -4,7 +4,7 @@ import { memoryStore } from '@tiercache/store-memory'
 const cache = createCache({ tiers: [memoryStore()], grace: '10m', graceBackoff: '5s' })
 const fetchPrice = async (id: string) => ({ id, price: 42 })
 
-const price = await cache.getOrSet(
+const price = await cache.getOrSet<{ id: string; price: number } | undefined>(
   'price:7',
   async (ctx) => {
     if (ctx.signal.aborted) return ctx.skip(undefined) // returned, not cached
@@ -16,7 +16,7 @@ const price = await cache.getOrSet(
   },
   { ttl: '1m', softTimeout: '200ms', hardTimeout: '2s' },
 )
-console.assert(price.price === 42)
+console.assert(price?.price === 42) // undefined only when skipped
 
 try {
   await cache.getOrSet('broken', () => {

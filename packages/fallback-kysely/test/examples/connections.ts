@@ -1,8 +1,7 @@
-import { kyselyStore } from '@tiercache/fallback-kysely'
-import type { Database } from 'better-sqlite3'
+import { kyselyStore, type SqliteDatabaseLike } from '@tiercache/fallback-kysely'
 import type { Kysely } from 'kysely'
 
-export function stores(database: Database, kysely: Kysely<any>) {
+export function stores(database: SqliteDatabaseLike, kysely: Kysely<any>) {
   return [
     kyselyStore({ sqlite: './cache.db' }), // a file: WAL, synchronous = NORMAL, busy timeout
     kyselyStore({ sqlite: ':memory:' }), // private to this process

@@ -558,7 +558,8 @@ export class World {
         // A loader answering `undefined` is not an error: getOrSet answers it and caches nothing.
         const skips = op.op === 'getOrSet' && op.value.kind === 'refused' && op.value.what === 'undefined'
         if ((op.op === 'set' || !present) && !skips) judgeValue(v, op.value)
-        const value = op.value.kind === 'claimed' ? op.value.value : op.value.make()
+        // Values the types refuse (undefined) are sent on purpose: the engine must refuse them too.
+        const value = (op.value.kind === 'claimed' ? op.value.value : op.value.make()) as {} | null
         let loaded = false
         const outcome = await this.#call(
           () =>
@@ -847,7 +848,8 @@ export class World {
       case 'wrap': {
         const v = verdict()
         if (typeof op.name !== 'string' || op.name.length === 0) v.codes.add('E_INVALID_OPTION')
-        const value = op.value.kind === 'claimed' ? op.value.value : op.value.make()
+        // Values the types refuse (undefined) are sent on purpose: the engine must refuse them too.
+        const value = (op.value.kind === 'claimed' ? op.value.value : op.value.make()) as {} | null
         const made = await this.#call(() => view.wrap(op.name as string, () => value), true)
         if (!made.ok) {
           this.#refused(`wrap(${show(op.name)})`, v, made.error)
@@ -903,7 +905,8 @@ export class World {
       }
       case 'warm': {
         const src = op.source
-        const value = op.value.kind === 'claimed' ? op.value.value : op.value.make()
+        // Values the types refuse (undefined) are sent on purpose: the engine must refuse them too.
+        const value = (op.value.kind === 'claimed' ? op.value.value : op.value.make()) as {} | null
         const outcome = await this.#call(
           () => view.warm(src as string[], { loader: () => value }),
           false,

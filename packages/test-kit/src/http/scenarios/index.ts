@@ -8,7 +8,6 @@
 import type { Cache } from '@tiercache/core'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { type Harness, makeCache, SkewClock, type TestServer, type TierKind } from '../harness.js'
-import type { ScenarioContext } from './context.js'
 import { freshnessScenarios } from './freshness.js'
 import { requestScenarios } from './requests.js'
 import { responseScenarios } from './responses.js'
