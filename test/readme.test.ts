@@ -5,7 +5,7 @@
  * type-checked with their package's tests (`pnpm typecheck`).
  *
  * The root README's mapping from the design document keeps its fragments (`<!-- not run … -->`):
- * test/seed-readme.test.ts proves each of their lines runs in packages/tiercache/test/seed.test.ts.
+ * test/seed-readme.test.ts proves each of their lines runs in packages/tiercache/test/seed*.test.ts.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -13,7 +13,8 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Fence } from '../../core/src/engine/fence.js'
 import { FlightTable } from '../../core/src/engine/flights.js'
-import { runModel, type SqlTier, type Step, steps } from './coherence-model.js'
+import { runModel, type SqlTier } from './coherence-model.js'
+import { type Step, steps } from './coherence-steps.js'
 
 const RUNS = Number(process.env.COHERENCE_RUNS ?? 4)
 const LENGTH = Number(process.env.COHERENCE_STEPS ?? 30)
