@@ -1,7 +1,7 @@
 import * as dc from 'node:diagnostics_channel'
 import { caught, deferred, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
-import { createCache, isTierCacheError, } from '../src/index.js'
+import { createCache, isTierCacheError } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
 import { setup } from './engine-setup.js'
 

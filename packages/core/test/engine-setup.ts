@@ -19,4 +19,3 @@ export function setup(
   })
   return { clock, l1, l2, l3, cache }
 }
-

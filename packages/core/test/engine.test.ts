@@ -1,4 +1,3 @@
-
 import { caught, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, type ErrorCode, escapePattern, isTierCacheError, NEVER } from '../src/index.js'

@@ -1,3 +1,7 @@
+/**
+ * The coherence model's inputs: its keys (with pattern groups and tags), the steps a run takes
+ * (mutations, reads racing them, faults) and their fast-check arbitrary.
+ */
 import fc from 'fast-check'
 
 /** The keys of the model, their pattern groups and tags. */

@@ -1,3 +1,7 @@
+/**
+ * The seed document, executable (continued from seed.test.ts, same conventions): usage patterns
+ * (repository, service), security and resilience, support.
+ */
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import {
@@ -13,6 +17,12 @@ import {
 import { about, deployment, redisPttl, track, useSeedWorld } from './seed-world.js'
 
 useSeedWorld()
+
+// The global instance (getCache) these patterns use is configured by its deployment, as the
+// configuration tests of seed.test.ts configure theirs.
+beforeAll(() => {
+  deployment('patterns')
+})
 
 describe('🔧 PADRÕES DE USO', () => {
   /** (Not in the seed: the database the seed's repository reads and writes.) */

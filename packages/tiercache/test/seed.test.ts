@@ -1,4 +1,15 @@
-
+/**
+ * The seed document (shared/seed, "Sistema de Cache Distribuído"), executable: every Python
+ * example transliterated line by line (only syntax changes: quotes kept, `await`, camelCase,
+ * `new`, `const`/`let`, `//` comments, a function decorator applied as a call, `f"..."` as a
+ * template string, `:.2%` as `toFixed(2)%`), each followed by `expect(...)` lines asserting the
+ * outcome the seed states for it. Seed lines keep the seed's comments; lines that set up what
+ * the seed leaves implicit (the data, the database the repository talks to) say so.
+ *
+ * The seed's environment is a Redis on localhost:6379 (the machine's own); this file gives
+ * every cache a namespace and a Redis key prefix of its own through TIERCACHE_* variables, as a
+ * deployment would, so it shares that Redis safely with other tests.
+ */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { redisCommand, } from '@tiercache/test-servers'
