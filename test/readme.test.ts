@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { checkDoc, checkReadme } from '@tiercache/test-kit/readme'
+import { checkDoc } from '@tiercache/test-kit/readme'
 import { describe, expect, test } from 'vitest'
 
 const root = join(import.meta.dirname, '..')
@@ -44,11 +44,35 @@ const unrun = packages.filter((dir) => {
 })
 
 describe('README examples run', () => {
-  const examples = unrun.flatMap((dir) => checkReadme(dir).map((file) => [file.slice(root.length + 1), file]))
+  const examples = unrun.flatMap((dir) =>
+    checkDoc(join(dir, 'README.md')).map(({ file }) => [file.slice(root.length + 1), file]),
+  )
   test('there are examples to run', () => {
     expect(examples.length).toBeGreaterThan(3)
   })
   test.each(examples)('%s', async (_name, file) => {
     await import(/* @vite-ignore */ file as string)
   })
+})
+
+/** The source of each `exports` entry of a package (`./dist/x.js` → `src/x.ts`; sources as they are). */
+function entrySources(dir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>
+  }
+  const targets = Object.values(pkg.exports ?? {}).map((e) =>
+    typeof e === 'string' ? e : ((e as { default?: string; import?: string }).default ?? ''),
+  )
+  return targets
+    .filter((t) => /\.(js|ts)$/.test(t))
+    .map((t) => join(dir, t.replace(/^\.\/dist\//, './src/').replace(/\.js$/, '.ts')))
+}
+
+test.each(
+  packages.flatMap((dir) => entrySources(dir).map((file) => [file.slice(root.length + 1), file] as const)),
+)('%s opens with an @module TSDoc header', (_name, file) => {
+  const source = readFileSync(file, 'utf8')
+  const header = /^(?:#!.*\n)?\/\*\*([\s\S]*?)\*\//.exec(source)
+  expect(header, 'a /** … */ comment first').not.toBeNull()
+  expect(header?.[1]).toMatch(/@module/)
 })

@@ -1,3 +1,11 @@
+/**
+ * The tiercache engine: a cache over an ordered list of tiers (`createCache`), with stampede
+ * protection, grace and stale-while-revalidate, tags, namespaces, warming, a cross-instance bus and
+ * typed errors with stable codes; the `Store` contract every tier implements. Test helpers (a manual
+ * clock, a chaos store) are in `@tiercache/core/testing`.
+ *
+ * @module
+ */
 export type {
   Bus,
   BusHandlers,

@@ -68,8 +68,8 @@ export function checkDoc(file: string, options: CheckDocOptions = {}): { block: 
 
 /**
  * Checks a package README: the docs convention ({@link checkDoc}, markers relative to the
- * package), and an install line (a `sh` block) naming the package and every peer. Returns the
- * example files the README shows.
+ * package), and an install line (a `sh` block) naming the package and every peer that is not
+ * optional. Returns the example files the README shows.
  */
 export function checkReadme(packageDir: string, options: Omit<CheckDocOptions, 'root'> = {}): string[] {
   const readme = join(packageDir, 'README.md')
@@ -77,9 +77,13 @@ export function checkReadme(packageDir: string, options: Omit<CheckDocOptions, '
   const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
     name: string
     peerDependencies?: Record<string, string>
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>
   }
   const install = readmeBlocks(readFileSync(readme, 'utf8')).find((b) => b.lang === 'sh')?.code ?? ''
-  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies ?? {})]) {
+  const peers = Object.keys(pkg.peerDependencies ?? {}).filter(
+    (p) => pkg.peerDependenciesMeta?.[p]?.optional !== true,
+  )
+  for (const name of [pkg.name, ...peers]) {
     expect(install, `${readme}: the install line names ${name}`).toMatch(new RegExp(`\\s${name}(\\s|$)`))
   }
   return examples.map((e) => e.file)

@@ -30,70 +30,70 @@ describe('🔧 PADRÕES DE USO', () => {
   let databaseReads = 0
 
   class UserRepository {
-    cache: Cache
-    constructor() {
-      this.cache = getCache()
-    }
-
-    async getUser(userId: string) {
-      // Tenta cache primeiro
-      const cacheKey = `user:${userId}`
-      let userData = await this.cache.get(cacheKey)
-
-      if (userData) {
-        return userData
+      cache: Cache
+      constructor() {
+          this.cache = getCache()
       }
 
-      // Busca no database
-      userData = await this._fetchFromDatabase(userId)
+      async getUser(userId: string) {
+          // Tenta cache primeiro
+          const cacheKey = `user:${userId}`
+          let userData = await this.cache.get(cacheKey)
 
-      // Cacheia resultado
-      if (userData) {
-        await this.cache.set(cacheKey, userData, 3600)
+          if (userData) {
+              return userData
+          }
+
+          // Busca no database
+          userData = await this._fetchFromDatabase(userId)
+
+          // Cacheia resultado
+          if (userData) {
+              await this.cache.set(cacheKey, userData, 3600)
+          }
+
+          return userData
       }
 
-      return userData
-    }
+      async updateUser(userId: string, userData: Record<string, unknown>) {
+          // Atualiza database
+          await this._updateDatabase(userId, userData)
 
-    async updateUser(userId: string, userData: Record<string, unknown>) {
-      // Atualiza database
-      await this._updateDatabase(userId, userData)
+          // Invalida cache
+          const cacheKey = `user:${userId}`
+          await this.cache.delete(cacheKey)
+      }
 
-      // Invalida cache
-      const cacheKey = `user:${userId}`
-      await this.cache.delete(cacheKey)
-    }
-
-    // (Not in the seed, which leaves the database out.)
-    async _fetchFromDatabase(userId: string) {
-      databaseReads++
-      return users.get(userId)
-    }
-    async _updateDatabase(userId: string, userData: Record<string, unknown>) {
-      users.set(userId, { ...users.get(userId), ...userData })
-    }
+      // (Not in the seed, which leaves the database out.)
+      async _fetchFromDatabase(userId: string) {
+          databaseReads++
+          return users.get(userId)
+      }
+      async _updateDatabase(userId: string, userData: Record<string, unknown>) {
+          users.set(userId, { ...users.get(userId), ...userData })
+      }
   }
 
   class UserService {
-    cache: Cache
-    repository: UserRepository
-    constructor() {
-      this.cache = getCache()
-      this.repository = new UserRepository()
-    }
+      cache: Cache
+      repository: UserRepository
+      constructor() {
+          this.cache = getCache()
+          this.repository = new UserRepository()
+      }
 
-    @cacheDecorator('user_profile', 3600)
-    async getUserProfile(userId: string) {
-      return await this.repository.getUser(userId)
-    }
+      @cacheDecorator("user_profile", 3600)
+      async getUserProfile(userId: string) {
+          return await this.repository.getUser(userId)
+      }
 
-    async updateUserProfile(userId: string, profileData: Record<string, unknown>) {
-      // Atualiza
-      await this.repository.updateUser(userId, profileData)
+      async updateUserProfile(userId: string, profileData: Record<string, unknown>) {
+          // Atualiza
+          await this.repository.updateUser(userId, profileData)
 
-      // Invalida cache manualmente se necessário
-      await this.cache.delete(`user_profile:${userId}`)
-    }
+          // Invalida cache manualmente se necessário
+          await this.cache.delete(`user_profile:${userId}`)
+      }
   }
 
   test('🎯 Padrão Repository com Cache: cache first, the database once, invalidated on update', async () => {
@@ -131,10 +131,10 @@ describe('🛡️ SEGURANÇA E RESILIÊNCIA', () => {
   test('🔐 Segurança: password, TLS, and the server certificate must verify', () => {
     // Configuração segura para produção
     const secureConfig = new CacheConfig({
-      redisHost: 'redis.example.com',
-      redisPassword: 'strong_password_here',
-      redisSsl: true,
-      redisSslCertReqs: 'required',
+        redisHost: "redis.example.com",
+        redisPassword: "strong_password_here",
+        redisSsl: true,
+        redisSslCertReqs: "required"
     })
 
     const resolved = resolveConfig(secureConfig)
@@ -182,16 +182,16 @@ describe('🛡️ SEGURANÇA E RESILIÊNCIA', () => {
 
         // O sistema automaticamente faz fallback para database
         try {
-          data = await cache.get('key')
-          if (data === undefined) {
-            // Fallback para database
-            data = await database.fetch('key')
-            await cache.set('key', data, 3600)
-          }
+            data = await cache.get("key")
+            if (data === undefined) {
+                // Fallback para database
+                data = await database.fetch("key")
+                await cache.set("key", data, 3600)
+            }
         } catch (e) {
-          // Log error e usa database diretamente
-          logger.error(`Cache error: ${e}`)
-          data = await database.fetch('key')
+            // Log error e usa database diretamente
+            logger.error(`Cache error: ${e}`)
+            data = await database.fetch("key")
         }
 
         expect(data).toEqual({ key: 'key', from: 'database' })
@@ -226,7 +226,7 @@ describe('🛡️ SEGURANÇA E RESILIÊNCIA', () => {
       expect(breaker.timeout).toBe(60)
       expect(breaker.failureCount).toBe(0)
       expect(breaker.lastFailureTime).toBe(0)
-      expect(breaker.state).toBe('CLOSED') // CLOSED, OPEN, HALF_OPEN
+      expect(breaker.state).toBe("CLOSED")  // CLOSED, OPEN, HALF_OPEN
 
       const func = vi.fn(async () => {
         throw new Error('Redis down')
