@@ -3,10 +3,11 @@
  * the literal source of a file in this repository that is built or run by tests, the L2 example
  * runs, and the suite README's list of checks is the suite's list of tests.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { tempDir } from '@tiercache/test-kit'
 import { checkDoc, readmeBlocks } from '@tiercache/test-kit/readme'
 import { describe, expect, test, vi } from 'vitest'
 import { fsStore } from '../src/index.js'
@@ -53,7 +54,7 @@ test("the suite README's list of checks is the suite's list of tests", () => {
 })
 
 test('the L2 example of the guide runs', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fs-store-example-'))
+  const { dir, remove: removeDir } = tempDir('fs-store-example')
   process.env.CACHE_DIR = dir
   const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   try {
@@ -63,6 +64,6 @@ test('the L2 example of the guide runs', async () => {
   } finally {
     log.mockRestore()
     delete process.env.CACHE_DIR
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 })

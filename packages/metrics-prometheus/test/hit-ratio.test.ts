@@ -7,14 +7,13 @@
  * of series (a third level for the per-level ones).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Cache, createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
-import { uniqueName } from '@tiercache/test-kit'
+import { tempDir, uniqueName } from '@tiercache/test-kit'
 import { load } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parseMetrics, plainRemote, select } from './helpers.js'
@@ -174,7 +173,7 @@ function inputSeries(series: SeriesValues): { series: string; values: string }[]
 
 /** Runs `promtool test rules` on a test file made of `test`; resolves its output (SUCCESS or why not). */
 async function promtoolTest(rules: string, test: Record<string, unknown>): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-ratio-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-ratio')
   try {
     const rulesFile = join(dir, 'rules.yml')
     writeFileSync(rulesFile, rules)
@@ -184,7 +183,7 @@ async function promtoolTest(rules: string, test: Record<string, unknown>): Promi
   } catch (error) {
     return (error as Error).message
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }
 

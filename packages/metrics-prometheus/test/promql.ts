@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
+import { tempDir } from '@tiercache/test-kit'
 import { plainRemote } from './helpers.js'
 
 const exec = promisify(execFile)
@@ -98,7 +98,7 @@ export async function promtool(...args: string[]): Promise<string> {
 
 /** Checks PromQL syntax with promtool, as recording rules in a temporary rules file. */
 export async function checkPromQL(exprs: readonly string[]): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-promql-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-promql')
   try {
     const rules = exprs
       .map((expr, i) => `      - record: check:expr_${i}\n        expr: ${JSON.stringify(expr)}\n`)
@@ -107,6 +107,6 @@ export async function checkPromQL(exprs: readonly string[]): Promise<string> {
     writeFileSync(file, `groups:\n  - name: exprs\n    rules:\n${rules}`)
     return await promtool('check', 'rules', file)
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }

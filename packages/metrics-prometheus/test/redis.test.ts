@@ -5,17 +5,16 @@
  */
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { metricsHandler, prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisBus, redisStore } from '@tiercache/store-redis'
-import { uniqueName, waitFor } from '@tiercache/test-kit'
+import { tempDir, uniqueName, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
 import { one, parseMetrics, type Sample, select, sum } from './helpers.js'
@@ -280,7 +279,7 @@ describe('Redis outage (own redis-server)', () => {
  * healthy, pending, then firing after its minute of `for`.
  */
 async function seedRedisConnectionDown(healthy: number, down: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-seed-alert-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-seed-alert')
   try {
     writeFileSync(
       join(dir, 'seed.rules.yml'),
@@ -321,6 +320,6 @@ tests:
     )
     return await promtool('test', 'rules', join(dir, 'seed.test.yml'))
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }

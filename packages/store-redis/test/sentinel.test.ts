@@ -2,7 +2,7 @@ import { defaultSerializer, type RemoteEntry, type Store } from '@tiercache/core
 import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RedisStore, redisStore } from '../src/index.js'
+import { redisStore } from '../src/index.js'
 import { viaSentinel } from './examples/connections.js'
 
 let plain: RedisServer

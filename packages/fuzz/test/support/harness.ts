@@ -10,14 +10,14 @@
  * the root beside it (`fz` itself, `fz2:…`, `fz-x:…`), in the neighbouring namespace `fz2`, and in
  * the other cache.
  */
+
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Cache, createCache, defaultSerializer, type Store, type StoreEntry } from '@tiercache/core'
 import { kyselyStore, type SqliteDatabaseLike } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { tempDir } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import Database from 'better-sqlite3'
 import { deepSame } from './compare.js'
@@ -116,7 +116,7 @@ export async function tieredHarness(): Promise<Harness> {
   redisUsers++
   const server = redis
   const prefix = `fz${randomUUID().slice(0, 8)}:`
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-fuzz-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-fuzz')
   // The store's SqliteDatabaseLike declares `transaction` as returning `F`, better-sqlite3's
   // declarations `Transaction<F>`: the store handles a real Database, the declarations refuse it.
   const db = new Database(join(dir, 'cache.db')) as unknown as SqliteDatabaseLike
@@ -162,7 +162,7 @@ export async function tieredHarness(): Promise<Harness> {
   return finish('memory + Redis + SQLite', cache, tiers, other, async () => {
     await other.close()
     db.close()
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
     redisUsers--
     if (redisUsers === 0) {
       await redis?.stop()
