@@ -6,7 +6,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { once } from 'node:events'
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Cache, Clock, Store } from '@tiercache/core'
 import { createCache } from '@tiercache/core'
@@ -137,6 +138,25 @@ export class Routes {
 export function originOf(server: { address(): string | AddressInfo | null }): string {
   const a = server.address() as AddressInfo
   return `http://127.0.0.1:${a.port}`
+}
+
+/** A listening test server: its origin and a closer that drops open connections first. */
+export interface Listening {
+  readonly origin: string
+  close(): Promise<void>
+}
+
+/** Listens on a free port of 127.0.0.1 (an adapter's app wrapped in `createServer`). */
+export async function serve(server: Server): Promise<Listening> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    origin: originOf(server),
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
 }
 
 /** A raw request with full control of headers (fetch will not send Host or X-Forwarded-*). */

@@ -9,6 +9,7 @@ export {
   get,
   type Handler,
   type Harness,
+  type Listening,
   makeCache,
   originOf,
   REDIS_URL,
@@ -18,6 +19,7 @@ export {
   SkewClock,
   type SpecReply,
   type SpecRequest,
+  serve,
   type TestServer,
   type TierKind,
 } from './harness.js'
