@@ -5,11 +5,16 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config'
 const root = import.meta.dirname
 const packagesDir = join(root, 'packages')
 
-/** Maps `@tiercache/<name>` (and `@tiercache/core/store`, `@tiercache/core/testing`) to package sources, so tests need no build. */
+/**
+ * Maps `@tiercache/<name>` (and the subpaths `@tiercache/core/store`, `@tiercache/core/testing`, `@tiercache/test-kit/*`) to
+ * package sources, so tests need no build. Subpaths come first: the first matching alias wins.
+ */
 export function sourceAliases(): Record<string, string> {
   const aliases: Record<string, string> = {
     '@tiercache/core/store': join(packagesDir, 'core/src/store-kit.ts'),
     '@tiercache/core/testing': join(packagesDir, 'core/src/testing/index.ts'),
+    '@tiercache/test-kit/http': join(packagesDir, 'test-kit/src/http/index.ts'),
+    '@tiercache/test-kit/readme': join(packagesDir, 'test-kit/src/readme.ts'),
   }
   for (const dir of readdirSync(packagesDir)) {
     const name = dir === 'tiercache' ? 'tiercache' : `@tiercache/${dir}`
@@ -37,7 +42,7 @@ export function tiercacheProject(dir: string, test: UserWorkspaceConfig['test'] 
       testTimeout: 30_000,
       hookTimeout: 60_000,
       // Every project fails a test on an unhandled rejection or uncaught exception.
-      setupFiles: [join(root, 'test/support/fail-on-unhandled.ts'), ...extraSetup],
+      setupFiles: [join(packagesDir, 'test-kit/src/fail-on-unhandled.ts'), ...extraSetup],
       ...rest,
     },
   })

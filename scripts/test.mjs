@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The README's test command: build every package, then run every test project once with vitest,
-// then print "N passed, N failed" from vitest's JSON report. Exits non-zero on any failure.
+// The README's test command: build every package, type-check every package's sources, tests and
+// README examples (turbo's typecheck task), then run every test project once with vitest, then
+// print "N passed, N failed" from vitest's JSON report. Exits non-zero on any failure.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -17,6 +18,11 @@ function run(cmd, args) {
 
 if (run('pnpm', ['run', 'build']) !== 0) {
   console.log('\nbuild failed\n0 passed, 1 failed')
+  process.exit(1)
+}
+
+if (run('pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']) !== 0) {
+  console.log('\ntype check failed\n0 passed, 1 failed')
   process.exit(1)
 }
 

@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { readmeBlocks } from '@tiercache/test-kit/readme'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { publint } from 'publint'
 import { formatMessage } from 'publint/utils'
@@ -223,11 +224,11 @@ const readmes: Readme[] = [
     .map((p) => ({ label: `${p.name} README`, file: join(p.dir, 'README.md') })),
 ]
 
-/** The fenced blocks of one language, in order. */
+/** The fenced blocks of one language, in order (the kit's README parser). */
 function fenced(markdown: string, lang: string): string[] {
-  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
-    .filter((m) => m[1] === lang)
-    .map((m) => m[2] as string)
+  return readmeBlocks(markdown)
+    .filter((b) => b.lang === lang)
+    .map((b) => b.code)
 }
 
 /** The first `npm install` / `pnpm add` line of the README's shell blocks, without its comment. */

@@ -1,60 +1,78 @@
 /**
- * Every ```ts block in a package README runs (unless the line before it is `<!-- not run -->`),
- * so documented examples cannot drift from the code. Blocks run against package sources.
- * Packages that check their README in their own test/readme.test.ts are left to it.
+ * The docs convention, across the repository: every code block of every README and guide is the
+ * literal source of an example file it names (checked by the test kit's one checker), and the
+ * examples of public packages without a README test of their own run here. Example files are
+ * type-checked with their package's tests (`pnpm typecheck`).
+ *
+ * The root README's mapping from the design document keeps its fragments (`<!-- not run … -->`):
+ * test/seed-readme.test.ts proves each of their lines runs in packages/tiercache/test/seed*.test.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, test } from 'vitest'
+import { checkDoc } from '@tiercache/test-kit/readme'
+import { describe, expect, test } from 'vitest'
 
 const root = join(import.meta.dirname, '..')
-const out = join(import.meta.dirname, '.readme-blocks')
-rmSync(out, { recursive: true, force: true })
-mkdirSync(out, { recursive: true })
-afterAll(() => rmSync(out, { recursive: true, force: true }))
+const packages = readdirSync(join(root, 'packages'))
+  .map((dir) => join(root, 'packages', dir))
+  .filter((dir) => existsSync(join(dir, 'README.md')))
+/** READMEs whose markers name files from the repository root (they show another package's code). */
+const rootRelative = new Set([join(root, 'packages', 'store-test-suite')])
 
-interface Block {
-  pkg: string
-  index: number
-  line: number
-  code: string
-}
+describe('every code block is an example file', () => {
+  test('README.md', () => {
+    const examples = checkDoc(join(root, 'README.md'), {
+      exempt: (b) => b.marker?.startsWith('not run') === true,
+    })
+    expect(examples.length).toBeGreaterThan(0)
+  })
+  test.each(readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')))('docs/%s', (file) => {
+    checkDoc(join(root, 'docs', file), { root })
+  })
+  test.each(packages.map((dir) => [dir.slice(root.length + 1), dir] as const))(
+    '%s/README.md',
+    (_name, dir) => {
+      checkDoc(join(dir, 'README.md'), { root: rootRelative.has(dir) ? root : dir })
+    },
+  )
+})
 
-function blocks(pkg: string, readme: string): Block[] {
-  const lines = readme.split('\n')
-  const found: Block[] = []
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]!.trim() !== '```ts') continue
-    const skip = lines[i - 1]?.trim() === '<!-- not run -->'
-    const start = i
-    const code: string[] = []
-    for (i++; i < lines.length && lines[i]!.trim() !== '```'; i++) code.push(lines[i]!)
-    if (!skip) found.push({ pkg, index: found.length, line: start + 1, code: code.join('\n') })
-  }
-  return found
-}
-
-const all: Block[] = []
-for (const dir of readdirSync(join(root, 'packages'))) {
-  const file = join(root, 'packages', dir, 'README.md')
-  const manifest = join(root, 'packages', dir, 'package.json')
-  const isPrivate = existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).private === true
-  // Packages with their own test/readme.test.ts check their README blocks themselves (often
-  // against private servers); the rest are run here.
-  const ownCheck =
-    existsSync(join(root, 'packages', dir, 'test', 'readme.test.ts')) || dir === 'store-test-suite'
-  if (existsSync(file) && !isPrivate && !ownCheck) {
-    all.push(...blocks(dir, readFileSync(file, 'utf8')))
-  }
-}
+/** Public packages whose README examples no package test runs. */
+const unrun = packages.filter((dir) => {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { private?: boolean }
+  return pkg.private !== true && !existsSync(join(dir, 'test', 'readme.test.ts')) && !rootRelative.has(dir)
+})
 
 describe('README examples run', () => {
+  const examples = unrun.flatMap((dir) =>
+    checkDoc(join(dir, 'README.md')).map(({ file }) => [file.slice(root.length + 1), file]),
+  )
   test('there are examples to run', () => {
-    expect(all.length).toBeGreaterThan(3)
+    expect(examples.length).toBeGreaterThan(3)
   })
-  test.each(all.map((b) => [`${b.pkg} README.md line ${b.line}`, b] as const))('%s', async (_name, block) => {
-    const file = join(out, `${block.pkg}-${block.index}.ts`)
-    writeFileSync(file, `${block.code}\nexport {}\n`)
-    await import(/* @vite-ignore */ file)
+  test.each(examples)('%s', async (_name, file) => {
+    await import(/* @vite-ignore */ file as string)
   })
+})
+
+/** The source of each `exports` entry of a package (`./dist/x.js` → `src/x.ts`; sources as they are). */
+function entrySources(dir: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>
+  }
+  const targets = Object.values(pkg.exports ?? {}).map((e) =>
+    typeof e === 'string' ? e : ((e as { default?: string; import?: string }).default ?? ''),
+  )
+  return targets
+    .filter((t) => /\.(js|ts)$/.test(t))
+    .map((t) => join(dir, t.replace(/^\.\/dist\//, './src/').replace(/\.js$/, '.ts')))
+}
+
+test.each(
+  packages.flatMap((dir) => entrySources(dir).map((file) => [file.slice(root.length + 1), file] as const)),
+)('%s opens with an @module TSDoc header', (_name, file) => {
+  const source = readFileSync(file, 'utf8')
+  const header = /^(?:#!.*\n)?\/\*\*([\s\S]*?)\*\//.exec(source)
+  expect(header, 'a /** … */ comment first').not.toBeNull()
+  expect(header?.[1]).toMatch(/@module/)
 })

@@ -1,7 +1,7 @@
 /**
  * The root README's "Design document mapping" section shows each seed snippet beside its TypeScript form.
  * Those TypeScript forms are not run here; this test proves each of their lines is a line of
- * packages/tiercache/test/seed.test.ts, which runs them and asserts what the seed says.
+ * packages/tiercache/test/seed*.test.ts, which run them and assert what the seed says.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,7 +9,9 @@ import { expect, test } from 'vitest'
 
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
-const seedTest = readFileSync(join(root, 'packages/tiercache/test/seed.test.ts'), 'utf8')
+const seedTests = ['seed.test.ts', 'seed-patterns.test.ts'].map((f) =>
+  readFileSync(join(root, 'packages/tiercache/test', f), 'utf8'),
+)
 const section = readme.slice(
   readme.indexOf('## Design document mapping'),
   readme.indexOf('### Where tiercache differs'),
@@ -39,7 +41,7 @@ test('the section has a TypeScript form for each of the seed’s Python examples
 })
 
 test('every line of every TypeScript form is a line of the executable seed test', () => {
-  const lines = new Set(seedTest.split('\n').map((l) => l.trim()))
+  const lines = new Set(seedTests.flatMap((t) => t.split('\n')).map((l) => l.trim()))
   for (const block of tsBlocks) {
     for (const line of block.split('\n').map((l) => l.trim())) {
       if (line === '' || line.startsWith('import ')) continue

@@ -2,14 +2,14 @@ import ts from 'typescript'
 import { tiercacheProject } from '../../vitest.shared.js'
 
 /**
- * The seed test uses standard (TC39) decorators, as the seed's `@cache_decorator` does; vitest's
- * own transform does not lower them, so TypeScript compiles that file first.
+ * The seed tests use standard (TC39) decorators, as the seed's `@cache_decorator` does; vitest's
+ * own transform does not lower them, so TypeScript compiles those files first.
  */
 const standardDecorators = {
   name: 'tiercache:standard-decorators',
   enforce: 'pre' as const,
   transform(code: string, id: string) {
-    if (!id.endsWith('/test/seed.test.ts')) return undefined
+    if (!/\/test\/seed(-[a-z]+)?\.test\.ts$/.test(id)) return undefined
     const out = ts.transpileModule(code, {
       fileName: id,
       compilerOptions: {

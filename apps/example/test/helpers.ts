@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 const appDir = join(import.meta.dirname, '..')
@@ -86,12 +85,6 @@ export async function startExample(env: Record<string, string>): Promise<Example
       await exited
     },
   }
-}
-
-/** A temporary directory, removed by `remove()`. */
-export function tempDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-example-'))
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 /** A JSON request: status, headers and parsed body. */

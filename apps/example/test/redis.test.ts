@@ -1,9 +1,10 @@
 import { join } from 'node:path'
+import { tempDir } from '@tiercache/test-kit'
 import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type ExampleProcess, request, startExample, tempDir } from './helpers.js'
+import { type ExampleProcess, request, startExample } from './helpers.js'
 
-const tmp = tempDir()
+const tmp = tempDir('tiercache-example')
 const started: ExampleProcess[] = []
 let redis: RedisServer
 

@@ -1,8 +1,9 @@
 import { join } from 'node:path'
+import { tempDir } from '@tiercache/test-kit'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type ExampleProcess, metric, request, startExample, TEST_KEYWORDS, tempDir } from './helpers.js'
+import { type ExampleProcess, metric, request, startExample, TEST_KEYWORDS } from './helpers.js'
 
-const tmp = tempDir()
+const tmp = tempDir('tiercache-example')
 const env = {
   DATABASE_PATH: join(tmp.dir, 'keywords.db'),
   TIERCACHE_FALLBACK_DB: join(tmp.dir, 'cache.db'),

@@ -1,7 +1,6 @@
 import type { Store, StoreStats } from '@tiercache/core'
 import type { MaybePromise, StoreEntry, StoreSetItem } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
-import { afterEach, expect } from 'vitest'
 
 /**
  * Makes a synchronous store answer through promises and call itself `remote`, like a network
@@ -51,34 +50,4 @@ export function entry(text: string, meta: Partial<Omit<StoreEntry, 'value'>> = {
 /** The text of an entry written by {@link entry}, or undefined. */
 export function text(e: StoreEntry<unknown> | undefined): string | undefined {
   return e === undefined ? undefined : new TextDecoder().decode(e.value as Uint8Array)
-}
-
-/** Settles a promise into `{ ok, value | error }` so a test can inspect rejections calmly. */
-export async function settle<T>(
-  p: MaybePromise<T>,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await p }
-  } catch (error) {
-    return { ok: false, error }
-  }
-}
-
-/**
- * Fails the current test file if any unhandled rejection or uncaught exception happens.
- * Call once at the top of a test file.
- */
-export function failOnUnhandled(): void {
-  const seen: unknown[] = []
-  const onRejection = (reason: unknown): void => {
-    seen.push(reason)
-  }
-  process.on('unhandledRejection', onRejection)
-  process.on('uncaughtException', onRejection)
-  afterEach(async () => {
-    // Let any late rejection surface before checking.
-    await new Promise((resolve) => setImmediate(resolve))
-    const found = seen.splice(0)
-    expect(found, 'unhandled rejections or uncaught exceptions').toEqual([])
-  })
 }

@@ -1,11 +1,10 @@
 import type { Store } from '@tiercache/core'
 import type { StoreEntry } from '@tiercache/core/store'
 import { type ChaosStore, chaosStore, flushMicrotasks, ManualClock } from '@tiercache/core/testing'
+import { settle } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { type BreakerOptions, CircuitOpenError, type ReplayEvent, withBreaker } from '../src/index.js'
-import { asyncStore, entry, failOnUnhandled, memory, settle, text } from './helpers.js'
-
-failOnUnhandled()
+import { asyncStore, entry, memory, text } from './helpers.js'
 
 const RESET = 1000
 

@@ -4,21 +4,18 @@
  * the server killed and restarted, the network slowed by a latency proxy, and the server frozen
  * with SIGSTOP. No mocks: the only test double is the TCP proxy.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+
 import { join } from 'node:path'
 import { type Cache, createCache, isTierCacheError, type TierStats } from '@tiercache/core'
 import { kyselyStore } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { tempDir } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import { type BreakerStore, type StateChangeEvent, withBreaker } from '../src/index.js'
-import { failOnUnhandled } from './helpers.js'
 import { startLatencyProxy } from './latency-proxy.js'
 import { type Load, percentile, startLoad, value } from './load.js'
-
-failOnUnhandled()
 
 /** Breaker settings under test. */
 const THRESHOLD = 5
@@ -28,8 +25,8 @@ const TIMEOUT = 250
 const KEYS = 400
 const NS = `outage${process.pid}`
 
-const dir = mkdtempSync(join(tmpdir(), 'tiercache-breaker-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { dir, remove: removeDir } = tempDir('tiercache-breaker')
+afterAll(() => removeDir())
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,18 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { checkReadme, readmeBlocks } from '@tiercache/test-kit/readme'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-
-/** Fenced blocks with the `<!-- path -->` marker that may precede them. */
-const blocks = [...readme.matchAll(/(?:^<!-- (\S+) -->\n)?^(`{3,})(\w*)\n([\s\S]*?)^\2$/gm)].map((m) => ({
-  file: m[1],
-  lang: m[3],
-  code: m[4] as string,
-}))
+const blocks = readmeBlocks(readme)
 
 let server: RedisServer
 beforeAll(async () => {
@@ -24,21 +18,9 @@ afterAll(async () => {
   await server?.stop()
 })
 
-test('every TypeScript block is the literal source of an example file that a test runs', () => {
-  const ts = blocks.filter((b) => b.lang === 'ts')
-  expect(ts.length).toBe(2)
-  for (const block of ts) {
-    expect(block.file, 'a TypeScript block without a <!-- path --> marker').toBeDefined()
-    expect(block.code).toBe(readFileSync(join(root, block.file!), 'utf8'))
-  }
+test('the README shows the tested examples and names the package and its peers', () => {
+  expect(checkReadme(root).length).toBe(2)
   expect(blocks.every((b) => b.lang === 'ts' || b.lang === 'sh')).toBe(true)
-})
-
-test('the install line names the package and every peer', () => {
-  const install = blocks.find((b) => b.lang === 'sh')!.code
-  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies)]) {
-    expect(install).toMatch(new RegExp(`\\s${name}(\\s|$)`))
-  }
 })
 
 test('every option in the table is an option of withBreaker, with the documented default', async () => {

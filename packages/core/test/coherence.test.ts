@@ -6,10 +6,10 @@
  * caller keep the process alive.
  */
 import { spawnSync } from 'node:child_process'
+import { busHub, caught, deferred, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, isTierCacheError } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
-import { busHub, caught, deferred, localStore, remoteStore } from './helpers.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 

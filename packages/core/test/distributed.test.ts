@@ -1,8 +1,8 @@
+import { busHub, deferred, localStore, lockHub, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache } from '../src/index.js'
 import type { StoreEntry } from '../src/store-kit.js'
 import { ManualClock } from '../src/testing/index.js'
-import { busHub, deferred, localStore, lockHub, remoteStore } from './helpers.js'
 
 /** Two or more instances sharing one remote tier (as with Redis). */
 function cluster(n: number, opts: { bus?: boolean; lock?: boolean; tagSyncInterval?: number } = {}) {

@@ -1,7 +1,7 @@
+import { caught, deferred, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, HardTimeoutError, isTierCacheError } from '../src/index.js'
 import { chaosStore, ManualClock } from '../src/testing/index.js'
-import { caught, deferred, localStore, remoteStore } from './helpers.js'
 
 function setup(options: Record<string, unknown> = {}) {
   const clock = new ManualClock()
@@ -385,7 +385,7 @@ describe('refresh-ahead, forceFresh, loader context', () => {
       refreshAhead: 0.5,
     })
     await clock.advance(0)
-    // test/support/fail-on-unhandled.ts fails the test if anything above leaked a rejection
+    // the test kit's fail-on-unhandled setup fails the test if anything above leaked a rejection
     expect(await cache.getOrSet('r', () => 'x', { ttl: 1000 })).toBe('v')
   })
 })

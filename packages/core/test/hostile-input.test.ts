@@ -3,6 +3,8 @@
  * keys, tags and patterns, own `__proto__` keys, deep nesting, throwing getters, and malformed
  * stores given to createCache.
  */
+
+import { caught, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import {
   createCache,
@@ -16,7 +18,6 @@ import {
 import { compilePattern, isPortableText, parsePattern, patternToRegExp } from '../src/store-kit.js'
 import { validateStore } from '../src/store-validation.js'
 import { ManualClock } from '../src/testing/index.js'
-import { caught, localStore, remoteStore } from './helpers.js'
 
 function setup() {
   const clock = new ManualClock()
@@ -236,9 +237,10 @@ describe('an own __proto__ key survives every tier (issue 16, item 3)', () => {
 })
 
 describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)', () => {
-  const nest = (depth: number, leaf: unknown, wrap: (v: unknown) => unknown = (v) => [v]): unknown => {
-    let v = leaf
-    for (let i = 0; i < depth; i++) v = wrap(v)
+  /** `leaf` wrapped `depth` (at least 1) times: always an object. */
+  const nest = (depth: number, leaf: unknown, wrap: (v: unknown) => object = (v) => [v]): object => {
+    let v = wrap(leaf)
+    for (let i = 1; i < depth; i++) v = wrap(v)
     return v
   }
 
@@ -252,7 +254,7 @@ describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)
     [
       'a toJSON chain',
       () => {
-        const make = (n: number): unknown => ({ toJSON: () => make(n + 1) })
+        const make = (n: number): object => ({ toJSON: () => make(n + 1) })
         return make(0)
       },
     ],
@@ -282,7 +284,7 @@ describe('deep nesting and throwing values become E_SERIALIZE (issue 16, item 4)
     expect(isTierCacheError(error, 'E_SERIALIZE'), String(error)).toBe(true)
   })
 
-  test.each([
+  test.each<[string, () => object]>([
     [
       'a throwing getter',
       () => ({

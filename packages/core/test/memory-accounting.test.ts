@@ -1,11 +1,11 @@
 // The memory tier's byte count against what the values really hold on the V8 heap (issue:
 // hostile input, memory accounting). Heap deltas are measured with forced garbage collections;
 // no timing is involved.
-import v8 from 'node:v8'
-import vm from 'node:vm'
+import * as v8 from 'node:v8'
+import * as vm from 'node:vm'
+import { localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, defaultSerializer, jsonSerializer, type Serializer } from '../src/index.js'
-import { localStore, remoteStore } from './helpers.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
@@ -16,7 +16,10 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed
 }
 
-const shapes: Record<string, () => unknown> = {
+/** A value the cache accepts (anything but `undefined`). */
+type Value = object | string | number
+
+const shapes: Record<string, () => Value> = {
   'array of empty objects': () => Array.from({ length: 100 }, () => ({})),
   'array of empty arrays': () => Array.from({ length: 100 }, () => []),
   'array of integers': () => Array.from({ length: 100 }, (_, i) => i),
@@ -68,8 +71,8 @@ const N = 2_000
  * tier accounted and the heap they hold, each net of the same N entries holding the number 0
  * (the keys, entry records and map slots, which the estimate does not claim to count).
  */
-async function measure(make: () => unknown, serializer: Serializer, backFill: boolean) {
-  const run = async (value: () => unknown) => {
+async function measure(make: () => Value, serializer: Serializer, backFill: boolean) {
+  const run = async (value: () => Value) => {
     const local = localStore(clock)
     const remoteMap = new Map()
     if (backFill) {

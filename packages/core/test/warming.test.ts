@@ -1,8 +1,8 @@
+import { localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { createCache, isTierCacheError } from '../src/index.js'
 import { FrequencySketch } from '../src/sketch.js'
 import { ManualClock } from '../src/testing/index.js'
-import { localStore, remoteStore } from './helpers.js'
 
 describe('frequency sketch', () => {
   test('memory stays at its documented bound after 1,000,000 distinct keys, and once-read keys stay cold', () => {

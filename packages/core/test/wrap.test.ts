@@ -1,8 +1,8 @@
+import { caught, localStore, remoteStore } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { cached, createCache, getCache, isTierCacheError, setDefaultCache } from '../src/index.js'
 import { ManualClock } from '../src/testing/index.js'
 import { argsKey } from '../src/wrap.js'
-import { caught, localStore, remoteStore } from './helpers.js'
 
 function make() {
   const clock = new ManualClock()

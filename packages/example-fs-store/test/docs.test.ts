@@ -3,37 +3,22 @@
  * the literal source of a file in this repository that is built or run by tests, the L2 example
  * runs, and the suite README's list of checks is the suite's list of tests.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { tempDir } from '@tiercache/test-kit'
+import { checkDoc, readmeBlocks } from '@tiercache/test-kit/readme'
 import { describe, expect, test, vi } from 'vitest'
 import { fsStore } from '../src/index.js'
 
 const repo = join(import.meta.dirname, '../../..')
 const read = (path: string): string => readFileSync(join(repo, path), 'utf8')
 
-/**
- * Fenced blocks with the `<!-- path -->` marker that may precede them. A fence closes only with
- * as many backticks as opened it, so a source holding ``` itself is shown in a ```` fence.
- */
-function blocks(markdown: string): { file: string | undefined; lang: string; code: string }[] {
-  return [...markdown.matchAll(/(?:^<!-- (\S+) -->\n)?^(`{3,})(\w*)\n([\s\S]*?)^\2$/gm)].map((m) => ({
-    file: m[1],
-    lang: m[3] as string,
-    code: m[4] as string,
-  }))
-}
-
 describe.each(['docs/writing-a-store.md', 'packages/store-test-suite/README.md'])('%s', (doc) => {
   test('every TypeScript block is the literal source of a repository file', () => {
-    const found = blocks(read(doc))
-    const ts = found.filter((b) => b.lang === 'ts')
-    expect(ts.length).toBeGreaterThan(0)
-    for (const block of ts) {
-      expect(block.file, `a TypeScript block in ${doc} has no <!-- path --> marker`).toBeDefined()
-      expect(block.code, block.file).toBe(read(block.file!))
-    }
+    expect(checkDoc(join(repo, doc), { root: repo }).length).toBeGreaterThan(0)
+    const found = readmeBlocks(read(doc))
     // Shell blocks hold install and run commands only.
     for (const block of found.filter((b) => b.lang !== 'ts')) {
       expect(block.lang).toBe('sh')
@@ -43,7 +28,7 @@ describe.each(['docs/writing-a-store.md', 'packages/store-test-suite/README.md']
 })
 
 test('the suite README runs in under ten lines and installs every peer', () => {
-  const found = blocks(read('packages/store-test-suite/README.md'))
+  const found = readmeBlocks(read('packages/store-test-suite/README.md'))
   const lines = found.reduce((n, b) => n + b.code.split('\n').filter(Boolean).length, 0)
   expect(lines).toBeLessThan(10)
   const pkg = JSON.parse(read('packages/store-test-suite/package.json'))
@@ -69,7 +54,7 @@ test("the suite README's list of checks is the suite's list of tests", () => {
 })
 
 test('the L2 example of the guide runs', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fs-store-example-'))
+  const { dir, remove: removeDir } = tempDir('fs-store-example')
   process.env.CACHE_DIR = dir
   const log = vi.spyOn(console, 'log').mockImplementation(() => {})
   try {
@@ -79,6 +64,6 @@ test('the L2 example of the guide runs', async () => {
   } finally {
     log.mockRestore()
     delete process.env.CACHE_DIR
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 })

@@ -1,13 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Cache, createCache } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { tempDir } from '@tiercache/test-kit'
 import { afterAll, afterEach, expect, test } from 'vitest'
 import { fsStore } from '../src/index.js'
 
-const root = mkdtempSync(join(tmpdir(), 'fs-store-engine-'))
-afterAll(() => rmSync(root, { recursive: true, force: true }))
+const { dir: root, remove: removeRoot } = tempDir('fs-store-engine')
+afterAll(() => removeRoot())
 let dirs = 0
 
 const open: Cache[] = []

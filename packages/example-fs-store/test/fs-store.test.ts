@@ -1,29 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTierCacheError } from '@tiercache/core'
 import { NEVER, type RemoteEntry } from '@tiercache/core/store'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { caught, tempDir } from '@tiercache/test-kit'
 import { afterAll, describe, expect, test } from 'vitest'
 import { fsStore } from '../src/index.js'
 
-const root = mkdtempSync(join(tmpdir(), 'fs-store-test-'))
-afterAll(() => rmSync(root, { recursive: true, force: true }))
+const { dir: root, remove: removeRoot } = tempDir('fs-store-test')
+afterAll(() => removeRoot())
 let dirs = 0
 const freshDir = (): string => join(root, `dir-${++dirs}`)
 
 function entry(value: string, staleUntil = Date.now() + 60_000): RemoteEntry {
   const now = Date.now()
   return { value: Buffer.from(value), createdAt: now, freshUntil: now + 1000, staleUntil, tags: ['t'] }
-}
-
-async function caught(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a failure')
 }
 
 /** A path whose parent is a file: every filesystem call under it fails (ENOTDIR). */

@@ -1,10 +1,10 @@
 import type { Cache } from '@tiercache/core'
 import { httpCache } from '@tiercache/express'
 import { purgeUrl } from '@tiercache/http'
+import { get, makeCache, rawRequest, SkewClock, type TierKind } from '@tiercache/test-kit/http'
 import compression from 'compression'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { get, makeCache, rawRequest, SkewClock, type TierKind } from '../../http/test/harness.js'
 import { listen } from './harness.js'
 
 const big = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) })

@@ -1,11 +1,17 @@
-import { once } from 'node:events'
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
 import { type ExpressMiddleware, httpCache } from '@tiercache/express'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
+import {
+  type Harness,
+  type Listening,
+  Routes,
+  type SpecReply,
+  serve,
+  type TestServer,
+} from '@tiercache/test-kit/http'
 import express, { type Express, type Response } from 'express'
-import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Express. */
 export async function respond(
@@ -52,16 +58,8 @@ export async function respond(
 }
 
 /** Listens on port 0 and returns the origin and a closer. */
-export async function listen(app: Express): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = app.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    origin: originOf(server),
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
+export function listen(app: Express): Promise<Listening> {
+  return serve(createServer(app))
 }
 
 export const expressHarness: Harness = {

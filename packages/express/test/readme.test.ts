@@ -1,6 +1,6 @@
 import { join } from 'node:path'
+import { checkReadme } from '@tiercache/test-kit/readme'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { checkReadme } from '../../http/test/readme.js'
 import { app, cache, productChanged } from './examples/shop.js'
 import { listen } from './harness.js'
 

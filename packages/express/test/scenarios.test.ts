@@ -1,4 +1,4 @@
-import { runDistributedScenarios, runScenarios } from '../../http/test/scenarios.js'
+import { runDistributedScenarios, runScenarios } from '@tiercache/test-kit/http'
 import { expressHarness } from './harness.js'
 
 runScenarios(expressHarness)

@@ -1,3 +1,9 @@
+/**
+ * The durable SQL tier: a `Store` on Kysely (`kyselyStore`), with SQLite through better-sqlite3
+ * by default and PostgreSQL or MySQL/MariaDB by URL or by a Kysely instance you hand in.
+ *
+ * @module
+ */
 export { DriverNotInstalledError } from './errors.js'
 export { KyselyStore, kyselyStore } from './kysely-store.js'
 export {

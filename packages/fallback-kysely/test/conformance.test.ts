@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { tempDir, uniqueTable } from '@tiercache/test-kit'
 import { freePort } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
 import { type KyselyStoreConnection, kyselyStore } from '../src/index.js'
-import { dropStoreTables, MYSQL_URL, POSTGRES_URL, serverKysely, uniqueTable } from './helpers.js'
+import { dropStoreTables, MYSQL_URL, POSTGRES_URL, serverKysely } from './helpers.js'
 
 const capabilities = {
   getMany: true,
@@ -18,11 +18,11 @@ const capabilities = {
   conditionalSet: true,
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tiercache-conformance-'))
+const { dir, remove: removeDir } = tempDir('tiercache-conformance')
 const serverTables = { postgres: new Set<string>(), mysql: new Set<string>() }
 
 afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true })
+  removeDir()
   for (const kind of ['postgres', 'mysql'] as const) {
     const db = serverKysely(kind)
     try {

@@ -3,13 +3,14 @@
  * detection, missing drivers, bad options, unreachable servers, `migrate: false`, close.
  */
 import { isTierCacheError, StoreError } from '@tiercache/core'
+import { uniqueTable } from '@tiercache/test-kit'
 import Database from 'better-sqlite3'
 import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, describe, expect, test } from 'vitest'
 import { loadDriver } from '../src/drivers.js'
 import { DriverNotInstalledError, kyselyStore } from '../src/index.js'
-import { dropStoreTables, entry, POSTGRES_URL, serverKysely, text, uniqueTable } from './helpers.js'
+import { dropStoreTables, entry, handedDatabase, POSTGRES_URL, serverKysely, text } from './helpers.js'
 
 const pgTables = new Set<string>()
 afterAll(async () => {
@@ -68,7 +69,7 @@ describe('handed and owned connections', () => {
 
   test('a handed better-sqlite3 Database stays open unless owned, and gets the fast path', async () => {
     const database = new Database(':memory:')
-    const store = kyselyStore({ sqlite: database }, { table: uniqueTable() })
+    const store = kyselyStore({ sqlite: handedDatabase(database) }, { table: uniqueTable() })
     await store.set('ns:k', entry('v'))
     // Once ready, the fast path answers synchronously.
     const got = store.get('ns:k')
@@ -77,7 +78,7 @@ describe('handed and owned connections', () => {
     await store.close()
     expect(database.open).toBe(true)
 
-    const owned = kyselyStore({ sqlite: database }, { table: uniqueTable(), owned: true })
+    const owned = kyselyStore({ sqlite: handedDatabase(database) }, { table: uniqueTable(), owned: true })
     await owned.migrate()
     await owned.close()
     expect(database.open).toBe(false)
@@ -281,7 +282,7 @@ describe('failures and close', () => {
   test('close() while the first operation is still connecting waits for it and releases it', async () => {
     const store = kyselyStore({ postgres: POSTGRES_URL }, { table: uniqueTable() })
     pgTables.add(store.table)
-    const pending = store.set('ns:k', entry('v'))
+    const pending = Promise.resolve(store.set('ns:k', entry('v')))
     await store.close()
     await pending.then(
       () => undefined,

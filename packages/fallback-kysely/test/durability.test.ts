@@ -5,18 +5,17 @@
  * (`pnpm build` first; the repository's test command builds before testing).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { tempDir, uniqueTable } from '@tiercache/test-kit'
 import { afterAll, expect, test } from 'vitest'
 import { kyselyStore } from '../src/index.js'
-import { uniqueTable } from './helpers.js'
 
 const run = promisify(execFile)
 const fixtures = join(import.meta.dirname, 'fixtures')
-const dir = mkdtempSync(join(tmpdir(), 'tiercache-durable-'))
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const { dir, remove: removeDir } = tempDir('tiercache-durable')
+afterAll(() => removeDir())
 
 /** Resolves the highest acknowledged index once at least `wanted` acks arrived. */
 function acksUntil(child: ChildProcess, wanted: number): Promise<number> {

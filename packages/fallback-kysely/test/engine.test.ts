@@ -1,27 +1,20 @@
-/**
- * The SQL store as L3 behind memory (L1) and Redis (L2) in the engine: with the Redis server
- * killed, reads still hit L3 and backfill L1; with Redis back, the next L3 hit refills L2.
- * Redis runs as a child process of this test (never the machine's own server).
- */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCache, escapePattern, isTierCacheError } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { tempDir, uniqueTable } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { kyselyStore } from '../src/index.js'
-import { uniqueTable } from './helpers.js'
 
 let server: RedisServer
-const dir = mkdtempSync(join(tmpdir(), 'tiercache-engine-'))
+const { dir, remove: removeDir } = tempDir('tiercache-engine')
 beforeAll(async () => {
   server = await startRedis()
 })
 afterAll(async () => {
   await server?.stop()
-  rmSync(dir, { recursive: true, force: true })
+  removeDir()
 })
 
 test('L3 serves reads while Redis is down and refills L2 once Redis is back', async () => {

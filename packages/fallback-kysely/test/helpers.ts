@@ -10,16 +10,23 @@ import Database from 'better-sqlite3'
 import { Kysely, MysqlDialect, PostgresDialect, sql } from 'kysely'
 import { createPool } from 'mysql2'
 import pg from 'pg'
-import { type KyselyStore, type KyselyStoreOptions, kyselyStore } from '../src/index.js'
+import {
+  type KyselyStore,
+  type KyselyStoreOptions,
+  kyselyStore,
+  type SqliteDatabaseLike,
+} from '../src/index.js'
 
 export const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test'
 export const MYSQL_URL = 'mysql://root@127.0.0.1:3306/test'
 
-let counter = 0
-/** A table name no other run uses: `tc_test_<pid>_<random>_<n>`. */
-export function uniqueTable(): string {
-  counter++
-  return `tc_test_${process.pid.toString(36)}_${Math.random().toString(36).slice(2, 8)}_${counter}`
+/**
+ * A better-sqlite3 Database as the store's `sqlite` option. `SqliteDatabaseLike.transaction`
+ * returns `F` where better-sqlite3's declarations return `Transaction<F>`, so the declarations
+ * refuse a real Database that the store handles correctly.
+ */
+export function handedDatabase(database: Database.Database): SqliteDatabaseLike {
+  return database as unknown as SqliteDatabaseLike
 }
 
 /** One backend the tests run on. */
@@ -128,7 +135,7 @@ function sqliteMemoryBackend(): Backend {
       // A handed :memory: database (owned by the store), so the test can look at its rows.
       const db = new Database(':memory:')
       open.set(table, db)
-      return kyselyStore({ sqlite: db }, { table, owned: true, ...options })
+      return kyselyStore({ sqlite: handedDatabase(db) }, { table, owned: true, ...options })
     },
     async countRows(table) {
       const db = open.get(table)

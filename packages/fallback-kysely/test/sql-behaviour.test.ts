@@ -6,9 +6,10 @@
 import { isTierCacheError, StoreError, ValueTooLargeError } from '@tiercache/core'
 import { NEVER } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
+import { uniqueTable } from '@tiercache/test-kit'
 import { afterAll, describe, expect, test, vi } from 'vitest'
 import type { KyselyStore } from '../src/index.js'
-import { type Backend, backends, entry, text, uniqueTable } from './helpers.js'
+import { type Backend, backends, entry, text } from './helpers.js'
 
 const all = backends()
 afterAll(async () => {

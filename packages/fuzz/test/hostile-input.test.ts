@@ -8,7 +8,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Harness, memoryHarness, tieredHarness } from './support/harness.js'
-import { anyValueGen, opArb, World } from './support/ops.js'
+import { anyValueGen, opArb } from './support/op-arbitraries.js'
+import { World } from './support/ops.js'
 import { check } from './support/settings.js'
 
 const configurations: [string, () => Promise<Harness>, { sequences: number; values: number }][] = [

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { escapePattern, type Store } from '@tiercache/core'
 import type { StoreEntry } from '@tiercache/core/store'
-import { type KyselyStore, kyselyStore } from '@tiercache/fallback-kysely'
+import { type KyselyStore, kyselyStore, type SqliteDatabaseLike } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
 import Database from 'better-sqlite3'
@@ -171,7 +171,8 @@ const backends: [string, () => Backend][] = [
   [
     'SQLite',
     () => {
-      const db = new Database(':memory:')
+      // SqliteDatabaseLike declares `transaction` as returning `F`, better-sqlite3 `Transaction<F>`.
+      const db = new Database(':memory:') as unknown as SqliteDatabaseLike
       const store: KyselyStore = kyselyStore({ sqlite: db }, { table: table('sqlite'), owned: true })
       return { store, close: () => store.close() }
     },

@@ -91,8 +91,8 @@ describe('issue 16 regressions on memory + Redis + SQLite', () => {
   })
 
   test('4. 20,000 levels of nesting are refused with E_SERIALIZE and nothing is stored', async () => {
-    let deep: unknown = 1
-    for (let i = 0; i < 20_000; i++) deep = [deep]
+    let deep: unknown[] = [1]
+    for (let i = 1; i < 20_000; i++) deep = [deep]
     expect(isTierCacheError(await rejection(() => h.cache.set('deep', deep)), 'E_SERIALIZE')).toBe(true)
     expect(await tiers('deep')).toEqual({ l1_memory: 'missing', l2_redis: 'missing', l3_sql: 'missing' })
   })

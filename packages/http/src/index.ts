@@ -1,3 +1,11 @@
+/**
+ * Framework-neutral HTTP response caching over any tiercache instance (`createHttpCache`),
+ * following RFC 9111 and RFC 5861: Vary variants, conditional requests, collapsing,
+ * stale-while-revalidate, stale-if-error, purge by URL and by tag. The express and koa packages
+ * are thin adapters over it.
+ *
+ * @module
+ */
 export { createHttpCache, HttpCache } from './http-cache.js'
 export {
   canonicalTarget,

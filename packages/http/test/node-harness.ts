@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Cache } from '@tiercache/core'
@@ -11,7 +10,7 @@ import {
   settleNodeResponse,
   writeNodeResponse,
 } from '@tiercache/http'
-import { type Harness, originOf, Routes, type TestServer } from './harness.js'
+import { type Harness, Routes, serve, type TestServer } from '@tiercache/test-kit/http'
 
 /** The neutral cache on a bare node:http server: the smallest possible adapter. */
 export const nodeHarness: Harness = {
@@ -98,17 +97,12 @@ export const nodeHarness: Harness = {
         return handle(name, req, res)
       })
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const origin = originOf(server)
+    const { origin, close } = await serve(server)
     return {
       origin,
       route: (o, h) => routes.add(origin, o, h),
       purge: (url) => purgeUrl(cache, url),
-      close: async () => {
-        server.closeAllConnections()
-        await new Promise((resolve) => server.close(resolve))
-      },
+      close,
     }
   },
 }

@@ -4,9 +4,9 @@
  * and with the bound lifted (which shows what the bound prevents).
  */
 import type { Cache } from '@tiercache/core'
+import { makeCache, REDIS_URL, rawRequest, SkewClock, type TestServer } from '@tiercache/test-kit/http'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { makeCache, REDIS_URL, rawRequest, SkewClock, type TestServer } from './harness.js'
 import { nodeHarness } from './node-harness.js'
 
 describe('query-string cardinality over memory + Redis', () => {

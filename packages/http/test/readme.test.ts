@@ -1,12 +1,12 @@
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { createHttpCache, HEURISTIC_STATUSES } from '@tiercache/http'
+import { originOf } from '@tiercache/test-kit/http'
+import { checkReadme } from '@tiercache/test-kit/readme'
 import { afterAll, expect, test } from 'vitest'
 import { cache, homeChanged, server } from './examples/node-server.js'
 import { search } from './examples/query-bounds.js'
 import { rfcProfile } from './examples/rfc-profile.js'
-import { originOf } from './harness.js'
-import { checkReadme } from './readme.js'
 
 afterAll(async () => {
   server.closeAllConnections()

@@ -56,7 +56,10 @@ describe('guards over http-cache-semantics', () => {
     expect(stored).not.toContain('secret')
     expect(stored).not.toContain('x-other')
     expect(stored).toContain('accept-language')
-    const restored = CachePolicy.fromObject(storedPolicy(a.policy()))
+    // storedPolicy is declared as an opaque object: what fromObject reads back.
+    const restored = CachePolicy.fromObject(
+      storedPolicy(a.policy()) as Parameters<typeof CachePolicy.fromObject>[0],
+    )
     expect(restored.storable()).toBe(true)
   })
 

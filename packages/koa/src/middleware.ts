@@ -30,7 +30,7 @@ export interface KoaContext {
   readonly app: KoaApp
   status: number
   body: unknown
-  respond?: boolean
+  respond?: boolean | undefined
   set(field: string, value: string | string[]): void
   remove(field: string): void
 }

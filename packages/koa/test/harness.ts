@@ -1,12 +1,18 @@
-import { once } from 'node:events'
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import { Readable } from 'node:stream'
 import Router from '@koa/router'
 import type { Cache } from '@tiercache/core'
 import { type HttpCacheOptions, purgeUrl } from '@tiercache/http'
 import { httpCache, type KoaMiddleware } from '@tiercache/koa'
+import {
+  type Harness,
+  type Listening,
+  Routes,
+  type SpecReply,
+  serve,
+  type TestServer,
+} from '@tiercache/test-kit/http'
 import Koa from 'koa'
-import { type Harness, originOf, Routes, type SpecReply, type TestServer } from '../../http/test/harness.js'
 
 /** Sends a test reply through Koa: strings, Buffers, or a stream for chunked replies. */
 export function respond(ctx: Koa.Context, reply: SpecReply): void {
@@ -25,16 +31,8 @@ export function respond(ctx: Koa.Context, reply: SpecReply): void {
 }
 
 /** Listens on port 0 and returns the origin and a closer. */
-export async function listen(app: Koa): Promise<{ origin: string; close(): Promise<void> }> {
-  const server: Server = app.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return {
-    origin: originOf(server),
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
+export function listen(app: Koa): Promise<Listening> {
+  return serve(createServer(app.callback()))
 }
 
 export const koaHarness: Harness = {

@@ -2,10 +2,10 @@ import { Readable } from 'node:stream'
 import Router from '@koa/router'
 import type { Cache } from '@tiercache/core'
 import { httpCache } from '@tiercache/koa'
+import { get, makeCache, rawRequest, SkewClock, type TierKind } from '@tiercache/test-kit/http'
 import Koa from 'koa'
 import compress from 'koa-compress'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { get, makeCache, rawRequest, SkewClock, type TierKind } from '../../http/test/harness.js'
 import { listen } from './harness.js'
 
 const big = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) })

@@ -1,4 +1,4 @@
-import { runDistributedScenarios, runScenarios } from '../../http/test/scenarios.js'
+import { runDistributedScenarios, runScenarios } from '@tiercache/test-kit/http'
 import { koaHarness } from './harness.js'
 
 runScenarios(koaHarness)

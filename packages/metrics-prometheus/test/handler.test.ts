@@ -6,7 +6,7 @@ import { metricsHandler, prometheusMetrics } from '@tiercache/metrics-prometheus
 import { memoryStore } from '@tiercache/store-memory'
 import express from 'express'
 import Koa from 'koa'
-import { Registry } from 'prom-client'
+import { type OpenMetricsContentType, Registry } from 'prom-client'
 import { afterEach, describe, expect, test } from 'vitest'
 import { one, parseMetrics } from './helpers.js'
 
@@ -114,7 +114,12 @@ describe('metricsHandler', () => {
   })
 
   test('an OpenMetrics registry is served with its content type', async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE)
+    // prom-client's types omit the constructor's content type argument; setContentType is typed.
+    const openMetrics = new Registry<OpenMetricsContentType>()
+    openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+    // RegistryLike is declared over Registry<PrometheusContentType>, so its types refuse an
+    // OpenMetrics registry that the plugin and the handler serve correctly.
+    const registry = openMetrics as unknown as Registry
     const cache = createCache({
       namespace: 'web',
       tiers: [memoryStore()],

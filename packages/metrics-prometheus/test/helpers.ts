@@ -1,122 +1,13 @@
-import type { Bus, Store } from '@tiercache/core'
-import type { BusHandlers, BusMessage, StoreEntry, StoreSetItem } from '@tiercache/core/store'
-import { compilePattern } from '@tiercache/core/store'
+import type { Store } from '@tiercache/core'
+import type { StoreEntry } from '@tiercache/core/store'
+import { BATCH_CAPABILITIES, remoteStore } from '@tiercache/test-kit'
 
-// In-memory test stores, copied from packages/core/test/helpers.ts.
-
-/** A minimal synchronous memory store (the real one is @tiercache/store-memory). */
-export function localStore(clock: { now(): number } = Date): Store<unknown> & {
-  map: Map<string, StoreEntry<unknown>>
-} {
-  const map = new Map<string, StoreEntry<unknown>>()
-  const live = (key: string): StoreEntry<unknown> | undefined => {
-    const e = map.get(key)
-    if (e === undefined) return undefined
-    if (e.staleUntil <= clock.now()) {
-      map.delete(key)
-      return undefined
-    }
-    return e
-  }
-  return {
-    name: 'memory',
-    kind: 'memory',
-    capabilities: { deleteByPattern: true, has: true, stats: true },
-    map,
-    get: live,
-    set(key, entry) {
-      map.set(key, entry)
-    },
-    delete: (key) => map.delete(key),
-    clear(ns) {
-      for (const k of [...map.keys()]) if (ns === '' || k.startsWith(`${ns}:`)) map.delete(k)
-    },
-    deleteByPattern(pattern) {
-      const match = compilePattern(pattern)
-      let n = 0
-      for (const k of [...map.keys()]) if (match(k) && map.delete(k)) n++
-      return n
-    },
-    has: (key) => live(key) !== undefined,
-    stats: () => ({ entries: map.size, bytes: [...map.values()].reduce((a, e) => a + (e.size ?? 0), 0) }),
-  }
-}
-
-/** An async remote store over a Map (bytes). */
-export function remoteStore(
+/** The kit's remote store without leases (batch calls, patterns and `has` only). */
+export function plainRemote(
   options: { name?: string; clock?: { now(): number }; map?: Map<string, StoreEntry<Uint8Array>> } = {},
 ): Store<Uint8Array> & { map: Map<string, StoreEntry<Uint8Array>> } {
-  const clock = options.clock ?? Date
-  const map = options.map ?? new Map<string, StoreEntry<Uint8Array>>()
-  const live = (key: string): StoreEntry<Uint8Array> | undefined => {
-    const e = map.get(key)
-    if (e === undefined) return undefined
-    if (e.staleUntil <= clock.now()) {
-      map.delete(key)
-      return undefined
-    }
-    return e
-  }
-  return {
-    name: options.name ?? 'remote',
-    kind: 'remote',
-    capabilities: { getMany: true, setMany: true, deleteMany: true, deleteByPattern: true, has: true },
-    map,
-    async get(key) {
-      return live(key)
-    },
-    async set(key, entry) {
-      map.set(key, { ...entry, value: Buffer.from(entry.value) })
-    },
-    async delete(key) {
-      return map.delete(key)
-    },
-    async clear(ns) {
-      for (const k of [...map.keys()]) if (ns === '' || k.startsWith(`${ns}:`)) map.delete(k)
-    },
-    async getMany(keys) {
-      return keys.map(live)
-    },
-    async setMany(items: readonly StoreSetItem<Uint8Array>[]) {
-      for (const [k, e] of items) map.set(k, { ...e, value: Buffer.from(e.value) })
-    },
-    async deleteMany(keys) {
-      let n = 0
-      for (const k of keys) if (map.delete(k)) n++
-      return n
-    },
-    async deleteByPattern(pattern) {
-      const match = compilePattern(pattern)
-      let n = 0
-      for (const k of [...map.keys()]) if (match(k) && map.delete(k)) n++
-      return n
-    },
-    async has(key) {
-      return live(key) !== undefined
-    },
-  }
-}
-
-/** An in-process bus hub: every bus made by `connect()` hears every other. */
-export function busHub(): { connect(): Bus } {
-  const members = new Set<{ handlers: BusHandlers | undefined }>()
-  return {
-    connect(): Bus {
-      const me: { handlers: BusHandlers | undefined } = { handlers: undefined }
-      members.add(me)
-      return {
-        subscribe(handlers) {
-          me.handlers = handlers
-        },
-        publish(message: BusMessage) {
-          for (const m of members) m.handlers?.message(structuredClone(message))
-        },
-        close() {
-          members.delete(me)
-        },
-      }
-    },
-  }
+  const { clock = Date, ...rest } = options
+  return remoteStore(clock, { ...rest, caps: BATCH_CAPABILITIES })
 }
 
 /** One sample of the Prometheus text format. */
@@ -172,9 +63,4 @@ export function one(samples: readonly Sample[], name: string, labels: Record<str
 /** Scrapes a registry (or anything with metrics()) into samples. */
 export async function scrape(registry: { metrics(): Promise<string> }): Promise<Sample[]> {
   return parseMetrics(await registry.metrics())
-}
-
-/** A unique namespace for a test cache. */
-export function uniqueNamespace(label = 't'): string {
-  return `${label}-${Math.random().toString(36).slice(2, 10)}`
 }

@@ -7,16 +7,16 @@
  * of series (a third level for the per-level ones).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Cache, createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { tempDir, uniqueName } from '@tiercache/test-kit'
 import { load } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { parseMetrics, remoteStore, select, uniqueNamespace } from './helpers.js'
+import { parseMetrics, plainRemote, select } from './helpers.js'
 import { promtool } from './promql.js'
 
 const url = 'redis://127.0.0.1:6379'
@@ -60,7 +60,7 @@ type SeriesValues = Map<string, { labels: Record<string, string>; values: number
 
 /** A cache whose L1 hits, L2 hits and misses this test controls, scraped once a "minute". */
 class Run {
-  readonly namespace = uniqueNamespace('ratio')
+  readonly namespace = uniqueName('ratio')
   readonly prefix = `tc-test:ratio:${randomUUID().slice(0, 8)}:`
   readonly metrics = prometheusMetrics()
   readonly cache: Cache
@@ -76,7 +76,7 @@ class Run {
   constructor(options: { l3?: boolean } = {}) {
     const redis = () => redisStore({ url, prefix: this.prefix })
     const l3 = new Map()
-    const sql = () => remoteStore({ name: 'sql', map: l3 })
+    const sql = () => plainRemote({ name: 'sql', map: l3 })
     const below = options.l3 ? [redis(), sql()] : [redis()]
     this.cache = createCache({
       namespace: this.namespace,
@@ -127,7 +127,7 @@ class Run {
       ] as const) {
         const labels = { __name__: name, namespace: this.namespace, level: tier.level }
         const id = JSON.stringify(labels)
-        const series = this.perLevel.get(id) ?? { labels, values: [] }
+        const series = this.perLevel.get(id) ?? { labels, values: [] as number[] }
         series.values.push(value)
         this.perLevel.set(id, series)
       }
@@ -173,7 +173,7 @@ function inputSeries(series: SeriesValues): { series: string; values: string }[]
 
 /** Runs `promtool test rules` on a test file made of `test`; resolves its output (SUCCESS or why not). */
 async function promtoolTest(rules: string, test: Record<string, unknown>): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-ratio-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-ratio')
   try {
     const rulesFile = join(dir, 'rules.yml')
     writeFileSync(rulesFile, rules)
@@ -183,7 +183,7 @@ async function promtoolTest(rules: string, test: Record<string, unknown>): Promi
   } catch (error) {
     return (error as Error).message
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }
 

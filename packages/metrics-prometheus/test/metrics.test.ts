@@ -3,9 +3,10 @@ import { type BusStats, createCache, InvalidOptionError, isTierCacheError } from
 import { chaosStore, ManualClock } from '@tiercache/core/testing'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
+import { busHub, localStore } from '@tiercache/test-kit'
 import { Registry, register } from 'prom-client'
 import { describe, expect, test } from 'vitest'
-import { busHub, localStore, one, remoteStore, type Sample, scrape, select, sum } from './helpers.js'
+import { one, plainRemote, type Sample, scrape, select, sum } from './helpers.js'
 
 const ns = { namespace: 'app' }
 const l1 = { ...ns, level: 'l1_memory' }
@@ -13,7 +14,7 @@ const l2 = { ...ns, level: 'l2_remote' }
 
 function twoTier(options: Parameters<typeof prometheusMetrics>[0] = {}) {
   const metrics = prometheusMetrics(options)
-  const remote = remoteStore()
+  const remote = plainRemote()
   const cache = createCache({ namespace: 'app', tiers: [memoryStore(), remote], plugins: [metrics] })
   return { metrics, cache, remote }
 }
@@ -53,8 +54,8 @@ describe('counters core keeps, read at scrape time', () => {
 
   test('three levels: cumulative hits, misses on L3; per-level ratios derive from them', async () => {
     const metrics = prometheusMetrics()
-    const l2Store = remoteStore({ name: 'redis' })
-    const l3Store = remoteStore({ name: 'sql' })
+    const l2Store = plainRemote({ name: 'redis' })
+    const l3Store = plainRemote({ name: 'sql' })
     const cache = createCache({
       namespace: 'app',
       tiers: [memoryStore(), l2Store, l3Store],
@@ -171,7 +172,7 @@ describe('counters core keeps, read at scrape time', () => {
 
 describe('errors by level and operation', () => {
   test('a failing level counts its errors per operation', async () => {
-    const remote = chaosStore(remoteStore())
+    const remote = chaosStore(plainRemote())
     const metrics = prometheusMetrics()
     const cache = createCache({ namespace: 'app', tiers: [memoryStore(), remote], plugins: [metrics] })
     remote.fail()
@@ -192,7 +193,7 @@ describe('errors by level and operation', () => {
 
 describe('level_up and circuit breakers', () => {
   test('a level is up until it fails, down while failing, up again after a success', async () => {
-    const remote = chaosStore(remoteStore())
+    const remote = chaosStore(plainRemote())
     const metrics = prometheusMetrics()
     const cache = createCache({ namespace: 'app', tiers: [memoryStore(), remote], plugins: [metrics] })
     expect(one(await scrape(metrics.registry), 'cache_level_up', l2)).toBe(1)
@@ -208,7 +209,7 @@ describe('level_up and circuit breakers', () => {
 
   test('breaker state, transitions and rejections; an open breaker takes its level down', async () => {
     const clock = new ManualClock()
-    const remote = chaosStore(remoteStore({ clock }))
+    const remote = chaosStore(plainRemote({ clock }))
     const breaker = withBreaker(remote, { failureThreshold: 2, resetTimeout: 1000, clock, journal: false })
     const metrics = prometheusMetrics({ breakers: { l2_remote: breaker } })
     const cache = createCache({
@@ -244,7 +245,7 @@ describe('level_up and circuit breakers', () => {
   })
 
   test('breakers given as a list are matched to the tier of the same store name', async () => {
-    const breaker = withBreaker(remoteStore())
+    const breaker = withBreaker(plainRemote())
     const metrics = prometheusMetrics({ breakers: [breaker] })
     const cache = createCache({ namespace: 'app', tiers: [memoryStore(), breaker], plugins: [metrics] })
     expect(one(await scrape(metrics.registry), 'cache_breaker_state', l2)).toBe(0)
@@ -252,8 +253,8 @@ describe('level_up and circuit breakers', () => {
   })
 
   test('a breaker for a level the cache does not have is refused at createCache, registering nothing', () => {
-    const breaker = withBreaker(remoteStore())
-    for (const breakers of [{ l2_redis: breaker }, [withBreaker(remoteStore({ name: 'redis' }))]]) {
+    const breaker = withBreaker(plainRemote())
+    for (const breakers of [{ l2_redis: breaker }, [withBreaker(plainRemote({ name: 'redis' }))]]) {
       const registry = new Registry()
       const metrics = prometheusMetrics({ breakers, registry })
       let error: unknown
@@ -312,7 +313,7 @@ describe('warming', () => {
     const metrics = prometheusMetrics()
     const cache = createCache({
       namespace: 'app',
-      tiers: [memoryStore(), remoteStore()],
+      tiers: [memoryStore(), plainRemote()],
       warming: { threshold: 2, snapshotInterval: 0 },
       plugins: [metrics],
     })
@@ -342,7 +343,7 @@ function series(samples: readonly Sample[]): number {
 
 describe('cardinality', () => {
   async function traffic(keys: number): Promise<{ count: number; samples: Sample[] }> {
-    const remote = chaosStore(remoteStore())
+    const remote = chaosStore(plainRemote())
     // L1 hits timed often enough that the histogram has every series it can have in both runs.
     const metrics = prometheusMetrics()
     const cache = createCache({

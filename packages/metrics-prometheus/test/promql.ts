@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
-import { remoteStore } from './helpers.js'
+import { tempDir } from '@tiercache/test-kit'
+import { plainRemote } from './helpers.js'
 
 const exec = promisify(execFile)
 
@@ -54,7 +54,7 @@ export function metricNames(expr: string): string[] {
  * with every feature (two levels, a breaker, a bus with stats, warming, operation timing).
  */
 export async function exportedMetricNames(): Promise<Set<string>> {
-  const breaker = withBreaker(remoteStore())
+  const breaker = withBreaker(plainRemote())
   const bus = {
     subscribe() {},
     publish() {},
@@ -71,7 +71,8 @@ export async function exportedMetricNames(): Promise<Set<string>> {
   try {
     const names = new Set<string>()
     for (const metric of await (metrics.registry as import('prom-client').Registry).getMetricsAsJSON()) {
-      if (metric.type === 'histogram') {
+      // prom-client declares `type` as a numeric enum; at run time it is the type's name.
+      if (String(metric.type) === 'histogram') {
         for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix)
       } else names.add(metric.name)
     }
@@ -97,7 +98,7 @@ export async function promtool(...args: string[]): Promise<string> {
 
 /** Checks PromQL syntax with promtool, as recording rules in a temporary rules file. */
 export async function checkPromQL(exprs: readonly string[]): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-promql-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-promql')
   try {
     const rules = exprs
       .map((expr, i) => `      - record: check:expr_${i}\n        expr: ${JSON.stringify(expr)}\n`)
@@ -106,6 +107,6 @@ export async function checkPromQL(exprs: readonly string[]): Promise<string> {
     writeFileSync(file, `groups:\n  - name: exprs\n    rules:\n${rules}`)
     return await promtool('check', 'rules', file)
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createCache } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { checkReadme } from '@tiercache/test-kit/readme'
 import { register } from 'prom-client'
 import { afterEach, expect, test, vi } from 'vitest'
 import { DEFAULT_LOADER_BUCKETS, DEFAULT_OPERATION_BUCKETS } from '../src/options.js'
@@ -14,40 +15,12 @@ import { exportedMetricNames } from './promql.js'
 
 const root = join(import.meta.dirname, '..')
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-const examples = readdirSync(join(root, 'test', 'examples')).map((f) => ({
-  file: `test/examples/${f}`,
-  code: readFileSync(join(root, 'test', 'examples', f), 'utf8'),
-}))
-
-/** Fenced blocks with the `<!-- ... -->` marker that may precede them. */
-const blocks = [...readme.matchAll(/(?:<!-- (.+?) -->\n)?```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
-  marker: m[1],
-  lang: m[2],
-  code: m[3] as string,
-}))
+const examples = readdirSync(join(root, 'test', 'examples')).map((f) => join(root, 'test', 'examples', f))
 
 afterEach(() => vi.restoreAllMocks())
 
-test('every TypeScript block is the literal source of an example file that a test runs, and back', () => {
-  const ts = blocks.filter((b) => b.lang === 'ts')
-  for (const block of ts) {
-    const example = examples.find((e) => e.code === block.code)
-    expect(example, `README block not in test/examples:\n${block.code.slice(0, 200)}`).toBeDefined()
-    if (block.marker !== 'not run') expect(block.marker).toBe(example!.file)
-  }
-  for (const example of examples)
-    expect(
-      ts.some((b) => b.code === example.code),
-      example.file,
-    ).toBe(true)
-})
-
-test('the install line names the package and every peer', () => {
-  const install = blocks.find((b) => b.lang === 'sh')!.code
-  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies)]) {
-    expect(install).toMatch(new RegExp(`\\s${name}(\\s|$)`))
-  }
+test('the README shows every example file, and names the package and its peers', () => {
+  expect(checkReadme(root).sort()).toEqual(examples.sort())
 })
 
 test('the metrics table lists every exported metric, and only those', async () => {

@@ -5,36 +5,23 @@
  */
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withBreaker } from '@tiercache/breaker'
 import { createCache } from '@tiercache/core'
 import { metricsHandler, prometheusMetrics } from '@tiercache/metrics-prometheus'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisBus, redisStore } from '@tiercache/store-redis'
+import { tempDir, uniqueName, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, describe, expect, test } from 'vitest'
-import { one, parseMetrics, type Sample, select, sum, uniqueNamespace } from './helpers.js'
+import { one, parseMetrics, type Sample, select, sum } from './helpers.js'
 import { promtool } from './promql.js'
 
 const url = 'redis://127.0.0.1:6379'
 const H = 'cache_operations_duration_seconds'
-
-/** Polls until `check` holds (state that changes in the background: connections). */
-async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  what: string,
-  timeout = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeout
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 /** Serves a registry on a real HTTP server; `scrape()` GETs /metrics. */
 async function serve(registry: Parameters<typeof metricsHandler>[0]) {
@@ -59,7 +46,7 @@ async function serve(registry: Parameters<typeof metricsHandler>[0]) {
 
 describe('memory + Redis, scraped over HTTP', () => {
   test('hits, misses, sets and histogram counts match the traffic sent', async () => {
-    const namespace = uniqueNamespace('metrics')
+    const namespace = uniqueName('metrics')
     const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
     const l2 = withBreaker(redisStore({ url, prefix }))
     const bus = redisBus({ url, prefix })
@@ -67,7 +54,7 @@ describe('memory + Redis, scraped over HTTP', () => {
     const cache = createCache({ namespace, tiers: [memoryStore(), l2], bus, plugins: [metrics] })
     const http = await serve(metrics.registry)
     try {
-      await waitFor(() => bus.stats().connected, 'the bus to subscribe')
+      await waitFor(() => bus.stats().connected, 10_000, 'the bus to subscribe')
       const N = 40
       for (let i = 0; i < N; i++) await cache.set(`user:${i}`, { id: i, name: `user ${i}` })
       for (let i = 0; i < N; i++) await cache.get(`user:${i}`) // N L1 hits
@@ -79,7 +66,7 @@ describe('memory + Redis, scraped over HTTP', () => {
       for (let i = 0; i < 10; i++) await cache.getOrSet(`report:${i}`, () => ({ rows: -1 })) // 10 L1 hits
       for (let i = 0; i < 5; i++) await cache.delete(`user:${i}`)
       // Bus publishes finish in the background: wait for the last one before scraping.
-      await waitFor(() => bus.stats().sent === N + 10 + 5, 'the bus to publish every write')
+      await waitFor(() => bus.stats().sent === N + 10 + 5, 10_000, 'the bus to publish every write')
 
       const s = await http.scrape()
       const l1 = { namespace, level: 'l1_memory' }
@@ -155,7 +142,7 @@ describe('memory + Redis, scraped over HTTP', () => {
   })
 
   test('getStats() seed fields and the metrics that carry them agree', async () => {
-    const namespace = uniqueNamespace('parity')
+    const namespace = uniqueName('parity')
     const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
     const metrics = prometheusMetrics()
     const cache = createCache({
@@ -197,7 +184,7 @@ describe('memory + Redis, scraped over HTTP', () => {
   })
 
   test('bus traffic between two instances: each sends, each receives the other', async () => {
-    const namespace = uniqueNamespace('bus')
+    const namespace = uniqueName('bus')
     const prefix = `tc-test:metrics:${randomUUID().slice(0, 8)}:`
     const busA = redisBus({ url, prefix })
     const busB = redisBus({ url, prefix })
@@ -210,12 +197,12 @@ describe('memory + Redis, scraped over HTTP', () => {
     })
     const b = createCache({ namespace, tiers: [memoryStore(), redisStore({ url, prefix })], bus: busB })
     try {
-      await waitFor(() => busA.stats().connected && busB.stats().connected, 'both buses to subscribe')
+      await waitFor(() => busA.stats().connected && busB.stats().connected, 10_000, 'both buses to subscribe')
       await a.set('k', 1)
       await b.get('k')
       await b.set('k', 2)
       await b.delete('k')
-      await waitFor(() => busA.stats().received >= 2, 'instance A to hear B')
+      await waitFor(() => busA.stats().received >= 2, 10_000, 'instance A to hear B')
       const s = parseMetrics(await metrics.registry.metrics())
       expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'sent' })).toBe(1)
       expect(one(s, 'cache_bus_messages_total', { namespace, outcome: 'received' })).toBe(2)
@@ -255,7 +242,7 @@ describe('Redis outage (own redis-server)', () => {
       expect(sizeUp).toBeGreaterThan(0) // Redis used_memory
       await server.kill()
       for (let i = 0; i < 3; i++) await cache.set(`b${i}`, 1) // fail, then refused by the breaker
-      await waitFor(async () => (await up()) === 0, 'level_up 0')
+      await waitFor(async () => (await up()) === 0, 10_000, 'level_up 0')
       const down = parseMetrics(await metrics.registry.metrics())
       // The seed's RedisConnectionDown reads cache_size_bytes{level="l2_redis"} == 0: it is 0 while down.
       expect(one(down, 'cache_size_bytes', level)).toBe(0)
@@ -266,11 +253,15 @@ describe('Redis outage (own redis-server)', () => {
       await server.restart()
       // Probes close the breaker once Redis answers; level_up is 1 again from the first probe
       // (half-open is not open), the breaker state 0 once it closed.
-      await waitFor(async () => {
-        await cache.set('c', 1)
-        const s = parseMetrics(await metrics.registry.metrics())
-        return one(s, 'cache_level_up', level) === 1 && one(s, 'cache_breaker_state', level) === 0
-      }, 'level_up 1 and the breaker closed')
+      await waitFor(
+        async () => {
+          await cache.set('c', 1)
+          const s = parseMetrics(await metrics.registry.metrics())
+          return one(s, 'cache_level_up', level) === 1 && one(s, 'cache_breaker_state', level) === 0
+        },
+        10_000,
+        'level_up 1 and the breaker closed',
+      )
       expect(cache.getStats().l2_cache.connected).toBe(true)
       await cache.refreshStats()
       expect(one(parseMetrics(await metrics.registry.metrics()), 'cache_size_bytes', level)).toBeGreaterThan(
@@ -288,7 +279,7 @@ describe('Redis outage (own redis-server)', () => {
  * healthy, pending, then firing after its minute of `for`.
  */
 async function seedRedisConnectionDown(healthy: number, down: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-seed-alert-'))
+  const { dir, remove: removeDir } = tempDir('tiercache-seed-alert')
   try {
     writeFileSync(
       join(dir, 'seed.rules.yml'),
@@ -329,6 +320,6 @@ tests:
     )
     return await promtool('test', 'rules', join(dir, 'seed.test.yml'))
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
   }
 }

@@ -5,7 +5,7 @@ import { type PrometheusMetricsPlugin, prometheusMetrics } from '@tiercache/metr
 import { memoryStore } from '@tiercache/store-memory'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, test } from 'vitest'
-import { one, remoteStore, type Sample, scrape, select, sum } from './helpers.js'
+import { one, plainRemote, type Sample, scrape, select, sum } from './helpers.js'
 
 const H = 'cache_operations_duration_seconds'
 const count = (s: readonly Sample[], labels: Record<string, string>): number => sum(s, `${H}_count`, labels)
@@ -55,7 +55,7 @@ function twoTier(
   cacheOptions: Partial<CacheOptions> = {},
 ) {
   const { plugin: metrics, spy } = spied(prometheusMetrics(options))
-  const remote = chaosStore(remoteStore())
+  const remote = chaosStore(plainRemote())
   const cache = createCache({
     namespace: 'app',
     tiers: [memoryStore(), remote],
@@ -131,7 +131,7 @@ describe('every operation that leaves L1 is timed, by operation, level and outco
     const metrics = prometheusMetrics()
     const cache = createCache({
       namespace: 'app',
-      tiers: [memoryStore({ clock }), remoteStore({ clock })],
+      tiers: [memoryStore({ clock }), plainRemote({ clock })],
       clock,
       plugins: [metrics],
     })
@@ -307,7 +307,7 @@ describe('one observer per cache', () => {
 
   test('operations of a cache without the plugin are not counted', async () => {
     const { metrics, cache } = twoTier()
-    const other = createCache({ namespace: 'app', tiers: [memoryStore(), remoteStore()] })
+    const other = createCache({ namespace: 'app', tiers: [memoryStore(), plainRemote()] })
     await other.set('a', 1)
     await other.get('b')
     await other.getOrSet('c', () => 1)
@@ -323,8 +323,8 @@ describe('one observer per cache', () => {
     const registry = new Registry()
     const a = spied(prometheusMetrics({ registry }))
     const b = spied(prometheusMetrics({ registry }))
-    const ca = createCache({ namespace: 'a', tiers: [memoryStore(), remoteStore()], plugins: [a.plugin] })
-    const cb = createCache({ namespace: 'b', tiers: [memoryStore(), remoteStore()], plugins: [b.plugin] })
+    const ca = createCache({ namespace: 'a', tiers: [memoryStore(), plainRemote()], plugins: [a.plugin] })
+    const cb = createCache({ namespace: 'b', tiers: [memoryStore(), plainRemote()], plugins: [b.plugin] })
     expect(a.spy.registered).toHaveLength(1)
     await ca.get('x')
     await cb.get('x')
@@ -382,7 +382,7 @@ describe('one observer per cache', () => {
     const make = (namespace: string) =>
       createCache({
         namespace,
-        tiers: [memoryStore(), remoteStore()],
+        tiers: [memoryStore(), plainRemote()],
         plugins: [prometheusMetrics({ registry, namespaceLabel: false })],
       })
     const a = make('a')

@@ -3,7 +3,7 @@
  * export exactly what w plain observations export, through every path of prom-client's registry
  * (text, OpenMetrics, JSON, default labels, cluster aggregation, reset).
  */
-import { AggregatorRegistry, Histogram, type Metric, Registry } from 'prom-client'
+import { AggregatorRegistry, Histogram, type Metric, Registry, type RegistryContentType } from 'prom-client'
 import { describe, expect, test } from 'vitest'
 import { WeightedHistogram } from '../src/weighted-histogram.js'
 import { one, parseMetrics, select } from './helpers.js'
@@ -21,8 +21,14 @@ const observations: [Record<string, string>, number, number][] = [
 
 /** A prom-client Histogram and a WeightedHistogram fed the same traffic, in their own registries. */
 function pair(contentType?: typeof Registry.OPENMETRICS_CONTENT_TYPE) {
-  const plain = contentType === undefined ? new Registry() : new Registry(contentType)
-  const weighted = contentType === undefined ? new Registry() : new Registry(contentType)
+  // prom-client's types omit the constructor's content type argument; setContentType is typed.
+  const registry = () => {
+    const r = new Registry<RegistryContentType>()
+    if (contentType !== undefined) r.setContentType(contentType)
+    return r
+  }
+  const plain = registry()
+  const weighted = registry()
   const reference = new Histogram({ ...config, buckets, registers: [plain] })
   const histogram = new WeightedHistogram({ ...config, buckets })
   weighted.registerMetric(histogram as unknown as Metric)
@@ -34,7 +40,7 @@ function pair(contentType?: typeof Registry.OPENMETRICS_CONTENT_TYPE) {
 }
 
 /** JSON values without prom-client's `exemplar: null`, which the weighted histogram omits. */
-async function json(registry: Registry) {
+async function json(registry: Registry<RegistryContentType>) {
   return (await registry.getMetricsAsJSON()).map((m) => ({
     ...m,
     values: m.values.map(({ labels, value, metricName }: any) => ({ labels, value, metricName })),

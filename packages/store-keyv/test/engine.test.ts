@@ -1,10 +1,11 @@
 import KeyvRedis from '@keyv/redis'
 import { type Cache, createCache, isTierCacheError } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniqueName } from '@tiercache/test-kit'
 import Keyv from 'keyv'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import { type KeyvClearMode, keyvStore } from '../src/index.js'
-import { dropRedisNamespaces, redisAdapter, uniqueName } from './helpers.js'
+import { dropRedisNamespaces, redisAdapter } from './helpers.js'
 
 afterAll(dropRedisNamespaces)
 

@@ -1,23 +1,15 @@
 import KeyvRedis from '@keyv/redis'
+import { uniqueName } from '@tiercache/test-kit'
 import type { KeyvAdapterLike } from '../src/index.js'
 
 /** The machine's Redis; tests only touch their own namespaces. */
 export const REDIS_URL: string = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-let counter = 0
-const run = `${process.pid.toString(36)}${Date.now().toString(36)}`
-
-/** A namespace unique to this test run, for Redis adapters and key prefixes. */
-export function uniqueName(label = 'tc-keyv'): string {
-  counter++
-  return `${label}-${run}-${counter}`
-}
-
 const redisNamespaces: string[] = []
 
 /** A unique Redis adapter namespace, remembered for {@link dropRedisNamespaces}. */
 export function redisNamespace(): string {
-  const namespace = uniqueName()
+  const namespace = uniqueName('tc-keyv')
   redisNamespaces.push(namespace)
   return namespace
 }

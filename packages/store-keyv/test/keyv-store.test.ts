@@ -3,6 +3,7 @@ import KeyvRedis from '@keyv/redis'
 import { isTierCacheError } from '@tiercache/core'
 import { NEVER, type RemoteEntry } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
+import { caught } from '@tiercache/test-kit'
 import Keyv from 'keyv'
 import { afterAll, describe, expect, test } from 'vitest'
 import { type KeyvAdapterLike, keyvStore } from '../src/index.js'
@@ -22,15 +23,6 @@ function entry(value: string, meta: Partial<Omit<RemoteEntry, 'value'>> = {}, no
 
 const text = (e: RemoteEntry | undefined): string | undefined =>
   e === undefined ? undefined : Buffer.from(e.value).toString()
-
-async function caught(fn: () => unknown): Promise<unknown> {
-  try {
-    await fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a failure')
-}
 
 describe('options', () => {
   test('refuses what is not a Keyv instance or adapter, and bad options, with E_INVALID_OPTION', () => {

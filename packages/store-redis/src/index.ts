@@ -1,3 +1,9 @@
+/**
+ * The Redis tier (L2) on ioredis (`redisStore`: standalone, Sentinel, Cluster, TLS, ACL), with
+ * `redisBus` for cross-instance L1 invalidation and `redisLock` for cross-instance single-flight.
+ *
+ * @module
+ */
 export { decodeBusMessage, encodeBusMessage } from './bus-codec.js'
 export type {
   AnyRedisClient,

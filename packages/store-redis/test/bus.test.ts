@@ -1,9 +1,9 @@
 import type { BusHandlers, BusMessage } from '@tiercache/core/store'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { decodeBusMessage, encodeBusMessage, type RedisBus, redisBus } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 let server: RedisServer
 beforeAll(async () => {
@@ -90,7 +90,7 @@ describe('redisBus', () => {
       expect(a.channel).toBe(`${prefix}__bus`)
 
       await a.publish(msg('instance-a', { type: 'set', keys: ['users:1'] }))
-      await b.publish(msg('instance-b', { type: 'tags', keys: undefined, tags: ['t'], at: 5 }))
+      await b.publish({ instanceId: 'instance-b', namespace: 'app', type: 'tags', tags: ['t'], at: 5 })
       await waitFor(() => rb.messages.length === 1 && ra.messages.length === 1 && wire.length === 2)
       expect(rb.messages[0]).toEqual(msg('instance-a', { type: 'set', keys: ['users:1'] }))
       expect(ra.messages[0]).toMatchObject({ instanceId: 'instance-b', type: 'tags', tags: ['t'], at: 5 })

@@ -2,11 +2,13 @@
  * The 3-master Cluster with TLS only (clients and the cluster bus): the store, the bus and the
  * lock over it, with slots on every master.
  */
-import { type BusMessage, defaultSerializer, type RemoteEntry } from '@tiercache/core'
+import { defaultSerializer } from '@tiercache/core'
+import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisCluster, redisCommand, startRedisCluster } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { onTlsCluster } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix, waitFor } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {

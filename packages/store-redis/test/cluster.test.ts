@@ -2,13 +2,14 @@ import { createCache, defaultSerializer, isTierCacheError } from '@tiercache/cor
 import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisCluster, startRedisCluster } from '@tiercache/test-servers'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RedisStore, redisBus, redisLock, redisStore } from '../src/index.js'
+import { redisBus, redisLock, redisStore } from '../src/index.js'
 import { keySlot } from '../src/slot.js'
 import { onCluster } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix, waitFor } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {
@@ -27,7 +28,7 @@ const entry = (value: unknown, ttl = 60_000): RemoteEntry => {
   }
 }
 
-const clusterStore = (prefix = uniquePrefix('cl')): RedisStore => onCluster([...cluster.startupNodes], prefix)
+const clusterStore = (prefix = uniquePrefix('cl')) => onCluster([...cluster.startupNodes], prefix)
 
 runStoreSuite({
   describe,

@@ -1,8 +1,9 @@
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisStore } from '../src/index.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let server: RedisServer
 beforeAll(async () => {

@@ -5,10 +5,10 @@
  */
 import { type CacheEvents, createCache, isTierCacheError } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { redisBus, redisLock, redisStore } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 const COMMAND_TIMEOUT = 300
 let server: RedisServer

@@ -3,12 +3,12 @@
  * process): waiters read the winner's value, grace serves stale instead of waiting, and a lock
  * wait that times out runs the loader anyway.
  */
-import { createCache } from '@tiercache/core'
+import { type CacheOptions, createCache } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisLock, redisStore } from '../src/index.js'
-import { uniquePrefix } from './helpers.js'
 
 let server: RedisServer
 beforeAll(async () => {
@@ -27,7 +27,7 @@ async function lockTaken(prefix: string, key: string): Promise<void> {
   throw new Error('the lock was never taken')
 }
 
-function pair(options: { lockTimeout?: number; grace?: string } = {}) {
+function pair(options: Pick<CacheOptions, 'lockTimeout' | 'grace'> = {}) {
   const prefix = uniquePrefix('elock')
   const make = () =>
     createCache({

@@ -1,9 +1,9 @@
 import { defaultSerializer, isTierCacheError } from '@tiercache/core'
 import type { RemoteEntry } from '@tiercache/core/store'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisStore } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 const COMMAND_TIMEOUT = 300
 

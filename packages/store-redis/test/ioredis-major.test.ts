@@ -1,3 +1,4 @@
+// @ts-expect-error ioredis exports defaultOptions at run time; its declarations do not
 import { defaultOptions } from 'ioredis'
 import { expect, test } from 'vitest'
 

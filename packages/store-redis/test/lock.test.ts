@@ -1,9 +1,9 @@
 import { isTierCacheError } from '@tiercache/core'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisLock, redisLock } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 let server: RedisServer
 let raw: Redis

@@ -3,9 +3,10 @@
  * redisLock (built packages from dist): coherence of L1 copies across instances, invalidation
  * propagation delay, and cross-instance stampede protection.
  */
+
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { uniquePrefix, waitFor } from './helpers.js'
 import { assertBuilt, type Instance, percentile, startInstance } from './instances.js'
 
 let server: RedisServer
@@ -139,7 +140,7 @@ describe('multi-instance coherence (3 processes)', () => {
     await a.call('setSeries', 'warm:', 300)
     await waitFor(
       async () =>
-        (await Promise.all(others.map((i) => i.call<unknown[]>('receivedCount')))).every((n) => n >= 300),
+        (await Promise.all(others.map((i) => i.call<number>('receivedCount')))).every((n) => n >= 300),
       10_000,
       'the warm-up messages',
     )

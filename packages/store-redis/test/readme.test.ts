@@ -1,44 +1,22 @@
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { defaultSerializer } from '@tiercache/core'
+import { uniquePrefix } from '@tiercache/test-kit'
+import { checkReadme } from '@tiercache/test-kit/readme'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { sharedClient } from './examples/connections.js'
 import { regionCache, relayFor } from './examples/regions.js'
-import { uniquePrefix } from './helpers.js'
 
 const root = join(import.meta.dirname, '..')
-const readme = readFileSync(join(root, 'README.md'), 'utf8')
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
-
-/** Fenced blocks with the `<!-- path -->` marker that may precede them. */
-const blocks = [...readme.matchAll(/(?:<!-- (\S+) -->\n)?```(\w+)\n([\s\S]*?)```/g)].map((m) => ({
-  file: m[1],
-  lang: m[2],
-  code: m[3] as string,
-}))
-
 let server: RedisServer
 beforeAll(async () => {
   server = await startRedis()
 })
 afterAll(() => server?.stop())
 
-test('every TypeScript block is the literal source of an example file that a test runs', () => {
-  const ts = blocks.filter((b) => b.lang === 'ts')
-  expect(ts.length).toBeGreaterThan(1)
-  for (const block of ts) {
-    expect(block.file, 'a TypeScript block without a <!-- path --> marker').toBeDefined()
-    expect(block.code).toBe(readFileSync(join(root, block.file!), 'utf8'))
-  }
-})
-
-test('the install line names the package and every peer', () => {
-  const install = blocks.find((b) => b.lang === 'sh')!.code
-  for (const name of [pkg.name, ...Object.keys(pkg.peerDependencies)]) {
-    expect(install).toMatch(new RegExp(`\\s${name}(\\s|$)`))
-  }
+test('the README shows the tested examples and names the package and its peers', () => {
+  expect(checkReadme(root).length).toBeGreaterThan(1)
 })
 
 test('the quick start runs', async () => {

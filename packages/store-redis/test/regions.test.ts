@@ -5,8 +5,10 @@
  */
 
 import { cpus, loadavg } from 'node:os'
-import { type BusHandlers, type BusMessage, type Cache, createCache } from '@tiercache/core'
+import { type Cache, createCache } from '@tiercache/core'
+import type { BusHandlers, BusMessage } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startProxy, startRedis, type TcpProxy } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -17,7 +19,6 @@ import {
   redisStore,
   regionRelay,
 } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 import { assertBuilt, type Child, percentile, startFixture } from './instances.js'
 
 const ONE_WAY = 40

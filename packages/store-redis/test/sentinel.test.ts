@@ -1,10 +1,10 @@
 import { defaultSerializer } from '@tiercache/core'
-import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
+import type { BusMessage, RemoteEntry, Store } from '@tiercache/core/store'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisSentinel, type RedisServer, startRedis, startRedisSentinel } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type RedisStore, redisBus, redisStore } from '../src/index.js'
+import { redisBus, redisStore } from '../src/index.js'
 import { viaSentinel } from './examples/connections.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 let plain: RedisServer
 let secured: RedisServer
@@ -25,7 +25,7 @@ afterAll(async () => {
   await Promise.all([plain?.stop(), secured?.stop()])
 })
 
-async function roundTrip(store: RedisStore): Promise<void> {
+async function roundTrip(store: Store<Uint8Array> & { close(): Promise<void> }): Promise<void> {
   try {
     const now = Date.now()
     const entry: RemoteEntry = {

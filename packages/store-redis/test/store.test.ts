@@ -1,12 +1,13 @@
 import { defaultSerializer, isTierCacheError } from '@tiercache/core'
 import { encodeEntry, NEVER, type RemoteEntry } from '@tiercache/core/store'
 import { ManualClock } from '@tiercache/core/testing'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { escapeRedisGlob, tokensToRedisGlob } from '../src/glob.js'
 import { DEFAULT_PREFIX, type RedisStoreOptions, redisStore } from '../src/index.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let server: RedisServer
 let raw: Redis

@@ -1,10 +1,11 @@
-import { type BusHandlers, type BusMessage, createCache, InvalidOptionError } from '@tiercache/core'
+import { createCache, InvalidOptionError } from '@tiercache/core'
+import type { BusHandlers, BusMessage } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
+import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startProxy, startRedis, type TcpProxy } from '@tiercache/test-servers'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { encodeBusMessage, RedisBus, RedisStreamBus, redisBus, redisStore, streamKey } from '../src/index.js'
-import { uniquePrefix, waitFor } from './helpers.js'
 
 let server: RedisServer
 let proxy: TcpProxy
@@ -193,9 +194,10 @@ describe('redisBus({ mode: "stream" })', () => {
       const writer = createCache({
         namespace: 'hits',
         tiers: [memoryStore(), redisStore({ url: server.url, prefix })],
-        bus: redisBus(
-          mode === 'stream' ? { mode: 'stream', url: server.url, prefix } : { url: server.url, prefix },
-        ),
+        bus:
+          mode === 'stream'
+            ? redisBus({ mode: 'stream', url: server.url, prefix })
+            : redisBus({ url: server.url, prefix }),
       })
       const keys = Array.from({ length: 200 }, (_, i) => `k${i}`)
       for (const k of keys) await writer.set(k, { v: k }, { ttl: '1h' })

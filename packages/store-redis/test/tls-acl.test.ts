@@ -1,6 +1,7 @@
 import { defaultSerializer, isTierCacheError } from '@tiercache/core'
 import type { RemoteEntry } from '@tiercache/core/store'
 import { runStoreSuite } from '@tiercache/store-test-suite'
+import { uniquePrefix } from '@tiercache/test-kit'
 import {
   makeTlsCertificates,
   type RedisServer,
@@ -11,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'
 import { withAcl, withTls } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS, uniquePrefix } from './helpers.js'
+import { FORBIDDEN_COMMANDS } from './helpers.js'
 
 let tlsServer: RedisServer
 let mtlsServer: RedisServer

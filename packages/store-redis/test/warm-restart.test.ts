@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { uniquePrefix } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { uniquePrefix } from './helpers.js'
 import { assertBuilt } from './instances.js'
 
 const run = promisify(execFile)

@@ -419,7 +419,7 @@ describe('the suite catches typical store mistakes', () => {
 
   test('isTierCacheError sees the reference failures as store failures', async () => {
     const store = mapStore(undefined, { failing: true })
-    const error = await store.get('k').then(
+    const error = await Promise.resolve(store.get('k')).then(
       () => undefined,
       (e: unknown) => e,
     )

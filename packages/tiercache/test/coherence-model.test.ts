@@ -7,13 +7,14 @@
 import { join } from 'node:path'
 import { KyselyStore, kyselyStore } from '@tiercache/fallback-kysely'
 import { RedisStore } from '@tiercache/store-redis'
+import { uniqueName } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Fence } from '../../core/src/engine/fence.js'
 import { FlightTable } from '../../core/src/engine/flights.js'
-import { runModel, type SqlTier, type Step, steps } from './coherence-model.js'
-import { uniqueNamespace } from './helpers.js'
+import { runModel, type SqlTier } from './coherence-model.js'
+import { type Step, steps } from './coherence-steps.js'
 
 const RUNS = Number(process.env.COHERENCE_RUNS ?? 4)
 const LENGTH = Number(process.env.COHERENCE_STEPS ?? 30)
@@ -34,7 +35,7 @@ const postgres: SqlTier = (_i, run) =>
 async function check(sql: SqlTier, seed: number, runs = RUNS, length = LENGTH, instances = 3): Promise<void> {
   await fc.assert(
     fc.asyncProperty(steps(instances, length), async (run: Step[]) => {
-      const violations = await runModel(server, sql, run, uniqueNamespace('model'), instances)
+      const violations = await runModel(server, sql, run, uniqueName('model'), instances)
       expect(violations).toEqual([])
     }),
     { seed, numRuns: runs, endOnFailure: true },
@@ -61,7 +62,7 @@ describe('a load racing another instance’s delete (deterministic)', () => {
         [2, 0],
       ] as const) {
         const run: Step[] = [{ kind: 'racedLoad', by, on, key: 'b:2' }]
-        expect(await runModel(server, sql, run, uniqueNamespace('raced'))).toEqual([])
+        expect(await runModel(server, sql, run, uniqueName('raced'))).toEqual([])
       }
     }
   }, 120_000)
@@ -108,14 +109,14 @@ describe('the model catches a broken engine', () => {
   ]
 
   test('the scenarios pass on the engine as it is', async () => {
-    expect(await runModel(server, sqlite, missedInvalidation, uniqueNamespace('ok'))).toEqual([])
-    expect(await runModel(server, postgres, overlappingRead, uniqueNamespace('ok'))).toEqual([])
+    expect(await runModel(server, sqlite, missedInvalidation, uniqueName('ok'))).toEqual([])
+    expect(await runModel(server, postgres, overlappingRead, uniqueName('ok'))).toEqual([])
   }, 60_000)
 
   test('per-instance SQLite files treated as shared (bus messages reach L1 only, as before tier scopes)', async () => {
     const asShared: SqlTier = (i, run) =>
       kyselyStore({ sqlite: join(run.dir, `instance-${i}.db`) }, { scope: 'shared' })
-    expect(await runModel(server, asShared, missedInvalidation, uniqueNamespace('broken'))).not.toEqual([])
+    expect(await runModel(server, asShared, missedInvalidation, uniqueName('broken'))).not.toEqual([])
   }, 300_000)
 
   test('no write fence: reads and loads that overlap an invalidation write back what they read', async () => {
@@ -134,7 +135,7 @@ describe('the model catches a broken engine', () => {
       ),
     ]
     try {
-      expect(await runModel(server, postgres, overlappingRead, uniqueNamespace('broken'))).not.toEqual([])
+      expect(await runModel(server, postgres, overlappingRead, uniqueName('broken'))).not.toEqual([])
     } finally {
       for (const r of restore) r()
     }
@@ -153,8 +154,8 @@ describe('the model catches a broken engine', () => {
       patch(KyselyStore.prototype, 'conditionalSet', blind),
     ]
     try {
-      expect(await runModel(server, postgres, raced, uniqueNamespace('broken'))).not.toEqual([])
-      expect(await runModel(server, sqlite, raced, uniqueNamespace('broken'))).not.toEqual([])
+      expect(await runModel(server, postgres, raced, uniqueName('broken'))).not.toEqual([])
+      expect(await runModel(server, sqlite, raced, uniqueName('broken'))).not.toEqual([])
     } finally {
       for (const r of restore) r()
     }

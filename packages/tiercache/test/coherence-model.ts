@@ -11,192 +11,20 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Bus, type Cache, createCache, defaultSerializer } from '@tiercache/core'
-import type { BusHandlers, BusMessage, StoreEntry } from '@tiercache/core/store'
+import { type Cache, createCache, defaultSerializer } from '@tiercache/core'
+import type { StoreEntry } from '@tiercache/core/store'
 import type { kyselyStore } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
-import { type RedisBus, type RedisStore, redisBus, redisStore } from '@tiercache/store-redis'
+import { type RedisStore, redisBus, redisStore } from '@tiercache/store-redis'
 import type { RedisServer } from '@tiercache/test-servers'
-import fc from 'fast-check'
-
-/** The keys of the model, their pattern groups and tags. */
-export const KEYS = ['a:1', 'a:2', 'b:1', 'b:2'] as const
-type Key = (typeof KEYS)[number]
-const tagOf = (k: string): string => `t${k[0]}`
-
-/** One step of a run. */
-export type Step =
-  | {
-      readonly kind: 'set' | 'invalidate'
-      readonly by: number
-      readonly key: Key
-      readonly lead: number
-      readonly reads: readonly Read[]
-    }
-  | {
-      readonly kind: 'pattern' | 'tags'
-      readonly by: number
-      readonly group: 'a' | 'b'
-      readonly lead: number
-      readonly reads: readonly Read[]
-    }
-  | { readonly kind: 'clear'; readonly by: number; readonly lead: number; readonly reads: readonly Read[] }
-  | { readonly kind: 'warm'; readonly reads: readonly Read[] }
-  | { readonly kind: 'racedLoad'; readonly by: number; readonly on: number; readonly key: Key }
-  | {
-      readonly kind: 'busGap' | 'redisLoss' | 'redisRestart' | 'lostMessage'
-      readonly by: number
-      readonly key: Key
-    }
-
-/** A read racing a mutation: on which instance, of which key, how, and when it starts. */
-export interface Read {
-  readonly on: number
-  readonly key: Key
-  readonly op: 'get' | 'getOrSet' | 'getMany' | 'peek' | 'has'
-  /** 0: before the mutation starts; 1: right after it starts; 2: a little later. */
-  readonly at: 0 | 1 | 2
-  /** For `getOrSet`: ms the loader takes after reading the source (a slow loader returns an older value). */
-  readonly delay: number
-}
-
-/** Arbitrary runs of `length` steps for `instances` instances. */
-export function steps(instances: number, length: number, faults = true): fc.Arbitrary<Step[]> {
-  const by = fc.integer({ min: 0, max: instances - 1 })
-  const key = fc.constantFrom(...KEYS)
-  /** A read, of `near` (the key being mutated) two times in three. */
-  const read = (near?: Key): fc.Arbitrary<Read> =>
-    fc.record({
-      on: by,
-      key: near === undefined ? key : fc.oneof(fc.constant(near), fc.constant(near), key),
-      op: fc.constantFrom('get', 'getOrSet', 'getOrSet', 'getMany', 'peek', 'has'),
-      at: fc.constantFrom(0, 1, 1, 2),
-      delay: fc.constantFrom(0, 0, 1, 3, 6),
-    }) as fc.Arbitrary<Read>
-  const reads = (near?: Key) => fc.array(read(near), { minLength: 2, maxLength: 6 })
-  const group = fc.constantFrom('a', 'b') as fc.Arbitrary<'a' | 'b'>
-  // How long the early reads run before the source changes and the mutation starts, in ms.
-  const lead = fc.constantFrom(0, 1, 2, 4)
-  const mutations: fc.Arbitrary<Step>[] = [
-    fc
-      .record({ kind: fc.constantFrom('set', 'invalidate', 'invalidate'), by, key, lead })
-      .chain((m) => reads(m.key).map((r) => ({ ...m, reads: r }) as Step)),
-    fc.record({
-      kind: fc.constantFrom('pattern', 'tags'),
-      by,
-      group,
-      lead,
-      reads: reads(),
-    }) as fc.Arbitrary<Step>,
-    fc.record({ kind: fc.constant('clear'), by, lead, reads: reads() }) as fc.Arbitrary<Step>,
-    fc.record({
-      kind: fc.constant('warm'),
-      reads: fc.array(read(), { minLength: 4, maxLength: 10 }),
-    }) as fc.Arbitrary<Step>,
-  ]
-  const raced = fc
-    .record({ kind: fc.constant('racedLoad'), by, on: by, key })
-    .filter((r) => r.by !== r.on) as fc.Arbitrary<Step>
-  const weighted: fc.WeightedArbitrary<Step>[] = [
-    // A load racing another instance's delete needs two instances.
-    { weight: instances > 1 ? 1 : 0, arbitrary: raced },
-    { weight: 6, arbitrary: mutations[0] as fc.Arbitrary<Step> },
-    { weight: 2, arbitrary: mutations[1] as fc.Arbitrary<Step> },
-    { weight: 1, arbitrary: mutations[2] as fc.Arbitrary<Step> },
-    { weight: 4, arbitrary: mutations[3] as fc.Arbitrary<Step> },
-  ]
-  if (faults) {
-    const fault = fc.record({
-      kind: fc.constantFrom('busGap', 'redisLoss', 'redisLoss', 'redisRestart', 'lostMessage', 'lostMessage'),
-      by,
-      key,
-    }) as fc.Arbitrary<Step>
-    weighted.push({ weight: 2, arbitrary: fault })
-  }
-  return fc.array(fc.oneof(...weighted), { minLength: length, maxLength: length })
-}
+import { KEYS, type Key, type Read, type Step, tagOf } from './coherence-steps.js'
+import { CountingBus } from './counting-bus.js'
 
 /** How the SQL tier of each instance is made, in a run with its own directory and id. */
 export type SqlTier = (
   instance: number,
   run: { readonly dir: string; readonly id: string },
 ) => ReturnType<typeof kyselyStore>
-
-/**
- * A bus that counts what it publishes and what it delivers, per sender, so a run can wait until
- * every instance has applied every message (the engine applies a message synchronously when it is
- * delivered). It also delays each delivery by 0-3 ms, in order, like a busy subscriber: that
- * widens the window between another instance's shared-tier writes and its message, where a late
- * back-fill or load result could resurrect a value.
- */
-class CountingBus implements Bus {
-  readonly inner: RedisBus
-  /** Publishes made, by this instance. */
-  sent = 0
-  /** Messages delivered to this instance, by sender instance id. */
-  readonly received = new Map<string, number>()
-  instanceId: string | undefined
-  #queue: Promise<void> = Promise.resolve()
-  #n = 0
-  #held: Promise<void> | undefined
-  #release: (() => void) | undefined
-
-  /** Holds every delivery to this instance until {@link CountingBus.release}. */
-  hold(): void {
-    this.#held = new Promise((resolve) => {
-      this.#release = resolve
-    })
-  }
-
-  /** Lets held deliveries through, in order. */
-  release(): void {
-    this.#release?.()
-    this.#held = undefined
-    this.#release = undefined
-  }
-
-  constructor(inner: RedisBus) {
-    this.inner = inner
-  }
-
-  subscribe(handlers: BusHandlers): void | Promise<void> {
-    return this.inner.subscribe({
-      ...handlers,
-      message: (m: BusMessage) => {
-        const delay = (++this.#n * 7919) % 4
-        const held = this.#held
-        this.#queue = this.#queue
-          .then(() => held)
-          .then(() => (delay > 0 ? sleep(delay) : undefined))
-          .then(() => {
-            handlers.message(m)
-            this.received.set(m.instanceId, (this.received.get(m.instanceId) ?? 0) + 1)
-          })
-      },
-    })
-  }
-
-  /** Resolves once every message received so far was delivered. */
-  drained(): Promise<void> {
-    return this.#queue
-  }
-
-  publish(message: BusMessage): void | Promise<void> {
-    this.instanceId = message.instanceId
-    this.sent++
-    return this.inner.publish(message)
-  }
-
-  stats(): ReturnType<RedisBus['stats']> {
-    return this.inner.stats()
-  }
-
-  close(): void | Promise<void> {
-    return this.inner.close()
-  }
-}
-
-/** One instance of the cache. */
 interface Instance {
   readonly cache: Cache
   readonly l1: ReturnType<typeof memoryStore>
@@ -453,7 +281,7 @@ export class World {
     switch (s.kind) {
       case 'set':
         keys = [s.key]
-        mutate = () => w.cache.set(s.key, this.#db.get(s.key), { tags: [tagOf(s.key)] })
+        mutate = () => w.cache.set(s.key, this.#db.get(s.key) as string, { tags: [tagOf(s.key)] })
         break
       case 'invalidate':
         keys = [s.key]

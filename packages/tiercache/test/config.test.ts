@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isTierCacheError } from '@tiercache/core'
+import { tempDir } from '@tiercache/test-kit'
 import { describe, expect, test } from 'vitest'
 import { CacheConfig, CONFIG_FIELDS, parseSize, resolveConfig } from '../src/index.js'
 
@@ -135,7 +135,7 @@ describe('seed fields in camelCase', () => {
   })
 
   test('redisSslCaCerts reads the PEM file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tiercache-config-'))
+    const { dir, remove: removeDir } = tempDir('tiercache-config')
     try {
       const file = join(dir, 'ca.pem')
       writeFileSync(file, '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n')
@@ -146,7 +146,7 @@ describe('seed fields in camelCase', () => {
       )
       expect(e.message).toContain('cannot be read')
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      removeDir()
     }
   })
 })

@@ -1,9 +1,10 @@
 import { join } from 'node:path'
+import { tempDir, uniqueName, waitFor } from '@tiercache/test-kit'
 import { freePort, type RedisServer, redisCommands, startRedis } from '@tiercache/test-servers'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { createDistributedCache, type DistributedCache, getCache, setDefaultCache } from '../src/index.js'
-import { memoryLogger, tempDir, uniqueNamespace, waitFor } from './helpers.js'
+import { memoryLogger } from './helpers.js'
 
 const tmp = tempDir()
 const open: DistributedCache[] = []
@@ -33,7 +34,7 @@ async function redisHas(server: RedisServer, key: string): Promise<boolean> {
 describe('embedded (no Redis configured)', () => {
   test('memory + SQLite, values survive a restart', async () => {
     const fallbackDb = join(tmp.dir, 'embedded.db')
-    const namespace = uniqueNamespace('embedded')
+    const namespace = uniqueName('embedded')
     const a = make({ fallbackDb, namespace })
     await a.ready()
     expect(a.getStats().tiers.map((t) => t.level)).toEqual(['l1_memory', 'l2_sql'])
@@ -79,7 +80,7 @@ describe('embedded (no Redis configured)', () => {
 
   test('defaultTtl is the seed seconds: a number 90 keeps entries fresh 90,000 ms', async () => {
     const fallbackDb = join(tmp.dir, 'ttl.db')
-    const c = make({ fallbackDb, defaultTtl: 90, namespace: uniqueNamespace('ttl') })
+    const c = make({ fallbackDb, defaultTtl: 90, namespace: uniqueName('ttl') })
     await c.set('k', 'v')
     await c.set('short', 'v', '2s') // per-call TTLs follow the project's rule (ms or strings)
     const db = new Database(fallbackDb, { readonly: true })
@@ -127,7 +128,7 @@ describe('embedded (no Redis configured)', () => {
 
 describe('with Redis', () => {
   test('memory -> breaker(Redis) -> SQLite, written through to Redis', async () => {
-    const namespace = uniqueNamespace('three')
+    const namespace = uniqueName('three')
     const c = make({ redisUrl: redis.url, fallbackDb: join(tmp.dir, 'three.db'), namespace })
     await c.ready()
     expect(c.getStats().tiers.map((t) => t.level)).toEqual(['l1_memory', 'l2_redis', 'l3_sql'])
@@ -140,7 +141,7 @@ describe('with Redis', () => {
   })
 
   test('two instances: a write resolves once Redis took its message; the other drops its L1 copy', async () => {
-    const namespace = uniqueNamespace('pair')
+    const namespace = uniqueName('pair')
     const config = {
       redisHost: '127.0.0.1',
       redisPort: redis.port,
@@ -174,7 +175,7 @@ describe('with Redis', () => {
   test('Redis down at start: starts anyway, breaker open, warning logged, uses Redis once it answers', async () => {
     const port = await freePort()
     const logger = memoryLogger()
-    const namespace = uniqueNamespace('late')
+    const namespace = uniqueName('late')
     const c = make({
       redisPort: port,
       fallbackDb: join(tmp.dir, 'late.db'),
@@ -217,7 +218,7 @@ describe('with Redis', () => {
 
   test('Redis killed mid-run: every call keeps answering from memory + SQLite', async () => {
     const server = await startRedis()
-    const namespace = uniqueNamespace('killed')
+    const namespace = uniqueName('killed')
     const c = make({
       redisUrl: server.url,
       fallbackDb: join(tmp.dir, 'killed.db'),
@@ -245,7 +246,7 @@ describe('Redis TLS and ACL', () => {
   test('rediss:// with redisSslCaCerts verifies the server; redisSslCertReqs none skips the check', async () => {
     const server = await startRedis({ tls: true })
     try {
-      const namespace = uniqueNamespace('tls')
+      const namespace = uniqueName('tls')
       const verified = make({
         redisUrl: server.url,
         redisSslCaCerts: server.certificates!.caFile,
@@ -282,7 +283,7 @@ describe('Redis TLS and ACL', () => {
   test('ACL user and password', async () => {
     const server = await startRedis({ acl: { username: 'app', password: 'pw-123' } })
     try {
-      const namespace = uniqueNamespace('acl')
+      const namespace = uniqueName('acl')
       const c = make({
         redisPort: server.port,
         redisUsername: 'app',
@@ -315,7 +316,7 @@ describe('Redis TLS and ACL', () => {
 })
 
 test('waitForBus: false resolves writes without waiting for the bus', async () => {
-  const namespace = uniqueNamespace('nowait')
+  const namespace = uniqueName('nowait')
   const c = make({ redisUrl: redis.url, fallbackToDb: false, namespace, waitForBus: false })
   await c.ready()
   const sent = c.bus!.stats().sent

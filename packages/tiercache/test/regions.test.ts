@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { uniqueName, waitFor } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createDistributedCache, resolveConfig } from '../src/index.js'
-import { uniqueNamespace, waitFor } from './helpers.js'
 
 let eu: RedisServer
 let us: RedisServer
@@ -38,7 +38,7 @@ describe('regions in createDistributedCache', () => {
   })
 
   test('an instance with the relay role copies a delete from the other region into its own', async () => {
-    const namespace = uniqueNamespace('rg')
+    const namespace = uniqueName('rg')
     const usCache = createDistributedCache({ ...quiet, namespace, redisUrl: us.url, busMode: 'stream' })
     const euCache = createDistributedCache({
       ...quiet,
@@ -61,7 +61,7 @@ describe('regions in createDistributedCache', () => {
 
 describe('tiercache-relay', () => {
   test('one command relays a region; SIGTERM stops it', async () => {
-    const namespace = uniqueNamespace('cli')
+    const namespace = uniqueName('cli')
     const cli = join(import.meta.dirname, '..', 'dist', 'relay-cli.js')
     const child = spawn(
       process.execPath,

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { tempDir, uniqueName } from '@tiercache/test-kit'
 import { freePort } from '@tiercache/test-servers'
 import { afterAll, afterEach, describe, expect, test } from 'vitest'
 import {
@@ -12,7 +13,7 @@ import {
   isTierCacheError,
 } from '../src/index.js'
 import { assertSqlDriver } from '../src/sql-driver.js'
-import { memoryLogger, tempDir, uniqueNamespace } from './helpers.js'
+import { memoryLogger } from './helpers.js'
 
 const tmp = tempDir()
 const open: DistributedCache[] = []
@@ -29,7 +30,7 @@ function make(config: CacheConfigFields): DistributedCache {
 
 describe('delete(pattern)', () => {
   test("delete('user:*') removes every user and nothing else; escaped * and ? are literal", async () => {
-    const cache = make({ fallbackDb: join(tmp.dir, 'pattern.db'), namespace: uniqueNamespace('pat') })
+    const cache = make({ fallbackDb: join(tmp.dir, 'pattern.db'), namespace: uniqueName('pat') })
     await cache.set('user:1', 1)
     await cache.set('user:2', 2)
     await cache.set('user_profile:1', 3)
@@ -116,7 +117,7 @@ describe('breaker options in the seed terms', () => {
     const c = make({ redisPort: port, fallbackToDb: false })
     await c.ready()
     expect(c.breaker?.state).toBe('open')
-    const refused = await c.breaker!.get('x').catch((e: unknown) => e)
+    const refused = await Promise.resolve(c.breaker!.get('x')).catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(CircuitOpenError)
     const wait = (refused as CircuitOpenError).retryAt! - Date.now()
     expect(wait).toBeGreaterThan(55_000)
@@ -128,7 +129,7 @@ describe('breaker options in the seed terms', () => {
       breaker: { resetTimeout: 90, failureThreshold: 1 },
     })
     await d.ready()
-    const r2 = (await d.breaker!.get('x').catch((e: unknown) => e)) as CircuitOpenError
+    const r2 = (await Promise.resolve(d.breaker!.get('x')).catch((e: unknown) => e)) as CircuitOpenError
     expect(r2.retryAt! - Date.now()).toBeGreaterThan(85_000)
 
     expect(() => make({ redisPort: port, breaker: { timeout: 60 } })).toThrow(/breaker.timeout is ambiguous/)

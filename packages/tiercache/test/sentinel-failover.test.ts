@@ -8,6 +8,7 @@ import { announceReplays, type BreakerStore, withBreaker } from '@tiercache/brea
 import { type Cache, createCache, type Duration } from '@tiercache/core'
 import { memoryStore } from '@tiercache/store-memory'
 import { type RedisBus, type RedisLock, redisBus, redisLock, redisStore } from '@tiercache/store-redis'
+import { uniqueName, waitFor } from '@tiercache/test-kit'
 import {
   type RedisSentinel,
   type RedisServer,
@@ -16,7 +17,6 @@ import {
   startRedisSentinel,
 } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { uniqueNamespace, waitFor } from './helpers.js'
 
 const NAME = 'failover'
 let master: RedisServer
@@ -123,7 +123,7 @@ function makeInstance(label: string, prefix: string, namespace: string, resetTim
 const KEYS = 20
 
 test('SIGKILL of the master: no failed call; L2, bus and lock follow the promoted replica', async () => {
-  const prefix = `tc-failover:${uniqueNamespace('p')}:`
+  const prefix = `tc-failover:${uniqueName('p')}:`
   const namespace = 'app'
   // The breakers reopen at different times (as they do when two instances see the outage at
   // different moments): b reads Redis again while a's writes of the outage are still journaled.
@@ -346,7 +346,7 @@ test('SENTINEL FAILOVER while both servers run: the demoted master stays up, eve
   }
   await waitFor(() => healthyReplica().catch(() => false), 60_000, 'a healthy replica in every Sentinel')
 
-  const prefix = `tc-failover:${uniqueNamespace('p')}:`
+  const prefix = `tc-failover:${uniqueName('p')}:`
   const namespace = 'app'
   const a = makeInstance('a', prefix, namespace, '500ms')
   const b = makeInstance('b', prefix, namespace, '500ms')

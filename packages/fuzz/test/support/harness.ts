@@ -10,15 +10,15 @@
  * the root beside it (`fz` itself, `fz2:…`, `fz-x:…`), in the neighbouring namespace `fz2`, and in
  * the other cache.
  */
+
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Cache, createCache, defaultSerializer, type Store } from '@tiercache/core'
 import type { StoreEntry } from '@tiercache/core/store'
-import { kyselyStore } from '@tiercache/fallback-kysely'
+import { kyselyStore, type SqliteDatabaseLike } from '@tiercache/fallback-kysely'
 import { memoryStore } from '@tiercache/store-memory'
 import { redisStore } from '@tiercache/store-redis'
+import { tempDir } from '@tiercache/test-kit'
 import { type RedisServer, startRedis } from '@tiercache/test-servers'
 import Database from 'better-sqlite3'
 import { deepSame } from './compare.js'
@@ -56,7 +56,7 @@ const OTHER = 'other'
 const SENTINEL_TAG = `sentinel-${randomUUID()}`
 
 /** Values of every claimed kind, so a sentinel also proves those survive. */
-const sentinelValue = (i: number): unknown => ({
+const sentinelValue = (i: number): object => ({
   i,
   when: new Date(1_700_000_000_000 + i),
   big: BigInt(i) * 10n ** 20n,
@@ -117,8 +117,10 @@ export async function tieredHarness(): Promise<Harness> {
   redisUsers++
   const server = redis
   const prefix = `fz${randomUUID().slice(0, 8)}:`
-  const dir = mkdtempSync(join(tmpdir(), 'tiercache-fuzz-'))
-  const db = new Database(join(dir, 'cache.db'))
+  const { dir, remove: removeDir } = tempDir('tiercache-fuzz')
+  // The store's SqliteDatabaseLike declares `transaction` as returning `F`, better-sqlite3's
+  // declarations `Transaction<F>`: the store handles a real Database, the declarations refuse it.
+  const db = new Database(join(dir, 'cache.db')) as unknown as SqliteDatabaseLike
   const table = 'fuzz_entries'
   const l1 = memoryStore()
   const l2 = redisStore({ url: server.url, prefix })
@@ -161,7 +163,7 @@ export async function tieredHarness(): Promise<Harness> {
   return finish('memory + Redis + SQLite', cache, tiers, other, async () => {
     await other.close()
     db.close()
-    rmSync(dir, { recursive: true, force: true })
+    removeDir()
     redisUsers--
     if (redisUsers === 0) {
       await redis?.stop()
@@ -177,11 +179,11 @@ function finish(
   other: Cache | undefined,
   cleanup: () => Promise<void>,
 ): Harness {
-  const sentinels: [Cache, string, string, unknown][] = [
-    ...ROOT_SENTINELS.map((k, i) => [cache, ROOT, k, sentinelValue(i)] as [Cache, string, string, unknown]),
+  const sentinels: [Cache, string, string, {} | null][] = [
+    ...ROOT_SENTINELS.map((k, i) => [cache, ROOT, k, sentinelValue(i)] as [Cache, string, string, {} | null]),
     ...(other
       ? OTHER_SENTINELS.map(
-          (k, i) => [other, OTHER, k, sentinelValue(100 + i)] as [Cache, string, string, unknown],
+          (k, i) => [other, OTHER, k, sentinelValue(100 + i)] as [Cache, string, string, {} | null],
         )
       : []),
   ]

@@ -11,7 +11,7 @@ const products = new Map([['42', { id: '42', name: 'Teapot', price: 12 }]])
 
 router.get('/products/:id', httpCache(cache, { ttl: '5m', staleIfError: '1h' }), async (ctx) => {
   ctx.set('Cache-Tag', `product:${ctx.params.id}`)
-  ctx.body = products.get(ctx.params.id)
+  ctx.body = products.get(ctx.params.id ?? '')
 })
 
 // a whole router, every method: GET/HEAD cached, successful unsafe methods invalidate their URL

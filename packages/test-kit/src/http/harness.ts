@@ -1,10 +1,13 @@
 /**
- * Test harness shared by the http, express and koa test suites: caches over the memory tier or
- * memory + Redis (unique prefixes), a skewable clock, and a server abstraction whose routes
- * are registered at run time, so one server per suite serves every scenario.
+ * The harness the HTTP scenario suite runs on: caches over the memory tier or memory + Redis
+ * (unique prefixes), a skewable clock, and a server abstraction whose routes are registered at
+ * run time, so one server per suite serves every scenario. An adapter implements {@link Harness}.
+ *
+ * @module
  */
 import { randomUUID } from 'node:crypto'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { once } from 'node:events'
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Cache, Clock, Store } from '@tiercache/core'
 import { createCache } from '@tiercache/core'
@@ -137,6 +140,25 @@ export function originOf(server: { address(): string | AddressInfo | null }): st
   return `http://127.0.0.1:${a.port}`
 }
 
+/** A listening test server: its origin and a closer that drops open connections first. */
+export interface Listening {
+  readonly origin: string
+  close(): Promise<void>
+}
+
+/** Listens on a free port of 127.0.0.1 (an adapter's app wrapped in `createServer`). */
+export async function serve(server: Server): Promise<Listening> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    origin: originOf(server),
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
 /** A raw request with full control of headers (fetch will not send Host or X-Forwarded-*). */
 export function rawRequest(
   url: string,
@@ -154,20 +176,6 @@ export function rawRequest(
     req.on('error', reject)
     req.end()
   })
-}
-
-/** Polls until `check` passes or `timeout` ms elapse. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeout = 3000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeout
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /** GET through fetch, returning status, X-Cache and text. */

@@ -1,19 +1,26 @@
-import type { Bus, DistributedLock, Store } from '../src/index.js'
-import { ValueTooLargeError } from '../src/index.js'
-import type {
-  BusHandlers,
-  BusMessage,
-  LockHandle,
-  StoreCapabilities,
-  StoreEntry,
-  StoreSetItem,
-} from '../src/store-kit.js'
-import { compilePattern } from '../src/store-kit.js'
-import type { ManualClock } from '../src/testing/index.js'
+/**
+ * Fake stores over a `Map`: a synchronous memory tier and an async remote tier with call counters
+ * and leases. Enough of the Store contract for engine tests; the real stores have the conformance
+ * suite.
+ *
+ * @module
+ */
+import type { Store } from '@tiercache/core'
+import type { StoreCapabilities, StoreEntry, StoreSetItem } from '@tiercache/core/store'
+import { compilePattern, ValueTooLargeError } from '@tiercache/core/store'
+
+/** The capabilities of a remote store without leases (`conditionalSet`): batch calls, patterns and `has`. */
+export const BATCH_CAPABILITIES: StoreCapabilities = {
+  getMany: true,
+  setMany: true,
+  deleteMany: true,
+  deleteByPattern: true,
+  has: true,
+}
 
 /** A minimal synchronous memory store (the real one lives in @tiercache/store-memory). */
 export function localStore(
-  clock: { now(): number },
+  clock: { now(): number } = Date,
   maxEntryBytes?: number,
 ): Store<unknown> & { map: Map<string, StoreEntry<unknown>> } {
   const map = new Map<string, StoreEntry<unknown>>()
@@ -67,7 +74,7 @@ const placeholders = new WeakMap<object, Map<string, { token: string; until: num
  * Several caches may share one map.
  */
 export function remoteStore(
-  clock: { now(): number },
+  clock: { now(): number } = Date,
   options: {
     name?: string
     map?: Map<string, StoreEntry<Uint8Array>>
@@ -185,89 +192,4 @@ export function remoteStore(
       return live(key) !== undefined
     },
   }
-}
-
-/** An in-process bus hub: every bus made by `connect()` hears every other. */
-export function busHub() {
-  const members = new Set<{ handlers: BusHandlers | undefined }>()
-  const sent: BusMessage[] = []
-  return {
-    sent,
-    connect(): Bus & { reconnect(): void } {
-      const me: { handlers: BusHandlers | undefined } = { handlers: undefined }
-      members.add(me)
-      return {
-        subscribe(handlers) {
-          me.handlers = handlers
-        },
-        publish(message) {
-          sent.push(message)
-          for (const m of members) m.handlers?.message(structuredClone(message))
-        },
-        reconnect() {
-          me.handlers?.reconnected()
-        },
-        close() {
-          members.delete(me)
-        },
-      }
-    },
-  }
-}
-
-/** An in-process distributed lock shared by every lock made by `connect()`. */
-export function lockHub(clock: ManualClock | { now(): number }) {
-  const held = new Map<string, { token: number; until: number }>()
-  let next = 1
-  const waiters: (() => void)[] = []
-  return {
-    held,
-    connect(): DistributedLock {
-      return {
-        async acquire(key, { ttl, wait }) {
-          const deadline = Date.now() + wait
-          for (;;) {
-            const cur = held.get(key)
-            if (cur === undefined || cur.until <= clock.now()) {
-              const token = next++
-              held.set(key, { token, until: clock.now() + ttl })
-              const handle: LockHandle = {
-                async release() {
-                  if (held.get(key)?.token === token) held.delete(key)
-                  for (const w of waiters.splice(0)) w()
-                },
-              }
-              return handle
-            }
-            if (Date.now() >= deadline) return undefined
-            await new Promise<void>((resolve) => {
-              waiters.push(resolve)
-              setTimeout(resolve, 5)
-            })
-          }
-        },
-      }
-    },
-  }
-}
-
-/** A promise you resolve from outside. */
-export function deferred<T = void>() {
-  let resolve!: (v: T) => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
-
-/** Catches an error from a promise or function. */
-export async function caught(fn: () => unknown): Promise<any> {
-  try {
-    await fn()
-  } catch (e) {
-    return e
-  }
-  throw new Error('expected an error')
 }

@@ -1,0 +1,3 @@
+import { tiercacheProject } from '../../vitest.shared.js'
+
+export default tiercacheProject(import.meta.dirname)
