@@ -1,0 +1,144 @@
+/**
+ * How often keys were used recently, in fixed memory: a count-min sketch of four rows of counters
+ * that saturate at 15 (a 4-bit range, kept one per byte), in front of which a doorkeeper Bloom
+ * filter absorbs the first use of a key, so the many keys used once never reach the counters.
+ * After `10 × width` increments every counter is halved and the doorkeeper emptied (aging), so the
+ * estimate follows the recent workload.
+ *
+ * Private to this package. Core's warming keeps its own sketch (8-bit counters, one per hot-key
+ * detector); the two share the idea, not the code, because this one is driven by precomputed
+ * hashes on the hit path and grows with the number of entries.
+ */
+export class FrequencySketch {
+  #table: Uint8Array
+  #door: Int32Array
+  #mask = 0
+  #doorMask = 0
+  #additions = 0
+  #sampleSize = 0
+  /** Counters per row (a power of two). */
+  width = 0
+  readonly #useDoor: boolean
+  readonly #sampleFactor: number
+
+  /** @param width - counters per row, rounded up to a power of two (at least 16) */
+  constructor(width: number, useDoor = true, sampleFactor = 10) {
+    this.#useDoor = useDoor
+    this.#sampleFactor = sampleFactor
+    this.#table = new Uint8Array(0)
+    this.#door = new Int32Array(0)
+    this.resize(width)
+  }
+
+  /** Reallocates for `width` counters per row (rounded up to a power of two); forgets everything. */
+  resize(width: number): void {
+    let w = 16
+    while (w < width) w *= 2
+    this.width = w
+    this.#mask = w - 1
+    this.#table = new Uint8Array(w * 4)
+    // Doorkeeper: 8 bits per counter of a row, two probes per key.
+    this.#door = new Int32Array(w / 4)
+    this.#doorMask = w * 8 - 1
+    this.#additions = 0
+    this.#sampleSize = this.#sampleFactor * w
+  }
+
+  /** Bytes held by the counters and the doorkeeper. */
+  get bytes(): number {
+    return this.#table.byteLength + this.#door.byteLength
+  }
+
+  /** Records one use of the key with hash `h` (from {@link hashKey}). */
+  increment(h: number): void {
+    const door = this.#door
+    const d1 = h & this.#doorMask
+    const d2 = (h >>> 11) & this.#doorMask
+    const w1 = door[d1 >>> 5] as number
+    const w2 = door[d2 >>> 5] as number
+    const b1 = 1 << (d1 & 31)
+    const b2 = 1 << (d2 & 31)
+    if (this.#useDoor && ((w1 & b1) === 0 || (w2 & b2) === 0)) {
+      door[d1 >>> 5] = w1 | b1
+      door[d2 >>> 5] = (door[d2 >>> 5] as number) | b2
+    } else {
+      const t = this.#table
+      const m = this.#mask
+      const w = this.width
+      const g = rehash(h)
+      const i0 = h & m
+      const i1 = w + (g & m)
+      const i2 = 2 * w + ((h + g) & m)
+      const i3 = 3 * w + ((h + 2 * g) & m)
+      let added = false
+      if ((t[i0] as number) < 15) {
+        t[i0] = (t[i0] as number) + 1
+        added = true
+      }
+      if ((t[i1] as number) < 15) {
+        t[i1] = (t[i1] as number) + 1
+        added = true
+      }
+      if ((t[i2] as number) < 15) {
+        t[i2] = (t[i2] as number) + 1
+        added = true
+      }
+      if ((t[i3] as number) < 15) {
+        t[i3] = (t[i3] as number) + 1
+        added = true
+      }
+      if (!added) return
+    }
+    if (++this.#additions >= this.#sampleSize) this.#age()
+  }
+
+  /** Estimated uses of the key with hash `h` since the last agings (0 to 16). */
+  frequency(h: number): number {
+    const door = this.#door
+    const d1 = h & this.#doorMask
+    const d2 = (h >>> 11) & this.#doorMask
+    let base = 1
+    if (((door[d1 >>> 5] as number) & (1 << (d1 & 31))) === 0) base = 0
+    else if (((door[d2 >>> 5] as number) & (1 << (d2 & 31))) === 0) base = 0
+    if (this.#useDoor && base === 0) return 0
+    if (!this.#useDoor) base = 0
+    const t = this.#table
+    const m = this.#mask
+    const w = this.width
+    const g = rehash(h)
+    let min = t[h & m] as number
+    const v1 = t[w + (g & m)] as number
+    if (v1 < min) min = v1
+    const v2 = t[2 * w + ((h + g) & m)] as number
+    if (v2 < min) min = v2
+    const v3 = t[3 * w + ((h + 2 * g) & m)] as number
+    if (v3 < min) min = v3
+    return min + base
+  }
+
+  /** Halves every counter and empties the doorkeeper. */
+  #age(): void {
+    const t = this.#table
+    for (let i = 0; i < t.length; i++) t[i] = (t[i] as number) >>> 1
+    this.#door.fill(0)
+    this.#additions = this.#additions >>> 1
+  }
+}
+
+function rehash(h: number): number {
+  let x = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
+  return (x ^ (x >>> 16)) | 1
+}
+
+/** A well-mixed 32-bit hash of a key (FNV-1a over UTF-16 code units, then a finalizer). */
+export function hashKey(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d)
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39)
+  return (h ^ (h >>> 15)) | 0
+}

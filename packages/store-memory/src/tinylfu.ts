@@ -1,0 +1,497 @@
+import { FrequencySketch, hashKey } from './frequency-sketch.js'
+
+const WINDOW = 0
+const PROBATION = 1
+const PROTECTED = 2
+const SENTINEL = -1
+
+/** Counters per sketch row per entry the store may hold (rounded up to a power of two). */
+const SKETCH_SCALE = 4
+/** The sketch ages (halves) after this many increments per entry the store may hold. */
+const AGING_FACTOR = 10
+/** Entries a new store's sketch is sized for before it grows with the store. */
+const INITIAL_SKETCH_ROW = 4096
+/** Largest entry count the sketch is sized for. */
+const MAX_SKETCH_ROW = 2 ** 22
+
+/** Share of the capacity the admission window starts with. */
+const INITIAL_WINDOW = 0.01
+/** Share of the main space (capacity minus window) that the protected segment may hold. */
+const PROTECTED_SHARE = 0.8
+/** A hill-climbing step, as a share of the capacity. */
+const STEP = 0.0625
+/** A change of hit ratio that restarts the climb with a full step. */
+const RESTART_THRESHOLD = 0.05
+/** Decay of the step while the hit ratio stays about the same. */
+const STEP_DECAY = 0.98
+/** A candidate at least this frequent is admitted against a more frequent victim 1 time in 128. */
+const ADMIT_JITTER_THRESHOLD = 6
+
+/** One cached key in one of the three queues (a circular list per queue, around a sentinel). */
+class Node<V> {
+  key: string
+  value: V
+  /** Bytes accounted for the entry. */
+  size: number
+  /** Weight in the segment sizing: bytes when the store is bounded by bytes, else 1. */
+  weight: number
+  hash: number
+  queue: number
+  prev: Node<V>
+  next: Node<V>
+
+  constructor(key: string, value: V, size: number, weight: number, hash: number, queue: number) {
+    this.key = key
+    this.value = value
+    this.size = size
+    this.weight = weight
+    this.hash = hash
+    this.queue = queue
+    this.prev = this
+    this.next = this
+  }
+}
+
+/** The state of the window adaptation, for tests and diagnostics. */
+export interface TinyLfuState {
+  /** Current admission window size, in weight units (bytes, or entries when bounded by count). */
+  readonly windowMax: number
+  /** Current protected segment size, in the same units. */
+  readonly protectedMax: number
+  /** Capacity in the same units. */
+  readonly capacity: number
+  /** Weight held by each queue. */
+  readonly window: number
+  readonly probation: number
+  readonly protected: number
+  /** Counters per row of the frequency sketch. */
+  readonly sketchWidth: number
+}
+
+/** Tuning of the adaptation. Internal: the store does not expose it. */
+export interface TinyLfuTuning {
+  /** Requests per hill-climbing sample, as a multiple of the number of entries held. */
+  readonly sampleFactor?: number
+  /** Fewest requests in a sample. */
+  readonly minSample?: number
+  /** Largest share of the capacity the window may grow to (0 to 1). */
+  readonly maxWindow?: number
+  readonly sketchScale?: number
+  readonly initialWidth?: number
+  readonly door?: boolean
+  readonly agingFactor?: number
+}
+
+/**
+ * Window TinyLFU with an adaptive window, after Caffeine: new keys enter a small LRU admission
+ * window; keys leaving it compete for the main space (a segmented LRU: probation and protected)
+ * against the main space's victim, and the less frequently used one, by a count-min sketch with
+ * a doorkeeper and periodic aging, is evicted. The window size is tuned online by hill climbing
+ * on the hit ratio of each sample of requests.
+ *
+ * Both bounds are exact after every write: total bytes ≤ `maxBytes` and entries ≤ `maxEntries`.
+ */
+export class WindowTinyLfu<V> {
+  readonly maxBytes: number
+  readonly maxEntries: number
+  /** Evictions (not deletes) so far. */
+  evictions = 0
+
+  readonly #map = new Map<string, Node<V>>()
+  readonly #window: Node<V>
+  readonly #probation: Node<V>
+  readonly #protected: Node<V>
+  readonly #sized: boolean
+  readonly #capacity: number
+  readonly #maxWindowMax: number
+  readonly #maxSketchWidth: number
+  readonly #sketchScale: number
+  readonly #sampleFactor: number
+  readonly #minSample: number
+  readonly #sketch: FrequencySketch
+  #bytes = 0
+  #windowWeight = 0
+  #probationWeight = 0
+  #protectedWeight = 0
+  #windowMax: number
+  #protectedMax: number
+  #hits = 0
+  #misses = 0
+  #previousHitRate = 0
+  #step: number
+  #random = 0x9e3779b9
+
+  /**
+   * @param maxBytes - byte bound (`Infinity` when only `maxEntries` applies)
+   * @param maxEntries - entry bound (`Infinity` when only `maxBytes` applies)
+   */
+  constructor(maxBytes: number, maxEntries: number, tuning: TinyLfuTuning = {}) {
+    this.maxBytes = maxBytes
+    this.maxEntries = maxEntries
+    this.#sized = Number.isFinite(maxBytes)
+    this.#capacity = this.#sized ? maxBytes : maxEntries
+    this.#windowMax = this.#capacity * INITIAL_WINDOW
+    this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    this.#maxWindowMax = this.#capacity * (tuning.maxWindow ?? 1)
+    this.#step = -STEP * this.#capacity
+    this.#sampleFactor = tuning.sampleFactor ?? 1
+    this.#minSample = tuning.minSample ?? 512
+    this.#window = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
+    this.#probation = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
+    this.#protected = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
+    let cap = 16
+    while (cap < maxEntries && cap < MAX_SKETCH_ROW) cap *= 2
+    this.#sketchScale = tuning.sketchScale ?? SKETCH_SCALE
+    this.#maxSketchWidth = cap * this.#sketchScale
+    this.#sketch = new FrequencySketch(
+      Math.min(this.#maxSketchWidth, (tuning.initialWidth ?? INITIAL_SKETCH_ROW) * this.#sketchScale),
+      tuning.door ?? true,
+      (tuning.agingFactor ?? AGING_FACTOR) / this.#sketchScale,
+    )
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#map.size
+  }
+
+  /** Bytes held (the sum of the entries' sizes). */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** The segment sizes, for tests and diagnostics. */
+  get state(): TinyLfuState {
+    return {
+      windowMax: this.#windowMax,
+      protectedMax: this.#protectedMax,
+      capacity: this.#capacity,
+      window: this.#windowWeight,
+      probation: this.#probationWeight,
+      protected: this.#protectedWeight,
+      sketchWidth: this.#sketch.width,
+    }
+  }
+
+  /** Estimated recent uses of a key (0 when never seen or aged out). */
+  frequency(key: string): number {
+    return this.#sketch.frequency(hashKey(key))
+  }
+
+  /** The value, recording the use (frequency and recency); `undefined` when absent. */
+  get(key: string): V | undefined {
+    const node = this.#map.get(key)
+    if (node === undefined) {
+      this.#misses++
+      return undefined
+    }
+    this.#hits++
+    this.#sketch.increment(node.hash)
+    this.#onAccess(node)
+    return node.value
+  }
+
+  /** The value without recording a use. */
+  peek(key: string): V | undefined {
+    return this.#map.get(key)?.value
+  }
+
+  /** Keys held, in no particular order. */
+  keys(): IterableIterator<string> {
+    return this.#map.keys()
+  }
+
+  /**
+   * Stores a value of `size` bytes (at least 1), then evicts until both bounds hold. The new
+   * entry itself may be evicted at once when the policy does not admit it.
+   */
+  set(key: string, value: V, size: number): void {
+    const weight = this.#sized ? size : 1
+    const node = this.#map.get(key)
+    if (node !== undefined) {
+      node.value = value
+      this.#bytes += size - node.size
+      const delta = weight - node.weight
+      if (delta !== 0) {
+        if (node.queue === WINDOW) this.#windowWeight += delta
+        else if (node.queue === PROBATION) this.#probationWeight += delta
+        else this.#protectedWeight += delta
+        node.weight = weight
+      }
+      node.size = size
+      this.#sketch.increment(node.hash)
+      this.#onAccess(node)
+      this.#evict()
+      return
+    }
+    const hash = hashKey(key)
+    const added = new Node<V>(key, value, size, weight, hash, WINDOW)
+    this.#map.set(key, added)
+    this.#append(this.#window, added)
+    this.#windowWeight += weight
+    this.#bytes += size
+    const sketch = this.#sketch
+    if (this.#map.size * this.#sketchScale * 2 > sketch.width && sketch.width < this.#maxSketchWidth) {
+      // Grown (and so emptied) only while the store fills, each time the entries double.
+      sketch.resize(Math.min(this.#map.size * this.#sketchScale * 4, this.#maxSketchWidth))
+    }
+    sketch.increment(hash)
+    this.#evict()
+    this.#climb()
+  }
+
+  /** Removes a key; `true` when it was held. */
+  delete(key: string): boolean {
+    const node = this.#map.get(key)
+    if (node === undefined) return false
+    this.#remove(node)
+    return true
+  }
+
+  /** Removes every entry (the frequency history stays). */
+  clear(): void {
+    this.#map.clear()
+    for (const head of [this.#window, this.#probation, this.#protected]) {
+      head.next = head
+      head.prev = head
+    }
+    this.#bytes = 0
+    this.#windowWeight = 0
+    this.#probationWeight = 0
+    this.#protectedWeight = 0
+  }
+
+  #append(head: Node<V>, node: Node<V>): void {
+    const last = head.prev
+    node.prev = last
+    node.next = head
+    last.next = node
+    head.prev = node
+  }
+
+  #unlink(node: Node<V>): void {
+    node.prev.next = node.next
+    node.next.prev = node.prev
+  }
+
+  #first(head: Node<V>): Node<V> | null {
+    const n = head.next
+    return n === head ? null : n
+  }
+
+  #after(node: Node<V>): Node<V> | null {
+    const n = node.next
+    return n.queue === SENTINEL ? null : n
+  }
+
+  #onAccess(node: Node<V>): void {
+    const q = node.queue
+    if (q === WINDOW) {
+      this.#unlink(node)
+      this.#append(this.#window, node)
+    } else if (q === PROBATION) {
+      this.#unlink(node)
+      if (node.weight > this.#protectedMax) {
+        this.#append(this.#probation, node)
+        return
+      }
+      this.#probationWeight -= node.weight
+      node.queue = PROTECTED
+      this.#append(this.#protected, node)
+      this.#protectedWeight += node.weight
+      if (this.#protectedWeight > this.#protectedMax) this.#demoteFromProtected()
+    } else {
+      this.#unlink(node)
+      this.#append(this.#protected, node)
+    }
+  }
+
+  #demoteFromProtected(): void {
+    const head = this.#protected
+    while (this.#protectedWeight > this.#protectedMax) {
+      const n = head.next
+      if (n === head) return
+      this.#unlink(n)
+      this.#protectedWeight -= n.weight
+      n.queue = PROBATION
+      this.#append(this.#probation, n)
+      this.#probationWeight += n.weight
+    }
+  }
+
+  #over(): boolean {
+    return this.#bytes > this.maxBytes || this.#map.size > this.maxEntries
+  }
+
+  #evict(): void {
+    // Move the window's overflow to the end of probation: these are the candidates.
+    let candidate: Node<V> | null = null
+    const window = this.#window
+    while (this.#windowWeight > this.#windowMax) {
+      const n = window.next
+      if (n === window) break
+      this.#unlink(n)
+      this.#windowWeight -= n.weight
+      n.queue = PROBATION
+      this.#append(this.#probation, n)
+      this.#probationWeight += n.weight
+      if (candidate === null) candidate = n
+    }
+    if (!this.#over()) return
+    this.#evictFromMain(candidate)
+  }
+
+  /** Caffeine's eviction: the first candidate against probation's LRU end, loser goes, repeat. */
+  #evictFromMain(first: Node<V> | null): void {
+    let candidate = first
+    let candidateQueue = PROBATION
+    let victimQueue = PROBATION
+    let victim = this.#first(this.#probation)
+    while (this.#over()) {
+      if (candidate === null && candidateQueue === PROBATION) {
+        candidate = this.#first(this.#window)
+        candidateQueue = WINDOW
+      }
+      if (candidate === null && victim === null) {
+        if (victimQueue === PROBATION) {
+          victim = this.#first(this.#protected)
+          victimQueue = PROTECTED
+          continue
+        }
+        if (victimQueue === PROTECTED) {
+          victim = this.#first(this.#window)
+          victimQueue = WINDOW
+          continue
+        }
+        return
+      }
+      if (victim === null) {
+        const evict = candidate as Node<V>
+        candidate = this.#after(evict)
+        this.#evictNode(evict)
+        continue
+      }
+      if (candidate === null) {
+        const evict = victim
+        victim = this.#after(evict)
+        this.#evictNode(evict)
+        continue
+      }
+      if (candidate === victim) {
+        victim = this.#after(victim)
+        this.#evictNode(candidate)
+        candidate = null
+        continue
+      }
+      if (candidate.weight > this.#capacity || !this.#admit(candidate, victim)) {
+        const evict = candidate
+        candidate = this.#after(evict)
+        this.#evictNode(evict)
+      } else {
+        const evict = victim
+        victim = this.#after(evict)
+        this.#evictNode(evict)
+        candidate = this.#after(candidate)
+      }
+    }
+  }
+
+  #admit(candidate: Node<V>, victim: Node<V>): boolean {
+    const c = this.#sketch.frequency(candidate.hash)
+    const v = this.#sketch.frequency(victim.hash)
+    if (c > v) return true
+    if (c >= ADMIT_JITTER_THRESHOLD) {
+      // xorshift32: deterministic, so replays and tests repeat exactly.
+      let x = this.#random
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      this.#random = x
+      return (x & 127) === 0
+    }
+    return false
+  }
+
+  #evictNode(node: Node<V>): void {
+    this.#remove(node)
+    this.evictions++
+  }
+
+  #remove(node: Node<V>): void {
+    this.#unlink(node)
+    const q = node.queue
+    if (q === WINDOW) this.#windowWeight -= node.weight
+    else if (q === PROBATION) this.#probationWeight -= node.weight
+    else this.#protectedWeight -= node.weight
+    this.#bytes -= node.size
+    this.#map.delete(node.key)
+  }
+
+  /** Hill climbing: after each sample of requests, move the window size towards a better hit ratio. */
+  #climb(): void {
+    const requests = this.#hits + this.#misses
+    const sample = Math.max(this.#minSample, this.#map.size * this.#sampleFactor)
+    if (requests < sample) return
+    const hitRate = this.#hits / requests
+    const change = hitRate - this.#previousHitRate
+    const amount = change >= 0 ? this.#step : -this.#step
+    this.#step =
+      Math.abs(change) >= RESTART_THRESHOLD
+        ? STEP * this.#capacity * (amount >= 0 ? 1 : -1)
+        : STEP_DECAY * amount
+    this.#previousHitRate = hitRate
+    this.#hits = 0
+    this.#misses = 0
+    if (amount > 0) this.#increaseWindow(amount)
+    else if (amount < 0) this.#decreaseWindow(-amount)
+    this.#demoteFromProtected()
+  }
+
+  #increaseWindow(amount: number): void {
+    let quota = Math.min(amount, this.#maxWindowMax - this.#windowMax)
+    if (quota <= 0) return
+    this.#windowMax += quota
+    this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    this.#demoteFromProtected()
+    // Fill the window at once from the main space's least recently used entries.
+    while (quota > 0) {
+      let n = this.#first(this.#probation)
+      if (n === null || n.weight > quota) n = this.#first(this.#protected)
+      if (n === null || n.weight > quota) break
+      quota -= n.weight
+      this.#unlink(n)
+      if (n.queue === PROBATION) this.#probationWeight -= n.weight
+      else this.#protectedWeight -= n.weight
+      n.queue = WINDOW
+      this.#append(this.#window, n)
+      this.#windowWeight += n.weight
+    }
+    // Give back what could not be moved (the main space is not that full yet).
+    if (quota > 0) {
+      this.#windowMax -= quota
+      this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    }
+  }
+
+  #decreaseWindow(amount: number): void {
+    let quota = Math.min(amount, Math.max(0, this.#windowMax - 1))
+    if (quota <= 0) return
+    this.#windowMax -= quota
+    this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    const window = this.#window
+    while (quota > 0) {
+      const n = window.next
+      if (n === window || n.weight > quota) break
+      quota -= n.weight
+      this.#unlink(n)
+      this.#windowWeight -= n.weight
+      n.queue = PROBATION
+      this.#append(this.#probation, n)
+      this.#probationWeight += n.weight
+    }
+    if (quota > 0) {
+      this.#windowMax += quota
+      this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    }
+  }
+}
