@@ -2,7 +2,7 @@
  * How often keys were used recently, in fixed memory: a count-min sketch of four rows of counters
  * that saturate at 15 (a 4-bit range, kept one per byte), in front of which a doorkeeper Bloom
  * filter absorbs the first use of a key, so the many keys used once never reach the counters.
- * After `10 × width` increments every counter is halved and the doorkeeper emptied (aging), so the
+ * After a number of increments proportional to the width, every counter is halved and the doorkeeper emptied (aging), so the
  * estimate follows the recent workload.
  *
  * Private to this package. Core's warming keeps its own sketch (8-bit counters, one per hot-key
@@ -18,13 +18,14 @@ export class FrequencySketch {
   #sampleSize = 0
   /** Counters per row (a power of two). */
   width = 0
-  readonly #useDoor: boolean
-  readonly #sampleFactor: number
+  readonly #agingFactor: number
 
-  /** @param width - counters per row, rounded up to a power of two (at least 16) */
-  constructor(width: number, useDoor = true, sampleFactor = 10) {
-    this.#useDoor = useDoor
-    this.#sampleFactor = sampleFactor
+  /**
+   * @param width - counters per row, rounded up to a power of two (at least 16)
+   * @param agingFactor - increments per counter of a row between agings
+   */
+  constructor(width: number, agingFactor: number) {
+    this.#agingFactor = agingFactor
     this.#table = new Uint8Array(0)
     this.#door = new Int32Array(0)
     this.resize(width)
@@ -41,7 +42,7 @@ export class FrequencySketch {
     this.#door = new Int32Array(w / 4)
     this.#doorMask = w * 8 - 1
     this.#additions = 0
-    this.#sampleSize = this.#sampleFactor * w
+    this.#sampleSize = Math.round(this.#agingFactor * w)
   }
 
   /** Bytes held by the counters and the doorkeeper. */
@@ -58,7 +59,7 @@ export class FrequencySketch {
     const w2 = door[d2 >>> 5] as number
     const b1 = 1 << (d1 & 31)
     const b2 = 1 << (d2 & 31)
-    if (this.#useDoor && ((w1 & b1) === 0 || (w2 & b2) === 0)) {
+    if ((w1 & b1) === 0 || (w2 & b2) === 0) {
       door[d1 >>> 5] = w1 | b1
       door[d2 >>> 5] = (door[d2 >>> 5] as number) | b2
     } else {
@@ -97,11 +98,8 @@ export class FrequencySketch {
     const door = this.#door
     const d1 = h & this.#doorMask
     const d2 = (h >>> 11) & this.#doorMask
-    let base = 1
-    if (((door[d1 >>> 5] as number) & (1 << (d1 & 31))) === 0) base = 0
-    else if (((door[d2 >>> 5] as number) & (1 << (d2 & 31))) === 0) base = 0
-    if (this.#useDoor && base === 0) return 0
-    if (!this.#useDoor) base = 0
+    if (((door[d1 >>> 5] as number) & (1 << (d1 & 31))) === 0) return 0
+    if (((door[d2 >>> 5] as number) & (1 << (d2 & 31))) === 0) return 0
     const t = this.#table
     const m = this.#mask
     const w = this.width
@@ -113,7 +111,7 @@ export class FrequencySketch {
     if (v2 < min) min = v2
     const v3 = t[3 * w + ((h + 2 * g) & m)] as number
     if (v3 < min) min = v3
-    return min + base
+    return min + 1
   }
 
   /** Halves every counter and empties the doorkeeper. */

@@ -10,20 +10,26 @@ const SKETCH_SCALE = 4
 /** The sketch ages (halves) after this many increments per entry the store may hold. */
 const AGING_FACTOR = 10
 /** Entries a new store's sketch is sized for before it grows with the store. */
-const INITIAL_SKETCH_ROW = 4096
+const INITIAL_SKETCH_ENTRIES = 1024
 /** Largest entry count the sketch is sized for. */
-const MAX_SKETCH_ROW = 2 ** 22
+const MAX_SKETCH_ENTRIES = 2 ** 22
 
 /** Share of the capacity the admission window starts with. */
 const INITIAL_WINDOW = 0.01
 /** Share of the main space (capacity minus window) that the protected segment may hold. */
 const PROTECTED_SHARE = 0.8
-/** A hill-climbing step, as a share of the capacity. */
-const STEP = 0.0625
-/** A change of hit ratio that restarts the climb with a full step. */
-const RESTART_THRESHOLD = 0.05
-/** Decay of the step while the hit ratio stays about the same. */
-const STEP_DECAY = 0.98
+/** How far, as a share of the capacity, the window is moved up and down around its setting. */
+const DITHER = 0.03
+/** Requests in one dither phase: this share of the entries held, and at least MIN_PHASE. */
+const PHASE_FACTOR = 0.25
+const MIN_PHASE = 1000
+/** Phases (alternately up and down) compared before the window setting moves. */
+const PHASES_PER_DECISION = 4
+/** The first step of the window setting, and the smallest, as shares of the capacity. */
+const STEP = 0.05
+const MIN_STEP = 0.01
+/** The step shrinks by this factor each time the direction reverses. */
+const STEP_DECAY = 0.7
 /** A candidate at least this frequent is admitted against a more frequent victim 1 time in 128. */
 const ADMIT_JITTER_THRESHOLD = 6
 
@@ -68,26 +74,15 @@ export interface TinyLfuState {
   readonly sketchWidth: number
 }
 
-/** Tuning of the adaptation. Internal: the store does not expose it. */
-export interface TinyLfuTuning {
-  /** Requests per hill-climbing sample, as a multiple of the number of entries held. */
-  readonly sampleFactor?: number
-  /** Fewest requests in a sample. */
-  readonly minSample?: number
-  /** Largest share of the capacity the window may grow to (0 to 1). */
-  readonly maxWindow?: number
-  readonly sketchScale?: number
-  readonly initialWidth?: number
-  readonly door?: boolean
-  readonly agingFactor?: number
-}
-
 /**
  * Window TinyLFU with an adaptive window, after Caffeine: new keys enter a small LRU admission
  * window; keys leaving it compete for the main space (a segmented LRU: probation and protected)
  * against the main space's victim, and the less frequently used one, by a count-min sketch with
  * a doorkeeper and periodic aging, is evicted. The window size is tuned online by hill climbing
- * on the hit ratio of each sample of requests.
+ * on the hit ratio: the window alternates a little above and below its setting in phases of
+ * requests, and the setting moves towards the side whose phases hit more. Caffeine compares
+ * successive samples instead; paired phases cancel the drift of the workload itself, which
+ * successive samples read as the effect of the last step.
  *
  * Both bounds are exact after every write: total bytes ≤ `maxBytes` and entries ≤ `maxEntries`.
  */
@@ -103,11 +98,7 @@ export class WindowTinyLfu<V> {
   readonly #protected: Node<V>
   readonly #sized: boolean
   readonly #capacity: number
-  readonly #maxWindowMax: number
   readonly #maxSketchWidth: number
-  readonly #sketchScale: number
-  readonly #sampleFactor: number
-  readonly #minSample: number
   readonly #sketch: FrequencySketch
   #bytes = 0
   #windowWeight = 0
@@ -115,38 +106,43 @@ export class WindowTinyLfu<V> {
   #protectedWeight = 0
   #windowMax: number
   #protectedMax: number
+  #random = 0x9e3779b9
+  /** An evicted node kept for the next new key (saves an allocation per set with eviction). */
+  #spare: Node<V> | null = null
+  // Hill climbing: requests of the current phase, the phase's sign, and what the phases saw.
   #hits = 0
   #misses = 0
-  #previousHitRate = 0
+  #phaseLength = MIN_PHASE
+  #phase = 1
+  #phases = 0
+  #upHits = 0
+  #upRequests = 0
+  #downHits = 0
+  #downRequests = 0
+  /** The window setting (the dither moves the real window around it), in weight units. */
+  #setting: number
   #step: number
-  #random = 0x9e3779b9
 
   /**
    * @param maxBytes - byte bound (`Infinity` when only `maxEntries` applies)
    * @param maxEntries - entry bound (`Infinity` when only `maxBytes` applies)
    */
-  constructor(maxBytes: number, maxEntries: number, tuning: TinyLfuTuning = {}) {
+  constructor(maxBytes: number, maxEntries: number) {
     this.maxBytes = maxBytes
     this.maxEntries = maxEntries
     this.#sized = Number.isFinite(maxBytes)
     this.#capacity = this.#sized ? maxBytes : maxEntries
     this.#windowMax = this.#capacity * INITIAL_WINDOW
     this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
-    this.#maxWindowMax = this.#capacity * (tuning.maxWindow ?? 1)
-    this.#step = -STEP * this.#capacity
-    this.#sampleFactor = tuning.sampleFactor ?? 1
-    this.#minSample = tuning.minSample ?? 512
+    this.#setting = this.#windowMax
+    this.#step = STEP * this.#capacity
     this.#window = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
     this.#probation = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
     this.#protected = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
-    let cap = 16
-    while (cap < maxEntries && cap < MAX_SKETCH_ROW) cap *= 2
-    this.#sketchScale = tuning.sketchScale ?? SKETCH_SCALE
-    this.#maxSketchWidth = cap * this.#sketchScale
+    this.#maxSketchWidth = Math.min(maxEntries, MAX_SKETCH_ENTRIES) * SKETCH_SCALE
     this.#sketch = new FrequencySketch(
-      Math.min(this.#maxSketchWidth, (tuning.initialWidth ?? INITIAL_SKETCH_ROW) * this.#sketchScale),
-      tuning.door ?? true,
-      (tuning.agingFactor ?? AGING_FACTOR) / this.#sketchScale,
+      Math.min(this.#maxSketchWidth, INITIAL_SKETCH_ENTRIES * SKETCH_SCALE),
+      AGING_FACTOR / SKETCH_SCALE,
     )
   }
 
@@ -225,19 +221,29 @@ export class WindowTinyLfu<V> {
       return
     }
     const hash = hashKey(key)
-    const added = new Node<V>(key, value, size, weight, hash, WINDOW)
+    let added = this.#spare
+    if (added === null) added = new Node<V>(key, value, size, weight, hash, WINDOW)
+    else {
+      this.#spare = null
+      added.key = key
+      added.value = value
+      added.size = size
+      added.weight = weight
+      added.hash = hash
+      added.queue = WINDOW
+    }
     this.#map.set(key, added)
     this.#append(this.#window, added)
     this.#windowWeight += weight
     this.#bytes += size
     const sketch = this.#sketch
-    if (this.#map.size * this.#sketchScale * 2 > sketch.width && sketch.width < this.#maxSketchWidth) {
+    if (this.#map.size * SKETCH_SCALE > sketch.width && sketch.width < this.#maxSketchWidth) {
       // Grown (and so emptied) only while the store fills, each time the entries double.
-      sketch.resize(Math.min(this.#map.size * this.#sketchScale * 4, this.#maxSketchWidth))
+      sketch.resize(Math.min(this.#map.size * 2 * SKETCH_SCALE, this.#maxSketchWidth))
     }
     sketch.increment(hash)
     this.#evict()
-    this.#climb()
+    if (this.#hits + this.#misses >= this.#phaseLength) this.#climb()
   }
 
   /** Removes a key; `true` when it was held. */
@@ -415,6 +421,8 @@ export class WindowTinyLfu<V> {
   #evictNode(node: Node<V>): void {
     this.#remove(node)
     this.evictions++
+    node.value = undefined as V
+    this.#spare = node
   }
 
   #remove(node: Node<V>): void {
@@ -427,28 +435,57 @@ export class WindowTinyLfu<V> {
     this.#map.delete(node.key)
   }
 
-  /** Hill climbing: after each sample of requests, move the window size towards a better hit ratio. */
+  /**
+   * Hill climbing, at the end of each phase of requests: alternate phases run the window
+   * `DITHER` above and below its setting; after `PHASES_PER_DECISION` phases the setting moves
+   * one step towards the side that hit more (the step shrinks on each reversal). Nothing moves
+   * before the first eviction: while the store fills, every policy hits alike.
+   */
   #climb(): void {
     const requests = this.#hits + this.#misses
-    const sample = Math.max(this.#minSample, this.#map.size * this.#sampleFactor)
-    if (requests < sample) return
-    const hitRate = this.#hits / requests
-    const change = hitRate - this.#previousHitRate
-    const amount = change >= 0 ? this.#step : -this.#step
-    this.#step =
-      Math.abs(change) >= RESTART_THRESHOLD
-        ? STEP * this.#capacity * (amount >= 0 ? 1 : -1)
-        : STEP_DECAY * amount
-    this.#previousHitRate = hitRate
+    this.#phaseLength = Math.max(MIN_PHASE, this.#map.size * PHASE_FACTOR)
+    if (this.evictions === 0) {
+      this.#hits = 0
+      this.#misses = 0
+      return
+    }
+    if (this.#phase > 0) {
+      this.#upHits += this.#hits
+      this.#upRequests += requests
+    } else {
+      this.#downHits += this.#hits
+      this.#downRequests += requests
+    }
     this.#hits = 0
     this.#misses = 0
-    if (amount > 0) this.#increaseWindow(amount)
-    else if (amount < 0) this.#decreaseWindow(-amount)
+    this.#phase = -this.#phase
+    const capacity = this.#capacity
+    const dither = DITHER * capacity
+    if (++this.#phases >= PHASES_PER_DECISION) {
+      const up = this.#upHits / this.#upRequests
+      const down = this.#downHits / this.#downRequests
+      const move = up > down ? 1 : down > up ? -1 : 0
+      if (move !== 0) {
+        let step = this.#step
+        if (Math.sign(step) !== move) step = -step * STEP_DECAY
+        step = move * Math.max(Math.abs(step), MIN_STEP * capacity)
+        this.#step = step
+        this.#setting = Math.min(capacity - dither, Math.max(dither, this.#setting + step))
+      }
+      this.#phases = 0
+      this.#upHits = 0
+      this.#upRequests = 0
+      this.#downHits = 0
+      this.#downRequests = 0
+    }
+    const target = Math.min(capacity, Math.max(0, this.#setting + this.#phase * dither))
+    if (target > this.#windowMax) this.#increaseWindow(target - this.#windowMax)
+    else if (target < this.#windowMax) this.#decreaseWindow(this.#windowMax - target)
     this.#demoteFromProtected()
   }
 
   #increaseWindow(amount: number): void {
-    let quota = Math.min(amount, this.#maxWindowMax - this.#windowMax)
+    let quota = Math.min(amount, this.#capacity - this.#windowMax)
     if (quota <= 0) return
     this.#windowMax += quota
     this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE

@@ -133,11 +133,15 @@ describe("memoryStore({ policy: 'tinylfu' })", () => {
   })
 
   test('adaptation grows the window on a recency-heavy workload and keeps it small on a loop', () => {
-    // Recency: every key is read a few times shortly after its first read, then never again.
+    // Recency: a new key every other request; the others reread keys, mostly very recent ones,
+    // from a span of 3,000 keys (more than the store holds).
     const recent = new WindowTinyLfu<number>(Number.POSITIVE_INFINITY, 1000)
     const next = rng(7)
     const keys: string[] = []
-    for (let i = 0; i < 200_000; i++) keys.push(`r${Math.max(0, (i >> 2) - next(900))}`)
+    for (let i = 0; i < 200_000; i++) {
+      const distance = Math.floor(3000 * (next(1_000_000) / 1_000_000) ** 3)
+      keys.push(`r${Math.max(0, (i >> 1) - distance)}`)
+    }
     replay(recent, keys)
     expect(recent.state.windowMax).toBeGreaterThan(0.2 * recent.state.capacity)
 
