@@ -123,10 +123,9 @@ export class FrequencySketch {
   }
 }
 
+/** A second, odd index stride from an already well-mixed hash (a rotation: no multiplication). */
 function rehash(h: number): number {
-  let x = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
-  return (x ^ (x >>> 16)) | 1
+  return (h >>> 17) | (h << 15) | 1
 }
 
 /** A well-mixed 32-bit hash of a key (FNV-1a over UTF-16 code units, then a finalizer). */

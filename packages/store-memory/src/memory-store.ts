@@ -70,7 +70,7 @@ export class MemoryStore implements Store<unknown> {
   /** The eviction policy in use. */
   readonly policy: MemoryStorePolicy
 
-  /** The LRU (policy `'lru'`), or an empty placeholder when the policy is `'tinylfu'`. */
+  /** The LRU (policy `'lru'`); never used (and not allocated) when the policy is `'tinylfu'`. */
   readonly #lru: LRUCache<string, StoreEntry<unknown>>
   /** The W-TinyLFU (policy `'tinylfu'`), else undefined. */
   readonly #tlfu: WindowTinyLfu<StoreEntry<unknown>> | undefined
@@ -129,7 +129,7 @@ export class MemoryStore implements Store<unknown> {
         maxBytes,
         maxEntries === Number.POSITIVE_INFINITY ? maxEntries : Math.floor(maxEntries),
       )
-      this.#lru = new LRUCache({ max: 1 })
+      this.#lru = undefined as unknown as LRUCache<string, StoreEntry<unknown>>
     } else {
       this.#tlfu = undefined
       this.#lru = new LRUCache(lruOptions)
@@ -177,8 +177,8 @@ export class MemoryStore implements Store<unknown> {
   /** Deletes every key under `namespace + ':'`, or everything for `''`. */
   clear(namespace: string): void {
     if (namespace === '') {
-      this.#lru.clear()
-      this.#tlfu?.clear()
+      if (this.#tlfu === undefined) this.#lru.clear()
+      else this.#tlfu.clear()
       return
     }
     const prefix = `${namespace}:`
@@ -228,8 +228,8 @@ export class MemoryStore implements Store<unknown> {
 
   /** Drops every entry. Safe to call more than once. */
   close(): void {
-    this.#lru.clear()
-    this.#tlfu?.clear()
+    if (this.#tlfu === undefined) this.#lru.clear()
+    else this.#tlfu.clear()
   }
 
   #deleteWhere(match: (key: string) => boolean): number {

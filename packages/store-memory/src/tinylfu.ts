@@ -239,7 +239,7 @@ export class WindowTinyLfu<V> {
     const sketch = this.#sketch
     if (this.#map.size * SKETCH_SCALE > sketch.width && sketch.width < this.#maxSketchWidth) {
       // Grown (and so emptied) only while the store fills, each time the entries double.
-      sketch.resize(Math.min(this.#map.size * 2 * SKETCH_SCALE, this.#maxSketchWidth))
+      sketch.resize(Math.min(this.#map.size * SKETCH_SCALE, this.#maxSketchWidth))
     }
     sketch.increment(hash)
     this.#evict()
