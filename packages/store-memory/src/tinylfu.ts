@@ -30,6 +30,12 @@ const STEP = 0.05
 const MIN_STEP = 0.01
 /** The step shrinks by this factor each time the direction reverses. */
 const STEP_DECAY = 0.7
+/** Entries a regime shadow aims to hold (its keys are a hash-sampled share of all keys). */
+const SHADOW_ENTRIES = 4096
+/** Largest share of the keys the shadows sample (1 in 2^3). */
+const MIN_SHADOW_SHIFT = 3
+/** Hit-ratio lead (over a shadow period) that moves the window to the other regime. */
+const REGIME_MARGIN = 0.01
 /** A candidate at least this frequent is admitted against a more frequent victim 1 time in 128. */
 const ADMIT_JITTER_THRESHOLD = 6
 
@@ -119,6 +125,15 @@ export class WindowTinyLfu<V> {
   #upRequests = 0
   #downHits = 0
   #downRequests = 0
+  // Regime shadows: a pure LRU and a 1 %-window W-TinyLFU over a hash sample of the keys.
+  readonly #shadowLru: WindowTinyLfu<number> | null = null
+  readonly #shadowLfu: WindowTinyLfu<number> | null = null
+  readonly #shadowMask: number = 0
+  readonly #shadowPeriod: number = 0
+  #shadowRequests = 0
+  #shadowLruHits = 0
+  #shadowLfuHits = 0
+  #shadowHits = 0
   /** The window setting (the dither moves the real window around it), in weight units. */
   #setting: number
   #step: number
@@ -127,12 +142,23 @@ export class WindowTinyLfu<V> {
    * @param maxBytes - byte bound (`Infinity` when only `maxEntries` applies)
    * @param maxEntries - entry bound (`Infinity` when only `maxBytes` applies)
    */
-  constructor(maxBytes: number, maxEntries: number) {
+  constructor(maxBytes: number, maxEntries: number, fixedWindow?: number) {
     this.maxBytes = maxBytes
     this.maxEntries = maxEntries
     this.#sized = Number.isFinite(maxBytes)
     this.#capacity = this.#sized ? maxBytes : maxEntries
-    this.#windowMax = this.#capacity * INITIAL_WINDOW
+    this.#windowMax = this.#capacity * (fixedWindow ?? INITIAL_WINDOW)
+    if (fixedWindow !== undefined) this.#phaseLength = Number.POSITIVE_INFINITY
+    else if (Number.isFinite(maxEntries)) {
+      // Shadows sample 1 key in 2^shift; sized like the store, scaled down by the same share.
+      let shift = MIN_SHADOW_SHIFT
+      while (maxEntries / 2 ** shift > SHADOW_ENTRIES && shift < 24) shift++
+      const entries = Math.max(16, Math.round(maxEntries / 2 ** shift))
+      this.#shadowMask = 2 ** shift - 1
+      this.#shadowLru = new WindowTinyLfu<number>(Number.POSITIVE_INFINITY, entries, 1)
+      this.#shadowLfu = new WindowTinyLfu<number>(Number.POSITIVE_INFINITY, entries, INITIAL_WINDOW)
+      this.#shadowPeriod = Math.max(1000, entries)
+    }
     this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
     this.#setting = this.#windowMax
     this.#step = STEP * this.#capacity
@@ -179,10 +205,13 @@ export class WindowTinyLfu<V> {
     const node = this.#map.get(key)
     if (node === undefined) {
       this.#misses++
+      if (this.#shadowLru !== null && (hashKey(key) & this.#shadowMask) === 0) this.#sample(key, 0)
       return undefined
     }
     this.#hits++
-    this.#sketch.increment(node.hash)
+    const hash = node.hash
+    if ((hash & this.#shadowMask) === 0 && this.#shadowLru !== null) this.#sample(key, 1)
+    this.#sketch.increment(hash)
     this.#onAccess(node)
     return node.value
   }
@@ -482,6 +511,40 @@ export class WindowTinyLfu<V> {
     if (target > this.#windowMax) this.#increaseWindow(target - this.#windowMax)
     else if (target < this.#windowMax) this.#decreaseWindow(this.#windowMax - target)
     this.#demoteFromProtected()
+  }
+
+  /**
+   * Replays a sampled access in both shadows; at the end of each shadow period, when one regime
+   * leads the other by `REGIME_MARGIN`, the window setting jumps to that regime (near 100 % for
+   * recency, back to 1 % for frequency). Hill climbing only sees the local slope, and between the
+   * two regimes the hit ratio often dips, so it cannot cross from one to the other by itself.
+   */
+  #sample(key: string, hit: number): void {
+    this.#shadowHits += hit
+    const lru = this.#shadowLru as WindowTinyLfu<number>
+    const lfu = this.#shadowLfu as WindowTinyLfu<number>
+    if (lru.get(key) === undefined) lru.set(key, 1, 1)
+    else this.#shadowLruHits++
+    if (lfu.get(key) === undefined) lfu.set(key, 1, 1)
+    else this.#shadowLfuHits++
+    if (++this.#shadowRequests < this.#shadowPeriod) return
+    const lruRatio = this.#shadowLruHits / this.#shadowRequests
+    const lfuRatio = this.#shadowLfuHits / this.#shadowRequests
+    const ratio = this.#shadowHits / this.#shadowRequests
+    this.#shadowHits = 0
+    this.#shadowRequests = 0
+    this.#shadowLruHits = 0
+    this.#shadowLfuHits = 0
+    if (this.evictions === 0 || lru.evictions === 0) return
+    const capacity = this.#capacity
+    const half = capacity / 2
+    if (lruRatio > Math.max(lfuRatio, ratio) + REGIME_MARGIN && this.#setting < half) {
+      this.#setting = capacity - DITHER * capacity
+      this.#step = -STEP * capacity
+    } else if (lfuRatio > Math.max(lruRatio, ratio) + REGIME_MARGIN && this.#setting > half) {
+      this.#setting = Math.max(DITHER * capacity, INITIAL_WINDOW * capacity)
+      this.#step = STEP * capacity
+    }
   }
 
   #increaseWindow(amount: number): void {
