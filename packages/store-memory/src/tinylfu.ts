@@ -39,31 +39,6 @@ const REGIME_MARGIN = 0.01
 /** A candidate at least this frequent is admitted against a more frequent victim 1 time in 128. */
 const ADMIT_JITTER_THRESHOLD = 6
 
-/** One cached key in one of the three queues (a circular list per queue, around a sentinel). */
-class Node<V> {
-  key: string
-  value: V
-  /** Bytes accounted for the entry. */
-  size: number
-  /** Weight in the segment sizing: bytes when the store is bounded by bytes, else 1. */
-  weight: number
-  hash: number
-  queue: number
-  prev: Node<V>
-  next: Node<V>
-
-  constructor(key: string, value: V, size: number, weight: number, hash: number, queue: number) {
-    this.key = key
-    this.value = value
-    this.size = size
-    this.weight = weight
-    this.hash = hash
-    this.queue = queue
-    this.prev = this
-    this.next = this
-  }
-}
-
 /** The state of the window adaptation, for tests and diagnostics. */
 export interface TinyLfuState {
   /** Current admission window size, in weight units (bytes, or entries when bounded by count). */
@@ -98,10 +73,19 @@ export class WindowTinyLfu<V> {
   /** Evictions (not deletes) so far. */
   evictions = 0
 
-  readonly #map = new Map<string, Node<V>>()
-  readonly #window: Node<V>
-  readonly #probation: Node<V>
-  readonly #protected: Node<V>
+  // Entries live in slots of parallel arrays (like lru-cache): a key's slot is in #map; slots 0,
+  // 1 and 2 are the heads of the window, probation and protected queues (circular lists).
+  readonly #map = new Map<string, number>()
+  #keys: (string | undefined)[] = []
+  #values: (V | undefined)[] = []
+  #next: Int32Array
+  #prev: Int32Array
+  #queue: Int8Array
+  #size: Float64Array
+  #hash: Int32Array
+  #free: number[] = []
+  #top = 3
+  readonly #maxSlots: number
   readonly #sized: boolean
   readonly #capacity: number
   readonly #maxSketchWidth: number
@@ -113,8 +97,6 @@ export class WindowTinyLfu<V> {
   #windowMax: number
   #protectedMax: number
   #random = 0x9e3779b9
-  /** An evicted node kept for the next new key (saves an allocation per set with eviction). */
-  #spare: Node<V> | null = null
   // Hill climbing: requests of the current phase, the phase's sign, and what the phases saw.
   #hits = 0
   #misses = 0
@@ -141,6 +123,7 @@ export class WindowTinyLfu<V> {
   /**
    * @param maxBytes - byte bound (`Infinity` when only `maxEntries` applies)
    * @param maxEntries - entry bound (`Infinity` when only `maxBytes` applies)
+   * @param fixedWindow - for the shadows: a fixed window share, no adaptation
    */
   constructor(maxBytes: number, maxEntries: number, fixedWindow?: number) {
     this.maxBytes = maxBytes
@@ -148,6 +131,27 @@ export class WindowTinyLfu<V> {
     this.#sized = Number.isFinite(maxBytes)
     this.#capacity = this.#sized ? maxBytes : maxEntries
     this.#windowMax = this.#capacity * (fixedWindow ?? INITIAL_WINDOW)
+    this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
+    this.#setting = this.#windowMax
+    this.#step = STEP * this.#capacity
+    // One slot more than the bound: a new entry is linked before the eviction that makes room.
+    this.#maxSlots = Number.isFinite(maxEntries) ? maxEntries + 4 : 2 ** 31 - 1
+    const slots = Math.min(this.#maxSlots, 1024)
+    this.#next = new Int32Array(slots)
+    this.#prev = new Int32Array(slots)
+    this.#queue = new Int8Array(slots)
+    this.#size = new Float64Array(slots)
+    this.#hash = new Int32Array(slots)
+    for (let head = 0; head < 3; head++) {
+      this.#next[head] = head
+      this.#prev[head] = head
+      this.#queue[head] = SENTINEL
+    }
+    this.#maxSketchWidth = Math.min(maxEntries, MAX_SKETCH_ENTRIES) * SKETCH_SCALE
+    this.#sketch = new FrequencySketch(
+      Math.min(this.#maxSketchWidth, INITIAL_SKETCH_ENTRIES * SKETCH_SCALE),
+      AGING_FACTOR / SKETCH_SCALE,
+    )
     if (fixedWindow !== undefined) this.#phaseLength = Number.POSITIVE_INFINITY
     else if (Number.isFinite(maxEntries)) {
       // Shadows sample 1 key in 2^shift; sized like the store, scaled down by the same share.
@@ -159,17 +163,6 @@ export class WindowTinyLfu<V> {
       this.#shadowLfu = new WindowTinyLfu<number>(Number.POSITIVE_INFINITY, entries, INITIAL_WINDOW)
       this.#shadowPeriod = Math.max(1000, entries)
     }
-    this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
-    this.#setting = this.#windowMax
-    this.#step = STEP * this.#capacity
-    this.#window = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
-    this.#probation = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
-    this.#protected = new Node<V>('', undefined as V, 0, 0, 0, SENTINEL)
-    this.#maxSketchWidth = Math.min(maxEntries, MAX_SKETCH_ENTRIES) * SKETCH_SCALE
-    this.#sketch = new FrequencySketch(
-      Math.min(this.#maxSketchWidth, INITIAL_SKETCH_ENTRIES * SKETCH_SCALE),
-      AGING_FACTOR / SKETCH_SCALE,
-    )
   }
 
   /** Entries held. */
@@ -202,23 +195,24 @@ export class WindowTinyLfu<V> {
 
   /** The value, recording the use (frequency and recency); `undefined` when absent. */
   get(key: string): V | undefined {
-    const node = this.#map.get(key)
-    if (node === undefined) {
+    const i = this.#map.get(key)
+    if (i === undefined) {
       this.#misses++
       if (this.#shadowLru !== null && (hashKey(key) & this.#shadowMask) === 0) this.#sample(key, 0)
       return undefined
     }
     this.#hits++
-    const hash = node.hash
+    const hash = this.#hash[i] as number
     if ((hash & this.#shadowMask) === 0 && this.#shadowLru !== null) this.#sample(key, 1)
     this.#sketch.increment(hash)
-    this.#onAccess(node)
-    return node.value
+    this.#onAccess(i)
+    return this.#values[i]
   }
 
   /** The value without recording a use. */
   peek(key: string): V | undefined {
-    return this.#map.get(key)?.value
+    const i = this.#map.get(key)
+    return i === undefined ? undefined : this.#values[i]
   }
 
   /** Keys held, in no particular order. */
@@ -226,44 +220,47 @@ export class WindowTinyLfu<V> {
     return this.#map.keys()
   }
 
+  #weight(i: number): number {
+    return this.#sized ? (this.#size[i] as number) : 1
+  }
+
+  #addWeight(q: number, w: number): void {
+    if (q === WINDOW) this.#windowWeight += w
+    else if (q === PROBATION) this.#probationWeight += w
+    else this.#protectedWeight += w
+  }
+
   /**
    * Stores a value of `size` bytes (at least 1), then evicts until both bounds hold. The new
    * entry itself may be evicted at once when the policy does not admit it.
    */
   set(key: string, value: V, size: number): void {
-    const weight = this.#sized ? size : 1
-    const node = this.#map.get(key)
-    if (node !== undefined) {
-      node.value = value
-      this.#bytes += size - node.size
-      const delta = weight - node.weight
-      if (delta !== 0) {
-        if (node.queue === WINDOW) this.#windowWeight += delta
-        else if (node.queue === PROBATION) this.#probationWeight += delta
-        else this.#protectedWeight += delta
-        node.weight = weight
-      }
-      node.size = size
-      this.#sketch.increment(node.hash)
-      this.#onAccess(node)
+    const found = this.#map.get(key)
+    if (found !== undefined) {
+      this.#values[found] = value
+      const old = this.#size[found] as number
+      this.#bytes += size - old
+      if (this.#sized && size !== old) this.#addWeight(this.#queue[found] as number, size - old)
+      this.#size[found] = size
+      this.#sketch.increment(this.#hash[found] as number)
+      this.#onAccess(found)
       this.#evict()
       return
     }
     const hash = hashKey(key)
-    let added = this.#spare
-    if (added === null) added = new Node<V>(key, value, size, weight, hash, WINDOW)
-    else {
-      this.#spare = null
-      added.key = key
-      added.value = value
-      added.size = size
-      added.weight = weight
-      added.hash = hash
-      added.queue = WINDOW
+    let i = this.#free.pop()
+    if (i === undefined) {
+      if (this.#top === this.#next.length) this.#grow()
+      i = this.#top++
     }
-    this.#map.set(key, added)
-    this.#append(this.#window, added)
-    this.#windowWeight += weight
+    this.#keys[i] = key
+    this.#values[i] = value
+    this.#size[i] = size
+    this.#hash[i] = hash
+    this.#queue[i] = WINDOW
+    this.#map.set(key, i)
+    this.#append(WINDOW, i)
+    this.#windowWeight += this.#sized ? size : 1
     this.#bytes += size
     const sketch = this.#sketch
     if (this.#map.size * SKETCH_SCALE > sketch.width && sketch.width < this.#maxSketchWidth) {
@@ -275,82 +272,107 @@ export class WindowTinyLfu<V> {
     if (this.#hits + this.#misses >= this.#phaseLength) this.#climb()
   }
 
+  /** Doubles the slot arrays (never past the entry bound). */
+  #grow(): void {
+    const n = Math.min(this.#maxSlots, this.#next.length * 2)
+    const next = new Int32Array(n)
+    next.set(this.#next)
+    this.#next = next
+    const prev = new Int32Array(n)
+    prev.set(this.#prev)
+    this.#prev = prev
+    const queue = new Int8Array(n)
+    queue.set(this.#queue)
+    this.#queue = queue
+    const size = new Float64Array(n)
+    size.set(this.#size)
+    this.#size = size
+    const hash = new Int32Array(n)
+    hash.set(this.#hash)
+    this.#hash = hash
+  }
+
   /** Removes a key; `true` when it was held. */
   delete(key: string): boolean {
-    const node = this.#map.get(key)
-    if (node === undefined) return false
-    this.#remove(node)
+    const i = this.#map.get(key)
+    if (i === undefined) return false
+    this.#remove(i)
     return true
   }
 
   /** Removes every entry (the frequency history stays). */
   clear(): void {
     this.#map.clear()
-    for (const head of [this.#window, this.#probation, this.#protected]) {
-      head.next = head
-      head.prev = head
+    for (let head = 0; head < 3; head++) {
+      this.#next[head] = head
+      this.#prev[head] = head
     }
+    this.#keys = []
+    this.#values = []
+    this.#free = []
+    this.#top = 3
     this.#bytes = 0
     this.#windowWeight = 0
     this.#probationWeight = 0
     this.#protectedWeight = 0
   }
 
-  #append(head: Node<V>, node: Node<V>): void {
-    const last = head.prev
-    node.prev = last
-    node.next = head
-    last.next = node
-    head.prev = node
+  #append(head: number, i: number): void {
+    const last = this.#prev[head] as number
+    this.#prev[i] = last
+    this.#next[i] = head
+    this.#next[last] = i
+    this.#prev[head] = i
   }
 
-  #unlink(node: Node<V>): void {
-    node.prev.next = node.next
-    node.next.prev = node.prev
+  #unlink(i: number): void {
+    const p = this.#prev[i] as number
+    const n = this.#next[i] as number
+    this.#next[p] = n
+    this.#prev[n] = p
   }
 
-  #first(head: Node<V>): Node<V> | null {
-    const n = head.next
-    return n === head ? null : n
+  /** The least recently used slot of a queue, or -1. */
+  #first(head: number): number {
+    const n = this.#next[head] as number
+    return n === head ? -1 : n
   }
 
-  #after(node: Node<V>): Node<V> | null {
-    const n = node.next
-    return n.queue === SENTINEL ? null : n
+  /** The next slot towards the queue's most recently used end, or -1. */
+  #after(i: number): number {
+    const n = this.#next[i] as number
+    return n < 3 ? -1 : n
   }
 
-  #onAccess(node: Node<V>): void {
-    const q = node.queue
-    if (q === WINDOW) {
-      this.#unlink(node)
-      this.#append(this.#window, node)
-    } else if (q === PROBATION) {
-      this.#unlink(node)
-      if (node.weight > this.#protectedMax) {
-        this.#append(this.#probation, node)
+  #onAccess(i: number): void {
+    const q = this.#queue[i] as number
+    this.#unlink(i)
+    if (q === PROBATION) {
+      const w = this.#weight(i)
+      if (w > this.#protectedMax) {
+        this.#append(PROBATION, i)
         return
       }
-      this.#probationWeight -= node.weight
-      node.queue = PROTECTED
-      this.#append(this.#protected, node)
-      this.#protectedWeight += node.weight
+      this.#probationWeight -= w
+      this.#queue[i] = PROTECTED
+      this.#append(PROTECTED, i)
+      this.#protectedWeight += w
       if (this.#protectedWeight > this.#protectedMax) this.#demoteFromProtected()
     } else {
-      this.#unlink(node)
-      this.#append(this.#protected, node)
+      this.#append(q, i)
     }
   }
 
   #demoteFromProtected(): void {
-    const head = this.#protected
     while (this.#protectedWeight > this.#protectedMax) {
-      const n = head.next
-      if (n === head) return
-      this.#unlink(n)
-      this.#protectedWeight -= n.weight
-      n.queue = PROBATION
-      this.#append(this.#probation, n)
-      this.#probationWeight += n.weight
+      const i = this.#first(PROTECTED)
+      if (i < 0) return
+      const w = this.#weight(i)
+      this.#unlink(i)
+      this.#protectedWeight -= w
+      this.#queue[i] = PROBATION
+      this.#append(PROBATION, i)
+      this.#probationWeight += w
     }
   }
 
@@ -360,80 +382,80 @@ export class WindowTinyLfu<V> {
 
   #evict(): void {
     // Move the window's overflow to the end of probation: these are the candidates.
-    let candidate: Node<V> | null = null
-    const window = this.#window
+    let candidate = -1
     while (this.#windowWeight > this.#windowMax) {
-      const n = window.next
-      if (n === window) break
-      this.#unlink(n)
-      this.#windowWeight -= n.weight
-      n.queue = PROBATION
-      this.#append(this.#probation, n)
-      this.#probationWeight += n.weight
-      if (candidate === null) candidate = n
+      const i = this.#first(WINDOW)
+      if (i < 0) break
+      const w = this.#weight(i)
+      this.#unlink(i)
+      this.#windowWeight -= w
+      this.#queue[i] = PROBATION
+      this.#append(PROBATION, i)
+      this.#probationWeight += w
+      if (candidate < 0) candidate = i
     }
     if (!this.#over()) return
     this.#evictFromMain(candidate)
   }
 
   /** Caffeine's eviction: the first candidate against probation's LRU end, loser goes, repeat. */
-  #evictFromMain(first: Node<V> | null): void {
+  #evictFromMain(first: number): void {
     let candidate = first
     let candidateQueue = PROBATION
     let victimQueue = PROBATION
-    let victim = this.#first(this.#probation)
+    let victim = this.#first(PROBATION)
     while (this.#over()) {
-      if (candidate === null && candidateQueue === PROBATION) {
-        candidate = this.#first(this.#window)
+      if (candidate < 0 && candidateQueue === PROBATION) {
+        candidate = this.#first(WINDOW)
         candidateQueue = WINDOW
       }
-      if (candidate === null && victim === null) {
+      if (candidate < 0 && victim < 0) {
         if (victimQueue === PROBATION) {
-          victim = this.#first(this.#protected)
+          victim = this.#first(PROTECTED)
           victimQueue = PROTECTED
           continue
         }
         if (victimQueue === PROTECTED) {
-          victim = this.#first(this.#window)
+          victim = this.#first(WINDOW)
           victimQueue = WINDOW
           continue
         }
         return
       }
-      if (victim === null) {
-        const evict = candidate as Node<V>
+      if (victim < 0) {
+        const evict = candidate
         candidate = this.#after(evict)
-        this.#evictNode(evict)
+        this.#evictSlot(evict)
         continue
       }
-      if (candidate === null) {
+      if (candidate < 0) {
         const evict = victim
         victim = this.#after(evict)
-        this.#evictNode(evict)
+        this.#evictSlot(evict)
         continue
       }
       if (candidate === victim) {
         victim = this.#after(victim)
-        this.#evictNode(candidate)
-        candidate = null
+        this.#evictSlot(candidate)
+        candidate = -1
         continue
       }
-      if (candidate.weight > this.#capacity || !this.#admit(candidate, victim)) {
+      if (this.#weight(candidate) > this.#capacity || !this.#admit(candidate, victim)) {
         const evict = candidate
         candidate = this.#after(evict)
-        this.#evictNode(evict)
+        this.#evictSlot(evict)
       } else {
         const evict = victim
         victim = this.#after(evict)
-        this.#evictNode(evict)
+        this.#evictSlot(evict)
         candidate = this.#after(candidate)
       }
     }
   }
 
-  #admit(candidate: Node<V>, victim: Node<V>): boolean {
-    const c = this.#sketch.frequency(candidate.hash)
-    const v = this.#sketch.frequency(victim.hash)
+  #admit(candidate: number, victim: number): boolean {
+    const c = this.#sketch.frequency(this.#hash[candidate] as number)
+    const v = this.#sketch.frequency(this.#hash[victim] as number)
     if (c > v) return true
     if (c >= ADMIT_JITTER_THRESHOLD) {
       // xorshift32: deterministic, so replays and tests repeat exactly.
@@ -447,21 +469,19 @@ export class WindowTinyLfu<V> {
     return false
   }
 
-  #evictNode(node: Node<V>): void {
-    this.#remove(node)
+  #evictSlot(i: number): void {
+    this.#remove(i)
     this.evictions++
-    node.value = undefined as V
-    this.#spare = node
   }
 
-  #remove(node: Node<V>): void {
-    this.#unlink(node)
-    const q = node.queue
-    if (q === WINDOW) this.#windowWeight -= node.weight
-    else if (q === PROBATION) this.#probationWeight -= node.weight
-    else this.#protectedWeight -= node.weight
-    this.#bytes -= node.size
-    this.#map.delete(node.key)
+  #remove(i: number): void {
+    this.#unlink(i)
+    this.#addWeight(this.#queue[i] as number, -this.#weight(i))
+    this.#bytes -= this.#size[i] as number
+    this.#map.delete(this.#keys[i] as string)
+    this.#keys[i] = undefined
+    this.#values[i] = undefined
+    this.#free.push(i)
   }
 
   /**
@@ -555,16 +575,17 @@ export class WindowTinyLfu<V> {
     this.#demoteFromProtected()
     // Fill the window at once from the main space's least recently used entries.
     while (quota > 0) {
-      let n = this.#first(this.#probation)
-      if (n === null || n.weight > quota) n = this.#first(this.#protected)
-      if (n === null || n.weight > quota) break
-      quota -= n.weight
-      this.#unlink(n)
-      if (n.queue === PROBATION) this.#probationWeight -= n.weight
-      else this.#protectedWeight -= n.weight
-      n.queue = WINDOW
-      this.#append(this.#window, n)
-      this.#windowWeight += n.weight
+      let i = this.#first(PROBATION)
+      if (i < 0 || this.#weight(i) > quota) i = this.#first(PROTECTED)
+      if (i < 0 || this.#weight(i) > quota) break
+      const w = this.#weight(i)
+      quota -= w
+      this.#unlink(i)
+      if (this.#queue[i] === PROBATION) this.#probationWeight -= w
+      else this.#protectedWeight -= w
+      this.#queue[i] = WINDOW
+      this.#append(WINDOW, i)
+      this.#windowWeight += w
     }
     // Give back what could not be moved (the main space is not that full yet).
     if (quota > 0) {
@@ -578,16 +599,17 @@ export class WindowTinyLfu<V> {
     if (quota <= 0) return
     this.#windowMax -= quota
     this.#protectedMax = (this.#capacity - this.#windowMax) * PROTECTED_SHARE
-    const window = this.#window
     while (quota > 0) {
-      const n = window.next
-      if (n === window || n.weight > quota) break
-      quota -= n.weight
-      this.#unlink(n)
-      this.#windowWeight -= n.weight
-      n.queue = PROBATION
-      this.#append(this.#probation, n)
-      this.#probationWeight += n.weight
+      const i = this.#first(WINDOW)
+      if (i < 0) break
+      const w = this.#weight(i)
+      if (w > quota) break
+      quota -= w
+      this.#unlink(i)
+      this.#windowWeight -= w
+      this.#queue[i] = PROBATION
+      this.#append(PROBATION, i)
+      this.#probationWeight += w
     }
     if (quota > 0) {
       this.#windowMax += quota
