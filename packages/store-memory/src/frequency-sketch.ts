@@ -1,6 +1,6 @@
 /**
  * How often keys were used recently, in fixed memory: a count-min sketch of four rows of counters
- * that saturate at 15 (a 4-bit range, kept one per byte), in front of which a doorkeeper Bloom
+ * of 4 bits (saturating at 15, two per byte), in front of which a doorkeeper Bloom
  * filter absorbs the first use of a key, so the many keys used once never reach the counters.
  * After a number of increments proportional to the width, every counter is halved and the doorkeeper emptied (aging), so the
  * estimate follows the recent workload.
@@ -37,7 +37,8 @@ export class FrequencySketch {
     while (w < width) w *= 2
     this.width = w
     this.#mask = w - 1
-    this.#table = new Uint8Array(w * 4)
+    // Two 4-bit counters per byte.
+    this.#table = new Uint8Array(w * 2)
     // Doorkeeper: 8 bits per counter of a row, two probes per key.
     this.#door = new Int32Array(w / 4)
     this.#doorMask = w * 8 - 1
@@ -67,28 +68,13 @@ export class FrequencySketch {
       const m = this.#mask
       const w = this.width
       const g = rehash(h)
-      const i0 = h & m
-      const i1 = w + (g & m)
-      const i2 = 2 * w + ((h + g) & m)
-      const i3 = 3 * w + ((h + 2 * g) & m)
-      let added = false
-      if ((t[i0] as number) < 15) {
-        t[i0] = (t[i0] as number) + 1
-        added = true
-      }
-      if ((t[i1] as number) < 15) {
-        t[i1] = (t[i1] as number) + 1
-        added = true
-      }
-      if ((t[i2] as number) < 15) {
-        t[i2] = (t[i2] as number) + 1
-        added = true
-      }
-      if ((t[i3] as number) < 15) {
-        t[i3] = (t[i3] as number) + 1
-        added = true
-      }
-      if (!added) return
+      // Counter c of the table is the nibble (c & 1) of byte c >>> 1.
+      const c0 = h & m
+      const c1 = w + (g & m)
+      const c2 = 2 * w + ((h + g) & m)
+      const c3 = 3 * w + ((h + 2 * g) & m)
+      const added = bump(t, c0) | bump(t, c1) | bump(t, c2) | bump(t, c3)
+      if (added === 0) return
     }
     if (++this.#additions >= this.#sampleSize) this.#age()
   }
@@ -104,12 +90,12 @@ export class FrequencySketch {
     const m = this.#mask
     const w = this.width
     const g = rehash(h)
-    let min = t[h & m] as number
-    const v1 = t[w + (g & m)] as number
+    let min = nibble(t, h & m)
+    const v1 = nibble(t, w + (g & m))
     if (v1 < min) min = v1
-    const v2 = t[2 * w + ((h + g) & m)] as number
+    const v2 = nibble(t, 2 * w + ((h + g) & m))
     if (v2 < min) min = v2
-    const v3 = t[3 * w + ((h + 2 * g) & m)] as number
+    const v3 = nibble(t, 3 * w + ((h + 2 * g) & m))
     if (v3 < min) min = v3
     return min + 1
   }
@@ -117,10 +103,25 @@ export class FrequencySketch {
   /** Halves every counter and empties the doorkeeper. */
   #age(): void {
     const t = this.#table
-    for (let i = 0; i < t.length; i++) t[i] = (t[i] as number) >>> 1
+    for (let i = 0; i < t.length; i++) t[i] = ((t[i] as number) >>> 1) & 0x77
     this.#door.fill(0)
     this.#additions = this.#additions >>> 1
   }
+}
+
+/** Counter `c` (4 bits) of the table. */
+function nibble(t: Uint8Array, c: number): number {
+  return ((t[c >>> 1] as number) >>> ((c & 1) << 2)) & 15
+}
+
+/** Adds 1 to counter `c` unless it is saturated (15); 1 when it was added, else 0. */
+function bump(t: Uint8Array, c: number): number {
+  const i = c >>> 1
+  const shift = (c & 1) << 2
+  const v = t[i] as number
+  if (((v >>> shift) & 15) === 15) return 0
+  t[i] = v + (1 << shift)
+  return 1
 }
 
 /** A second, odd index stride from an already well-mixed hash (a rotation: no multiplication). */
