@@ -5,4 +5,4 @@
  * @module
  */
 export { DEFAULT_MAX_BYTES, MemoryStore, memoryStore } from './memory-store.js'
-export type { MemoryStoreOptions } from './options.js'
+export type { MemoryStoreOptions, MemoryStorePolicy } from './options.js'

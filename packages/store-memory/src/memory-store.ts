@@ -13,7 +13,8 @@ import {
   ValueTooLargeError,
 } from '@tiercache/core/store'
 import { LRUCache } from 'lru-cache'
-import type { MemoryStoreOptions } from './options.js'
+import type { MemoryStoreOptions, MemoryStorePolicy } from './options.js'
+import { WindowTinyLfu } from './tinylfu.js'
 
 /** Default `maxBytes`: 100 MiB. */
 export const DEFAULT_MAX_BYTES: number = 100 * 1024 * 1024
@@ -66,8 +67,13 @@ export class MemoryStore implements Store<unknown> {
   readonly maxBytes: number
   /** The entry-count bound (`Infinity` when only `maxBytes` applies). */
   readonly maxEntries: number
+  /** The eviction policy in use. */
+  readonly policy: MemoryStorePolicy
 
+  /** The LRU (policy `'lru'`); never used (and not allocated) when the policy is `'tinylfu'`. */
   readonly #lru: LRUCache<string, StoreEntry<unknown>>
+  /** The W-TinyLFU (policy `'tinylfu'`), else undefined. */
+  readonly #tlfu: WindowTinyLfu<StoreEntry<unknown>> | undefined
   /** Whether the LRU accounts bytes (it refuses sizes when only `maxEntries` bounds it). */
   readonly #sized: boolean
   /** Coarse time for the read path; precise time for writes. */
@@ -95,6 +101,13 @@ export class MemoryStore implements Store<unknown> {
         option: 'maxEntryBytes',
       })
     }
+    const policy = options.policy ?? 'lru'
+    if (policy !== 'lru' && policy !== 'tinylfu') {
+      throw new InvalidOptionError(`memoryStore: policy must be 'lru' or 'tinylfu', got ${String(policy)}`, {
+        option: 'policy',
+      })
+    }
+    this.policy = policy
     this.name = options.name ?? 'memory'
     this.maxBytes = maxBytes
     this.maxEntries = maxEntries
@@ -111,15 +124,26 @@ export class MemoryStore implements Store<unknown> {
     if (Number.isFinite(maxEntries)) Object.assign(lruOptions, { max: Math.floor(maxEntries) })
     if (Number.isFinite(maxBytes)) Object.assign(lruOptions, { maxSize: Math.floor(maxBytes) })
     this.#sized = Number.isFinite(maxBytes)
-    this.#lru = new LRUCache(lruOptions)
+    if (policy === 'tinylfu') {
+      this.#tlfu = new WindowTinyLfu(
+        maxBytes,
+        maxEntries === Number.POSITIVE_INFINITY ? maxEntries : Math.floor(maxEntries),
+      )
+      this.#lru = undefined as unknown as LRUCache<string, StoreEntry<unknown>>
+    } else {
+      this.#tlfu = undefined
+      this.#lru = new LRUCache(lruOptions)
+    }
   }
 
   /** Reads an entry synchronously; `undefined` when missing or past `staleUntil`. */
   get(key: string): StoreEntry<unknown> | undefined {
-    const entry = this.#lru.get(key)
+    const tlfu = this.#tlfu
+    const entry = tlfu === undefined ? this.#lru.get(key) : tlfu.get(key)
     if (entry === undefined) return undefined
     if (entry.staleUntil <= this.#now()) {
-      this.#lru.delete(key)
+      if (tlfu === undefined) this.#lru.delete(key)
+      else tlfu.delete(key)
       return undefined
     }
     return entry
@@ -136,22 +160,25 @@ export class MemoryStore implements Store<unknown> {
       throw new ValueTooLargeError(size, this.maxEntryBytes, { store: this.name, operation: 'set', key })
     }
     if (entry.staleUntil <= this.#preciseNow()) {
-      this.#lru.delete(key)
+      this.delete(key)
       return
     }
-    if (this.#sized) this.#lru.set(key, entry, { size: size >= 1 ? Math.ceil(size) : 1 })
+    const tlfu = this.#tlfu
+    if (tlfu !== undefined) tlfu.set(key, entry, size >= 1 ? Math.ceil(size) : 1)
+    else if (this.#sized) this.#lru.set(key, entry, { size: size >= 1 ? Math.ceil(size) : 1 })
     else this.#lru.set(key, entry)
   }
 
   /** Deletes a key; `true` when it existed. */
   delete(key: string): boolean {
-    return this.#lru.delete(key)
+    return this.#tlfu === undefined ? this.#lru.delete(key) : this.#tlfu.delete(key)
   }
 
   /** Deletes every key under `namespace + ':'`, or everything for `''`. */
   clear(namespace: string): void {
     if (namespace === '') {
-      this.#lru.clear()
+      if (this.#tlfu === undefined) this.#lru.clear()
+      else this.#tlfu.clear()
       return
     }
     const prefix = `${namespace}:`
@@ -173,7 +200,7 @@ export class MemoryStore implements Store<unknown> {
   /** Deletes many keys; returns how many existed. */
   deleteMany(keys: readonly string[]): number {
     let n = 0
-    for (const key of keys) if (this.#lru.delete(key)) n++
+    for (const key of keys) if (this.delete(key)) n++
     return n
   }
 
@@ -184,29 +211,32 @@ export class MemoryStore implements Store<unknown> {
 
   /** True when the key holds an unexpired entry. Does not change recency. */
   has(key: string): boolean {
-    const entry = this.#lru.peek(key)
+    const entry = this.#tlfu === undefined ? this.#lru.peek(key) : this.#tlfu.peek(key)
     return entry !== undefined && entry.staleUntil > this.#now()
   }
 
   /** Entries, bytes, the byte bound and evictions so far. */
   stats(): StoreStats {
+    const tlfu = this.#tlfu
     return {
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize ?? 0,
+      entries: tlfu === undefined ? this.#lru.size : tlfu.size,
+      bytes: tlfu === undefined ? (this.#lru.calculatedSize ?? 0) : this.#sized ? tlfu.bytes : 0,
       ...(Number.isFinite(this.maxBytes) ? { maxBytes: this.maxBytes } : {}),
-      evictions: this.#evictions,
+      evictions: tlfu === undefined ? this.#evictions : tlfu.evictions,
     }
   }
 
   /** Drops every entry. Safe to call more than once. */
   close(): void {
-    this.#lru.clear()
+    if (this.#tlfu === undefined) this.#lru.clear()
+    else this.#tlfu.clear()
   }
 
   #deleteWhere(match: (key: string) => boolean): number {
     const doomed: string[] = []
-    for (const key of this.#lru.keys()) if (match(key)) doomed.push(key)
-    for (const key of doomed) this.#lru.delete(key)
+    const keys = this.#tlfu === undefined ? this.#lru.keys() : this.#tlfu.keys()
+    for (const key of keys) if (match(key)) doomed.push(key)
+    for (const key of doomed) this.delete(key)
     return doomed.length
   }
 }

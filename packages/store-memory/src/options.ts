@@ -1,5 +1,14 @@
 import type { Clock, Duration } from '@tiercache/core/store'
 
+/**
+ * Eviction policy of the memory store:
+ * - `'lru'`: least recently used ([lru-cache](https://github.com/isaacs/node-lru-cache));
+ * - `'tinylfu'`: adaptive Window TinyLFU (as in Caffeine): a small LRU admission window, then a
+ *   segmented LRU whose entries are kept by how often they were used recently (a count-min sketch
+ *   with aging), with the window size tuned online by hill climbing on the hit ratio.
+ */
+export type MemoryStorePolicy = 'lru' | 'tinylfu'
+
 /** Options for {@link memoryStore}. At least one of `maxBytes` and `maxEntries` must be finite. */
 export interface MemoryStoreOptions {
   /**
@@ -14,6 +23,13 @@ export interface MemoryStoreOptions {
    * @default unbounded (only `maxBytes` applies)
    */
   readonly maxEntries?: number
+  /**
+   * Eviction policy. `'tinylfu'` keeps frequently used entries against scans and one-off keys
+   * (higher hit ratios on most workloads, see the README's table); `'lru'` evicts by recency only.
+   * Both keep `maxBytes` and `maxEntries` exactly.
+   * @default 'lru'
+   */
+  readonly policy?: MemoryStorePolicy
   /**
    * Largest single entry, in bytes. A larger entry is refused with `ValueTooLargeError`; the
    * engine then skips this tier for that key (the lower tiers still store it).
