@@ -280,22 +280,27 @@ describe('two regions', () => {
       const healedAt = now()
       links['a>b']?.heal()
       links['b>a']?.heal()
-      const tails = {
-        a: await tail(servers.a, relays[0]!.stream),
-        b: await tail(servers.b, relays[1]!.stream),
-      }
-      // Caught up: each relay's position is its source's tail, and every instance read its own
-      // region's stream to the end.
+      // Caught up: each relay's position is its source stream's tail, and every instance read its
+      // own region's stream to the end. The tails are read live: after the heal each relay
+      // appends the entries it copies to its own region's stream, which the other relay then
+      // reads (and skips, as copies), so a stream's tail moves on after the heal. Copies are
+      // never copied again, so both relays at their source's tail is a fixed point.
+      const tails = async (): Promise<Record<'a' | 'b', string>> => ({
+        a: await tail(servers.a, (relays[0] as RegionRelay).stream),
+        b: await tail(servers.b, (relays[1] as RegionRelay).stream),
+      })
       await waitFor(
         async () => {
           const [ra, rb] = relays.map((r) => r.stats()[0]?.position)
-          if (ra !== tails.b || rb !== tails.a) return false
+          const t = await tails()
+          if (ra !== t.b || rb !== t.a) return false
           for (const n of nodes)
             if (n.bus.position !== (await tail(servers[n.region], n.bus.stream))) return false
           return true
         },
         20_000,
-        `catch-up after heal (tails ${JSON.stringify(tails)}, relays ${JSON.stringify(relays.map((r) => r.stats()))}, instances ${JSON.stringify(nodes.map((n) => n.bus.position))}, link connections ${links['a>b']?.connections}/${links['b>a']?.connections})`,
+        async () =>
+          `catch-up after heal (tails ${JSON.stringify(await tails())}, relays ${JSON.stringify(relays.map((r) => r.stats()))}, instances ${JSON.stringify(nodes.map((n) => n.bus.position))}, link connections ${links['a>b']?.connections}/${links['b>a']?.connections})`,
       )
       const catchUp = now() - healedAt
       let stale = 0

@@ -42,17 +42,21 @@ export async function settle<T>(
  * changes in the background (connections, bus messages), never as a sleep.
  *
  * @param timeout - milliseconds, default 5000
- * @param what - named in the timeout error
+ * @param what - named in the timeout error; a function is called at the timeout, so the error shows the state then
  */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeout = 5000,
-  what = 'condition',
+  what: string | (() => string | Promise<string>) = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeout
   for (;;) {
     if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout}ms waiting for ${what}`)
+    if (Date.now() > deadline) {
+      // A function names the condition with the state at the timeout, not when the wait began.
+      const text = typeof what === 'function' ? await what() : what
+      throw new Error(`timed out after ${timeout}ms waiting for ${text}`)
+    }
     await new Promise((r) => setTimeout(r, 10))
   }
 }

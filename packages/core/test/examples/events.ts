@@ -8,5 +8,5 @@ await cache.set('k', 1)
 await cache.get('k')
 const stats = cache.getStats()
 console.assert(stats.tiers[0]?.level === 'l1_memory' && stats.hits === 1)
-console.assert(stats.l1_cache.hit_ratio === 1) // seed-compatible view
+console.assert(stats.l1_cache.hit_ratio === 1) // L1 at a glance, in snake_case
 await cache.close()

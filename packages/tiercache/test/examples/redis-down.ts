@@ -5,7 +5,7 @@ const cache = createDistributedCache({
   redisPort: 6379,
   redisDb: 0,
   redisSsl: false,
-  defaultTtl: 3600, // seconds, as in the seed
+  defaultTtl: 3600, // seconds
   maxMemorySize: '100mb',
   enableCacheWarming: true,
   cacheWarmingThreshold: 10,

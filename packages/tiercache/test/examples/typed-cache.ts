@@ -11,7 +11,7 @@ class UserRepository {
   constructor(private readonly cache: Cache) {}
 
   get(userId: number): Promise<User | undefined> {
-    // getOrSet is the get / load / set of the seed in one call, with one load per key at a time
+    // getOrSet is get / load / set in one call, with one load per key at a time
     return this.cache.getOrSet(`user:${userId}`, () => db.get(userId), {
       ttl: '1h',
       tags: [`user:${userId}`],
