@@ -3,6 +3,7 @@
 // Runs against its own redis-server (started with @tiercache/test-servers) unless REDIS_URL is set.
 
 import * as core from '@tiercache/core'
+import * as storeKit from '@tiercache/core/store'
 import { BentoCache, bentostore } from 'bentocache'
 import { redisDriver } from 'bentocache/drivers/redis'
 import { Redis } from 'ioredis'
@@ -10,7 +11,8 @@ import { redisStore } from '../../packages/store-redis/dist/index.js'
 import { startRedis } from '../../packages/test-servers/dist/index.js'
 import { measure, report, save, target } from './lib.mjs'
 
-const { decodeEntry, defaultSerializer } = core
+const { defaultSerializer } = core
+const { decodeEntry } = storeKit
 
 const server = process.env.REDIS_URL ? undefined : await startRedis()
 const url = process.env.REDIS_URL ?? server.url
