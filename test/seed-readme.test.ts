@@ -17,10 +17,17 @@ const section = readme.slice(
   readme.indexOf('### Where tiercache differs'),
 )
 const tsBlocks = [...section.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1] as string)
-/** The seed document: shared/seed beside the repository (or beside the folder of worktrees). */
+/**
+ * The seed document: `SEED_DIR` when set, else shared/seed beside the repository (or beside the
+ * folder of worktrees), else the workspace's /work/shared/seed (a clone checked out elsewhere).
+ */
 function seedText(): string {
-  for (const up of ['..', '../..', '../../..']) {
-    const dir = join(root, up, 'shared', 'seed')
+  const candidates = [
+    ...(process.env.SEED_DIR ? [process.env.SEED_DIR] : []),
+    ...['..', '../..', '../../..'].map((up) => join(root, up, 'shared', 'seed')),
+    '/work/shared/seed',
+  ]
+  for (const dir of candidates) {
     if (existsSync(dir)) {
       return readdirSync(dir)
         .filter((f) => f.endsWith('.txt'))
@@ -28,7 +35,7 @@ function seedText(): string {
         .join('\n')
     }
   }
-  throw new Error(`the seed document (shared/seed) is not beside ${root}`)
+  throw new Error(`the seed document (shared/seed) is not beside ${root}; set SEED_DIR`)
 }
 const seedSeed = seedText()
 
