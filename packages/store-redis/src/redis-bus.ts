@@ -4,10 +4,9 @@ import {
   type BusMessage,
   type BusStats,
   InvalidOptionError,
-  parseDuration,
 } from '@tiercache/core/store'
 import { Redis } from 'ioredis'
-import { decodeBusMessage, encodeBusMessage } from './bus-codec.js'
+import { decodeBusMessage } from './bus-codec.js'
 import { createClient, RedisConnection } from './client.js'
 import type {
   AnyRedisClient,
@@ -16,17 +15,9 @@ import type {
   RedisClientLike,
   RedisStreamBusOptions,
 } from './options.js'
+import { PublishQueue } from './publish-queue.js'
 import { checkPrefix } from './redis-store.js'
 import { RedisStreamBus } from './redis-stream-bus.js'
-
-interface Pending {
-  readonly payload: string
-  readonly namespace: string
-  readonly instanceId: string
-  attempts: number
-  /** A `clear` standing in for dropped messages: never dropped itself, one per namespace. */
-  readonly flush?: boolean
-}
 
 /**
  * The invalidation bus on Redis pub/sub: one channel (`<prefix>__bus`), a dedicated subscriber
@@ -49,24 +40,17 @@ export class RedisBus implements Bus {
   #rotations = 0
   #rotateTimer: ReturnType<typeof setTimeout> | undefined
   #cancelWait: (() => void) | undefined
-  readonly #maxQueue: number
-  readonly #retryDelay: number
-  readonly #maxRetryDelay: number
-  readonly #maxAttempts: number
   readonly #ownIds = new Set<string>()
-  readonly #queue: Pending[] = []
+  readonly #publishes: PublishQueue
   #handlers: BusHandlers | undefined
   #subscribed = false
   #subscribing = false
   #missed = false
   #closed = false
   #closing: Promise<void> | undefined
-  #retryTimer: ReturnType<typeof setTimeout> | undefined
   #resubscribeTimer: ReturnType<typeof setTimeout> | undefined
-  #failures = 0
   #sent = 0
   #received = 0
-  #failed = 0
   #firstSubscribe: (() => void) | undefined
 
   /**
@@ -79,21 +63,7 @@ export class RedisBus implements Bus {
       throw new InvalidOptionError('channel must be a non-empty string', { option: 'channel' })
     }
     this.channel = channel
-    const maxQueue = options.maxQueue ?? 1000
-    if (!Number.isInteger(maxQueue) || maxQueue < 0) {
-      throw new InvalidOptionError('maxQueue must be a non-negative integer', { option: 'maxQueue' })
-    }
-    this.#maxQueue = maxQueue
-    const maxAttempts = options.maxAttempts ?? 10
-    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-      throw new InvalidOptionError('maxAttempts must be a positive integer', { option: 'maxAttempts' })
-    }
-    this.#maxAttempts = maxAttempts
-    this.#retryDelay = Math.max(1, parseDuration(options.retryDelay ?? 100, 'retryDelay'))
-    this.#maxRetryDelay = Math.max(
-      this.#retryDelay,
-      parseDuration(options.maxRetryDelay ?? 5000, 'maxRetryDelay'),
-    )
+    this.#publishes = new PublishQueue(options, (payload) => this.#send(payload))
     const spec = createClient(options)
     this.#pub = new RedisConnection(spec, 'redis-bus')
     this.#commandTimeout = spec.commandTimeout
@@ -172,7 +142,10 @@ export class RedisBus implements Bus {
 
   #scheduleRotate(): void {
     if (this.#closed || this.#rotateTimer) return
-    const delay = Math.min(this.#maxRetryDelay, this.#retryDelay * 2 ** Math.min(this.#rotations++, 20))
+    const delay = Math.min(
+      this.#publishes.maxRetryDelay,
+      this.#publishes.retryDelay * 2 ** Math.min(this.#rotations++, 20),
+    )
     this.#rotateTimer = setTimeout(() => {
       this.#rotateTimer = undefined
       this.#attach()
@@ -265,7 +238,7 @@ export class RedisBus implements Bus {
         if (this.#closed || this.#sub !== sub) return
         // Connected but SUBSCRIBE failed (for example a paused server): try again shortly.
         clearTimeout(this.#resubscribeTimer)
-        this.#resubscribeTimer = setTimeout(() => this.#trySubscribe(), this.#retryDelay)
+        this.#resubscribeTimer = setTimeout(() => this.#trySubscribe(), this.#publishes.retryDelay)
         this.#resubscribeTimer.unref?.()
       },
     )
@@ -279,19 +252,8 @@ export class RedisBus implements Bus {
    * flush their local tiers of that namespace. Resolves after the first attempt.
    */
   async publish(message: BusMessage): Promise<void> {
-    if (this.#closed) {
-      this.#failed++
-      return
-    }
-    this.#ownIds.add(message.instanceId)
-    const payload = encodeBusMessage(message)
-    const item = { payload, namespace: message.namespace, instanceId: message.instanceId }
-    if (this.#queue.length > 0) {
-      this.#enqueue({ ...item, attempts: 0 })
-      return
-    }
-    if (await this.#send(payload)) return
-    this.#enqueue({ ...item, attempts: 1 })
+    if (!this.#closed) this.#ownIds.add(message.instanceId)
+    return this.#publishes.publish(message)
   }
 
   async #send(payload: string): Promise<boolean> {
@@ -306,75 +268,13 @@ export class RedisBus implements Bus {
     }
   }
 
-  #enqueue(item: Pending): void {
-    if (item.attempts >= this.#maxAttempts || this.#maxQueue === 0) {
-      this.#drop(item)
-      this.#schedule()
-      return
-    }
-    this.#queue.push(item)
-    while (this.#queue.length > this.#maxQueue) {
-      const oldest = this.#queue.findIndex((p) => !p.flush)
-      if (oldest < 0) break
-      this.#drop(this.#queue.splice(oldest, 1)[0] as Pending)
-    }
-    this.#schedule()
-  }
-
-  /**
-   * Counts a dropped message and queues a `clear` of its namespace in its place (once per
-   * namespace), so no other instance keeps a local copy the message would have invalidated.
-   */
-  #drop(item: Pending): void {
-    this.#failed++
-    if (this.#maxQueue === 0 || this.#closed) return
-    if (this.#queue.some((p) => p.flush && p.namespace === item.namespace)) return
-    const clear: BusMessage = { instanceId: item.instanceId, namespace: item.namespace, type: 'clear' }
-    this.#queue.push({
-      payload: encodeBusMessage(clear),
-      namespace: item.namespace,
-      instanceId: item.instanceId,
-      attempts: 0,
-      flush: true,
-    })
-  }
-
-  #schedule(): void {
-    if (this.#retryTimer || this.#closed || this.#queue.length === 0) return
-    const delay = Math.min(this.#maxRetryDelay, this.#retryDelay * 2 ** Math.min(this.#failures, 20))
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      void this.#drain()
-    }, delay)
-    this.#retryTimer.unref?.()
-  }
-
-  async #drain(): Promise<void> {
-    while (!this.#closed && this.#queue.length > 0) {
-      const head = this.#queue[0] as Pending
-      if (await this.#send(head.payload)) {
-        this.#queue.shift()
-        this.#failures = 0
-        continue
-      }
-      this.#failures++
-      head.attempts++
-      if (!head.flush && head.attempts >= this.#maxAttempts) {
-        this.#queue.shift()
-        this.#drop(head)
-      }
-      break
-    }
-    this.#schedule()
-  }
-
   /** Counters: sent, received, failed (dropped), queued, and whether the subscription is up. */
   stats(): BusStats {
     return {
       sent: this.#sent,
       received: this.#received,
-      failed: this.#failed,
-      queued: this.#queue.length,
+      failed: this.#publishes.failed,
+      queued: this.#publishes.queued,
       connected: this.#subscribed && this.#sub?.connected === true,
     }
   }
@@ -383,12 +283,10 @@ export class RedisBus implements Bus {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true
-      clearTimeout(this.#retryTimer)
+      this.#publishes.close()
       clearTimeout(this.#resubscribeTimer)
       clearTimeout(this.#rotateTimer)
       this.#cancelWait?.()
-      this.#failed += this.#queue.length
-      this.#queue.length = 0
       this.#firstSubscribe?.()
       this.#sub?.client.off('message', this.#onMessage)
       await Promise.all([this.#sub?.close(), this.#pub.close()])

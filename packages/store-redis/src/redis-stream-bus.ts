@@ -6,9 +6,10 @@ import {
   InvalidOptionError,
   parseDuration,
 } from '@tiercache/core/store'
-import { decodeBusMessage, encodeBusMessage } from './bus-codec.js'
+import { decodeBusMessage } from './bus-codec.js'
 import { createClient, RedisConnection } from './client.js'
 import type { AnyRedisClient, RedisStreamBusOptions, StreamRetention } from './options.js'
+import { PublishQueue } from './publish-queue.js'
 import { checkPrefix } from './redis-store.js'
 import { runAppend, type StreamEntry, StreamReader } from './stream-log.js'
 
@@ -55,11 +56,6 @@ export function subscriberFor(pub: RedisConnection, name: string): RedisConnecti
   return new RedisConnection({ client, owned: true, commandTimeout: pub.commandTimeout }, name)
 }
 
-interface Pending {
-  readonly payload: string
-  attempts: number
-}
-
 /**
  * The invalidation bus on a Redis stream: a durable, bounded log of invalidations. Each publish
  * appends to the stream `{<prefix>bus}` (`XADD … MAXLEN ~ maxLen`) and announces the new entry on
@@ -79,21 +75,14 @@ export class RedisStreamBus implements Bus {
   readonly #sub: RedisConnection
   readonly #batch: number
   readonly #pollInterval: number
-  readonly #maxQueue: number
-  readonly #retryDelay: number
-  readonly #maxRetryDelay: number
-  readonly #maxAttempts: number
   readonly #ownIds = new Set<string>()
-  readonly #queue: Pending[] = []
+  readonly #publishes: PublishQueue
   #reader: StreamReader | undefined
   #handlers: BusHandlers | undefined
   #closed = false
   #closing: Promise<void> | undefined
-  #retryTimer: ReturnType<typeof setTimeout> | undefined
-  #failures = 0
   #sent = 0
   #received = 0
-  #failed = 0
   #gaps = 0
   #connected = false
 
@@ -108,17 +97,7 @@ export class RedisStreamBus implements Bus {
     this.maxLen = checkRetention(options.retention)
     this.#batch = positiveInt(options.batch, 1000, 'batch')
     this.#pollInterval = Math.max(1, parseDuration(options.pollInterval ?? 1000, 'pollInterval'))
-    const maxQueue = options.maxQueue ?? 1000
-    if (!Number.isInteger(maxQueue) || maxQueue < 0) {
-      throw new InvalidOptionError('maxQueue must be a non-negative integer', { option: 'maxQueue' })
-    }
-    this.#maxQueue = maxQueue
-    this.#maxAttempts = positiveInt(options.maxAttempts, 10, 'maxAttempts')
-    this.#retryDelay = Math.max(1, parseDuration(options.retryDelay ?? 100, 'retryDelay'))
-    this.#maxRetryDelay = Math.max(
-      this.#retryDelay,
-      parseDuration(options.maxRetryDelay ?? 5000, 'maxRetryDelay'),
-    )
+    this.#publishes = new PublishQueue(options, (payload) => this.#send(payload))
     this.#pub = new RedisConnection(createClient(options), 'redis-bus')
     this.#sub = subscriberFor(this.#pub, 'redis-bus')
   }
@@ -194,22 +173,14 @@ export class RedisStreamBus implements Bus {
 
   /**
    * Appends a message to the stream. Never rejects: a failed append is queued for retry (at most
-   * `maxQueue` messages, oldest dropped first, each tried `maxAttempts` times), and drops are
-   * counted in `stats().failed`. Resolves after the first attempt.
+   * `maxQueue` messages, oldest dropped first, each tried `maxAttempts` times). Drops are counted
+   * in `stats().failed`, and each namespace that lost a message gets one `clear` appended in its
+   * place (retried until it goes out or the bus closes), as with the pub/sub bus. Resolves after
+   * the first attempt.
    */
   async publish(message: BusMessage): Promise<void> {
-    if (this.#closed) {
-      this.#failed++
-      return
-    }
-    this.#ownIds.add(message.instanceId)
-    const payload = encodeBusMessage(message)
-    if (this.#queue.length > 0) {
-      this.#enqueue({ payload, attempts: 0 })
-      return
-    }
-    if (await this.#send(payload)) return
-    this.#enqueue({ payload, attempts: 1 })
+    if (!this.#closed) this.#ownIds.add(message.instanceId)
+    return this.#publishes.publish(message)
   }
 
   async #send(payload: string): Promise<boolean> {
@@ -224,48 +195,6 @@ export class RedisStreamBus implements Bus {
     }
   }
 
-  #enqueue(item: Pending): void {
-    if (item.attempts >= this.#maxAttempts || this.#maxQueue === 0) {
-      this.#failed++
-      return
-    }
-    this.#queue.push(item)
-    while (this.#queue.length > this.#maxQueue) {
-      this.#queue.shift()
-      this.#failed++
-    }
-    this.#schedule()
-  }
-
-  #schedule(): void {
-    if (this.#retryTimer || this.#closed || this.#queue.length === 0) return
-    const delay = Math.min(this.#maxRetryDelay, this.#retryDelay * 2 ** Math.min(this.#failures, 20))
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      void this.#drain()
-    }, delay)
-    this.#retryTimer.unref?.()
-  }
-
-  async #drain(): Promise<void> {
-    while (!this.#closed && this.#queue.length > 0) {
-      const head = this.#queue[0] as Pending
-      if (await this.#send(head.payload)) {
-        this.#queue.shift()
-        this.#failures = 0
-        continue
-      }
-      this.#failures++
-      head.attempts++
-      if (head.attempts >= this.#maxAttempts) {
-        this.#queue.shift()
-        this.#failed++
-      }
-      break
-    }
-    this.#schedule()
-  }
-
   /**
    * Counters: sent, received, failed (dropped), queued, whether the subscription is up, and
    * `gaps` (times the last applied id had been trimmed, each one a local flush).
@@ -274,8 +203,8 @@ export class RedisStreamBus implements Bus {
     return {
       sent: this.#sent,
       received: this.#received,
-      failed: this.#failed,
-      queued: this.#queue.length,
+      failed: this.#publishes.failed,
+      queued: this.#publishes.queued,
       connected: this.#connected && this.#sub.connected,
       gaps: this.#gaps,
       position: this.#reader?.position,
@@ -286,9 +215,7 @@ export class RedisStreamBus implements Bus {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true
-      clearTimeout(this.#retryTimer)
-      this.#failed += this.#queue.length
-      this.#queue.length = 0
+      this.#publishes.close()
       if (this.#reader) await this.#reader.close()
       else await this.#sub.close()
       await this.#pub.close()

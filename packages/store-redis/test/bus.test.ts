@@ -155,40 +155,55 @@ describe('redisBus', () => {
     }
   })
 
-  test('a message is dropped and counted after maxAttempts; a clear of its namespace goes out instead', async () => {
-    const own = await startRedis()
-    const prefix = uniquePrefix('bus')
-    const bus = redisBus({
-      url: own.url,
-      prefix,
-      commandTimeout: 100,
-      retryDelay: 5,
-      maxRetryDelay: 5,
-      maxAttempts: 3,
-    })
-    const other = redisBus({ url: own.url, prefix })
-    const ro = recorder()
-    try {
-      await Promise.all([bus.subscribe(recorder()), other.subscribe(ro)])
-      // Frozen, not killed: the other instance's subscription survives and sees what goes out.
-      own.pause()
-      await bus.publish(msg('a', { keys: ['k'] }))
-      await waitFor(() => bus.stats().failed === 1, 5000, 'the drop')
-      // The clear standing in for it is kept, however many attempts it takes.
-      const attempts = bus.stats().failed
-      await new Promise((r) => setTimeout(r, 500))
-      expect(bus.stats()).toMatchObject({ queued: 1, failed: attempts })
-      own.resume()
-      await waitFor(() => bus.stats().queued === 0, 10_000, 'the clear to go out')
-      await waitFor(() => ro.messages.some((m) => m.type === 'clear'), 5000, 'the clear to arrive')
-      expect(ro.messages.find((m) => m.type === 'clear')).toMatchObject({ instanceId: 'a', namespace: 'app' })
-      expect(ro.reconnects).toBe(0)
-    } finally {
-      own.resume()
-      await Promise.all([bus.close(), other.close()])
-      await own.stop()
-    }
-  })
+  // Both buses publish through one retry queue: the rule holds for each.
+  test.each(['pubsub', 'stream'] as const)(
+    '%s: a message is dropped and counted after maxAttempts; a clear of its namespace goes out instead',
+    async (mode) => {
+      const own = await startRedis()
+      const prefix = uniquePrefix('bus')
+      const make = (o: {
+        url: string
+        prefix: string
+        commandTimeout?: number
+        retryDelay?: number
+        maxRetryDelay?: number
+        maxAttempts?: number
+      }) => (mode === 'stream' ? redisBus({ ...o, mode: 'stream' }) : redisBus(o))
+      const bus = make({
+        url: own.url,
+        prefix,
+        commandTimeout: 100,
+        retryDelay: 5,
+        maxRetryDelay: 5,
+        maxAttempts: 3,
+      })
+      const other = make({ url: own.url, prefix })
+      const ro = recorder()
+      try {
+        await Promise.all([bus.subscribe(recorder()), other.subscribe(ro)])
+        // Frozen, not killed: the other instance's subscription survives and sees what goes out.
+        own.pause()
+        await bus.publish(msg('a', { keys: ['k'] }))
+        await waitFor(() => bus.stats().failed === 1, 5000, 'the drop')
+        // The clear standing in for it is kept, however many attempts it takes.
+        const attempts = bus.stats().failed
+        await new Promise((r) => setTimeout(r, 500))
+        expect(bus.stats()).toMatchObject({ queued: 1, failed: attempts })
+        own.resume()
+        await waitFor(() => bus.stats().queued === 0, 10_000, 'the clear to go out')
+        await waitFor(() => ro.messages.some((m) => m.type === 'clear'), 5000, 'the clear to arrive')
+        expect(ro.messages.find((m) => m.type === 'clear')).toMatchObject({
+          instanceId: 'a',
+          namespace: 'app',
+        })
+        expect(ro.reconnects).toBe(0)
+      } finally {
+        own.resume()
+        await Promise.all([bus.close(), other.close()])
+        await own.stop()
+      }
+    },
+  )
 
   test('after losing its connection the subscriber asks for an L1 flush once it is back', async () => {
     const own = await startRedis()
