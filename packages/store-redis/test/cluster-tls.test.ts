@@ -3,48 +3,18 @@
  * lock over it, with slots on every master.
  */
 import { defaultSerializer } from '@tiercache/core'
-import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
+import type { BusMessage } from '@tiercache/core/store'
 import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { type RedisCluster, redisCommand, startRedisCluster } from '@tiercache/test-servers'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { onTlsCluster } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS } from './helpers.js'
+import { entry, FORBIDDEN_COMMANDS, keysPerNode } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, tls: true, args: FORBIDDEN_COMMANDS })
 })
 afterAll(() => cluster?.stop())
-
-const entry = (value: unknown): RemoteEntry => {
-  const now = Date.now()
-  return {
-    value: defaultSerializer.serialize(value),
-    createdAt: now,
-    freshUntil: now + 60_000,
-    staleUntil: now + 60_000,
-    tags: [],
-  }
-}
-
-/** How many keys starting with `prefix` each master holds (asked over TLS). */
-async function keysPerNode(prefix: string): Promise<number[]> {
-  return Promise.all(
-    cluster.nodes.map(async (node) => {
-      let cursor = '0'
-      let n = 0
-      do {
-        const [next, keys] = (await node.command('SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)) as [
-          string,
-          string[],
-        ]
-        cursor = next
-        n += keys.length
-      } while (cursor !== '0')
-      return n
-    }),
-  )
-}
 
 test('store, bus and lock over a TLS-only 3-master Cluster', async () => {
   const ca = cluster.certificates!.ca
@@ -61,13 +31,13 @@ test('store, bus and lock over a TLS-only 3-master Cluster', async () => {
     const keys = Array.from({ length: 60 }, (_, i) => `app:user:${i}`)
     await a.store.setMany(keys.map((k, i) => [k, entry({ i })] as const))
     await a.store.set('app:order:1', entry('order'))
-    expect((await keysPerNode(`${prefix}app:user:`)).every((n) => n > 0)).toBe(true)
+    expect((await keysPerNode(cluster, `${prefix}app:user:`)).every((n) => n > 0)).toBe(true)
     const read = await b.store.getMany(keys)
     expect(read.map((e) => defaultSerializer.deserialize(e!.value))).toEqual(keys.map((_, i) => ({ i })))
 
     // A pattern delete scans every master.
     expect(await b.store.deleteByPattern('app:user:*')).toBe(60)
-    expect(await keysPerNode(`${prefix}app:user:`)).toEqual([0, 0, 0])
+    expect(await keysPerNode(cluster, `${prefix}app:user:`)).toEqual([0, 0, 0])
     expect(await a.store.has('app:order:1')).toBe(true)
 
     // The bus: b's subscriber connection (to one master, over TLS) gets a's message.
@@ -90,7 +60,7 @@ test('store, bus and lock over a TLS-only 3-master Cluster', async () => {
     await next!.release()
 
     await a.store.clear('')
-    expect(await keysPerNode(prefix)).toEqual([0, 0, 0])
+    expect(await keysPerNode(cluster, prefix)).toEqual([0, 0, 0])
   } finally {
     await Promise.all([
       a.store.close(),

@@ -1,5 +1,5 @@
 import { createCache, defaultSerializer, isTierCacheError } from '@tiercache/core'
-import type { BusMessage, RemoteEntry } from '@tiercache/core/store'
+import type { BusMessage } from '@tiercache/core/store'
 import { memoryStore } from '@tiercache/store-memory'
 import { runStoreSuite } from '@tiercache/store-test-suite'
 import { uniquePrefix, waitFor } from '@tiercache/test-kit'
@@ -9,24 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisBus, redisLock, redisStore } from '../src/index.js'
 import { keySlot } from '../src/slot.js'
 import { onCluster } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS } from './helpers.js'
+import { entry, FORBIDDEN_COMMANDS, keysPerNode } from './helpers.js'
 
 let cluster: RedisCluster
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3, args: FORBIDDEN_COMMANDS })
 })
 afterAll(() => cluster?.stop())
-
-const entry = (value: unknown, ttl = 60_000): RemoteEntry => {
-  const now = Date.now()
-  return {
-    value: defaultSerializer.serialize(value),
-    createdAt: now,
-    freshUntil: now + ttl,
-    staleUntil: now + ttl,
-    tags: [],
-  }
-}
 
 const clusterStore = (prefix = uniquePrefix('cl')) => onCluster([...cluster.startupNodes], prefix)
 
@@ -49,25 +38,6 @@ runStoreSuite({
   name: 'redisStore conformance (3-master Cluster)',
 })
 
-/** How many keys starting with `prefix` each master holds. */
-async function keysPerNode(prefix: string): Promise<number[]> {
-  return Promise.all(
-    cluster.nodes.map(async (node) => {
-      let cursor = '0'
-      let n = 0
-      do {
-        const [next, keys] = (await node.command('SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)) as [
-          string,
-          string[],
-        ]
-        cursor = next
-        n += keys.length
-      } while (cursor !== '0')
-      return n
-    }),
-  )
-}
-
 describe('redisStore on a Cluster', () => {
   test('computes the same hash slots as Redis', async () => {
     for (const key of ['a', 'user:1', '{user}:1', 'foo{}{bar}', 'foo{{bar}}zap', 'ünï🌍', '']) {
@@ -84,7 +54,7 @@ describe('redisStore on a Cluster', () => {
       const slots = new Set(keys.map((k) => keySlot(prefix + k)))
       expect(slots.size).toBeGreaterThan(200)
       await store.setMany(keys.map((k, i) => [k, entry({ i })] as const))
-      const perNode = await keysPerNode(prefix)
+      const perNode = await keysPerNode(cluster, prefix)
       for (const n of perNode) expect(n).toBeGreaterThan(50)
       const got = await store.getMany([...keys, 'ns:missing'])
       expect(got).toHaveLength(301)
@@ -108,18 +78,20 @@ describe('redisStore on a Cluster', () => {
       const others = Array.from({ length: 60 }, (_, i) => `app:order:${i}`)
       const neighbours = Array.from({ length: 30 }, (_, i) => `app2:user:${i}`)
       await store.setMany([...users, ...others, ...neighbours].map((k) => [k, entry(k)] as const))
-      expect(await keysPerNode(`${prefix}app:user:`)).toSatisfy((n: number[]) => n.every((x) => x > 0))
+      expect(await keysPerNode(cluster, `${prefix}app:user:`)).toSatisfy((n: number[]) =>
+        n.every((x) => x > 0),
+      )
 
       expect(await store.deleteByPattern('app:user:*')).toBe(120)
-      expect(await keysPerNode(`${prefix}app:user:`)).toEqual([0, 0, 0])
+      expect(await keysPerNode(cluster, `${prefix}app:user:`)).toEqual([0, 0, 0])
 
       await store.clear('app')
-      expect(await keysPerNode(`${prefix}app:`)).toEqual([0, 0, 0])
-      const left = await keysPerNode(`${prefix}app2:`)
+      expect(await keysPerNode(cluster, `${prefix}app:`)).toEqual([0, 0, 0])
+      const left = await keysPerNode(cluster, `${prefix}app2:`)
       expect(left.reduce((a, b) => a + b, 0)).toBe(30)
 
       await store.clear('')
-      expect(await keysPerNode(prefix)).toEqual([0, 0, 0])
+      expect(await keysPerNode(cluster, prefix)).toEqual([0, 0, 0])
     } finally {
       await store.close()
     }
@@ -236,15 +208,15 @@ describe('the engine on a Cluster', () => {
       const keys = Array.from({ length: 200 }, (_, i) => `user:${i}`)
       await cache.setMany(keys.map((key, i) => ({ key, value: { i } })))
       await cache.set('order:1', 'o')
-      const perNode = await keysPerNode(`${prefix}app:user:`)
+      const perNode = await keysPerNode(cluster, `${prefix}app:user:`)
       expect(perNode.every((n) => n > 30)).toBe(true)
       cache.flushLocal()
       const values = await cache.getMany(keys)
       expect(values).toEqual(keys.map((_, i) => ({ i })))
       expect(await cache.deleteByPattern('user:1*')).toBe(1 + 10 + 100)
-      expect(await keysPerNode(`${prefix}app:user:1`)).toEqual([0, 0, 0])
+      expect(await keysPerNode(cluster, `${prefix}app:user:1`)).toEqual([0, 0, 0])
       await cache.clear()
-      expect(await keysPerNode(`${prefix}app:`)).toEqual([0, 0, 0])
+      expect(await keysPerNode(cluster, `${prefix}app:`)).toEqual([0, 0, 0])
     } finally {
       await cache.close()
     }

@@ -1,9 +1,9 @@
 import { defaultSerializer, isTierCacheError } from '@tiercache/core'
-import type { RemoteEntry } from '@tiercache/core/store'
 import { uniquePrefix, waitFor } from '@tiercache/test-kit'
 import { freePort, type RedisServer, startRedis } from '@tiercache/test-servers'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { redisStore } from '../src/index.js'
+import { entry } from './helpers.js'
 
 const COMMAND_TIMEOUT = 300
 
@@ -12,17 +12,6 @@ beforeAll(async () => {
   server = await startRedis()
 })
 afterAll(() => server?.stop())
-
-const entry = (value: unknown): RemoteEntry => {
-  const now = Date.now()
-  return {
-    value: defaultSerializer.serialize(value),
-    createdAt: now,
-    freshUntil: now + 60_000,
-    staleUntil: now + 60_000,
-    tags: [],
-  }
-}
 
 /** Runs `fn` and returns how long it took and what it threw. */
 async function timed(fn: () => Promise<unknown>): Promise<{ ms: number; error: unknown }> {

@@ -1,5 +1,4 @@
 import { defaultSerializer, isTierCacheError } from '@tiercache/core'
-import type { RemoteEntry } from '@tiercache/core/store'
 import { runStoreSuite } from '@tiercache/store-test-suite'
 import { uniquePrefix } from '@tiercache/test-kit'
 import {
@@ -12,7 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type RedisStore, redisStore } from '../src/index.js'
 import { withAcl, withTls } from './examples/connections.js'
-import { FORBIDDEN_COMMANDS } from './helpers.js'
+import { entry, FORBIDDEN_COMMANDS } from './helpers.js'
 
 let tlsServer: RedisServer
 let mtlsServer: RedisServer
@@ -28,17 +27,6 @@ beforeAll(async () => {
   ])
 })
 afterAll(() => Promise.all([tlsServer?.stop(), mtlsServer?.stop(), aclServer?.stop()]))
-
-const entry = (value: unknown): RemoteEntry => {
-  const now = Date.now()
-  return {
-    value: defaultSerializer.serialize(value),
-    createdAt: now,
-    freshUntil: now + 60_000,
-    staleUntil: now + 60_000,
-    tags: [],
-  }
-}
 
 /** Runs one `get` and returns the error it fails with. */
 async function failure(store: RedisStore): Promise<Error & { code?: string; cause?: unknown }> {
