@@ -1,4 +1,5 @@
 import { DeserializationError, isTierCacheError, SerializationError } from './errors.js'
+import { HEAP_PER_ARRAY, HEAP_PER_OBJECT, HEAP_PER_QUOTE, HEAP_PER_SLOT } from './heap-costs.js'
 
 /**
  * Turns values into bytes for remote tiers and back. The engine calls `serialize` once per write
@@ -80,7 +81,7 @@ function isPlainObject(v: object): boolean {
 function needsTags(v: unknown, depth: number, stack: object[]): boolean {
   switch (typeof v) {
     case 'string':
-      walkEstimate += 16 // two quotes
+      walkEstimate += 2 * HEAP_PER_QUOTE
       return false
     case 'boolean':
       return false
@@ -94,7 +95,7 @@ function needsTags(v: unknown, depth: number, stack: object[]): boolean {
       }
       if (Array.isArray(v)) {
         // The array's header, and a slot per element after the first (one per comma).
-        walkEstimate += 32 + (v.length > 1 ? (v.length - 1) * 8 : 0)
+        walkEstimate += HEAP_PER_ARRAY + (v.length > 1 ? (v.length - 1) * HEAP_PER_SLOT : 0)
         stack.push(v)
         for (let i = 0; i < v.length; i++) {
           if (needsTags(v[i], depth + 1, stack)) return true
@@ -105,11 +106,11 @@ function needsTags(v: unknown, depth: number, stack: object[]): boolean {
       if (!isPlainObject(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return true
       stack.push(v)
       // The object's header; per property a slot (one per comma: the first is free) and a key (two quotes).
-      walkEstimate += 48
+      walkEstimate += HEAP_PER_OBJECT
       let slot = 0
       for (const k in v) {
-        walkEstimate += 16 + slot
-        slot = 8
+        walkEstimate += 2 * HEAP_PER_QUOTE + slot
+        slot = HEAP_PER_SLOT
         if (k === TAG) return true
         if (needsTags((v as Record<string, unknown>)[k], depth + 1, stack)) return true
       }
